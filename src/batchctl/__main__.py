@@ -1,0 +1,5 @@
+"""Run the CLI as `python -m batchctl`."""
+
+from batchctl.cli import main
+
+main()

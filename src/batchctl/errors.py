@@ -1,0 +1,196 @@
+"""Exceptions a user can act on, and the exit codes they map to. Imports: stdlib only.
+
+    BatchctlError                  (1)  printed as "error: ..." + "hint: ...", never with a traceback
+    ├── ConfigError                (3)
+    │   ├── ConfigNotFoundError
+    │   ├── ConfigSyntaxError
+    │   └── ConfigValidationError       .issues: every problem at once, one positioned line each
+    ├── PlanError                  (1)
+    │   ├── DependencyCycleError
+    │   ├── ReplacementRefusedError
+    │   └── NotManagedError             a resource with our name but without our tags
+    ├── AwsError                   (1)  .service .operation .code .key
+    │   ├── AwsAuthError           (4)
+    │   └── WaitTimeoutError
+    ├── RunError                   (1)  submit/status/retry/logs: unknown job, no such run, body too large
+    ├── ImageError                 (1)
+    │   ├── DockerUnavailableError
+    │   ├── ImageBuildError
+    │   └── ImagePushError
+    └── NotAvailableError          (2)  a command that is not implemented yet says so
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import ClassVar
+
+__all__ = [
+    "AwsAuthError",
+    "AwsError",
+    "BatchctlError",
+    "ConfigError",
+    "ConfigIssue",
+    "ConfigNotFoundError",
+    "ConfigSyntaxError",
+    "ConfigValidationError",
+    "DependencyCycleError",
+    "DockerUnavailableError",
+    "ExitCode",
+    "ImageBuildError",
+    "ImageError",
+    "ImagePushError",
+    "InterruptedError_",
+    "NotAvailableError",
+    "NotManagedError",
+    "PlanError",
+    "ReplacementRefusedError",
+    "RunError",
+    "WaitTimeoutError",
+]
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; a public contract."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    CONFIG = 3
+    AUTH = 4
+    DRIFT = 5
+    INTERNAL = 70
+    INTERRUPTED = 130
+
+
+class BatchctlError(Exception):
+    """Base of every error a user can act on. Printed without a traceback."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigError(BatchctlError):
+    """jobs.yaml is missing, unreadable or invalid."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class ConfigNotFoundError(ConfigError):
+    """The config file does not exist or cannot be read."""
+
+
+class ConfigSyntaxError(ConfigError):
+    """The config file is not valid YAML (or not a mapping)."""
+
+
+class ConfigIssue:
+    """One positioned problem in jobs.yaml: `jobs.yaml:LINE:COL: path: message`."""
+
+    __slots__ = ("col", "file", "line", "message", "path")
+
+    def __init__(self, *, file: str, line: int, col: int, path: str, message: str) -> None:
+        self.file = file
+        self.line = line
+        self.col = col
+        self.path = path
+        self.message = message
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.file}:{self.line}:{self.col}: {where}{self.message}"
+
+    def __repr__(self) -> str:
+        return f"ConfigIssue({self})"
+
+
+class ConfigValidationError(ConfigError):
+    """jobs.yaml parsed but breaks one or more rules; every issue is listed."""
+
+    def __init__(self, issues: list[ConfigIssue], *, hint: str | None = None) -> None:
+        self.issues = issues
+        count = len(issues)
+        head = f"{count} problem{'s' if count != 1 else ''} in {issues[0].file if issues else 'config'}"
+        super().__init__(head + "\n" + "\n".join(str(i) for i in issues), hint=hint)
+
+
+class PlanError(BatchctlError):
+    """The plan cannot be made or must not be applied."""
+
+
+class DependencyCycleError(PlanError):
+    """Resources depend on each other in a cycle."""
+
+
+class ReplacementRefusedError(PlanError):
+    """The plan replaces a resource and --allow-replace was not given."""
+
+
+class NotManagedError(PlanError):
+    """A resource with our name exists but does not carry our project+stage tags."""
+
+
+class AwsError(BatchctlError):
+    """An AWS call failed; says which service, operation and resource."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str = "",
+        operation: str = "",
+        code: str = "",
+        key: str = "",
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.service = service
+        self.operation = operation
+        self.code = code
+        self.key = key
+
+
+class AwsAuthError(AwsError):
+    """Credentials are missing or the caller is not allowed to do this."""
+
+    exit_code = ExitCode.AUTH
+
+
+class WaitTimeoutError(AwsError):
+    """A bounded wait for an AWS state ran out of time."""
+
+
+class RunError(BatchctlError):
+    """A run could not be submitted, found or followed."""
+
+
+class ImageError(BatchctlError):
+    """Building or pushing the job image failed."""
+
+
+class DockerUnavailableError(ImageError):
+    """No Docker engine answers."""
+
+
+class ImageBuildError(ImageError):
+    """The image build failed."""
+
+
+class ImagePushError(ImageError):
+    """The registry refused the push."""
+
+
+class NotAvailableError(BatchctlError):
+    """The command exists but is not implemented in this version."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InterruptedError_(BatchctlError):  # noqa: N801 (the builtin InterruptedError means EINTR)
+    """The user interrupted a long operation; what was done is reported."""
+
+    exit_code = ExitCode.INTERRUPTED

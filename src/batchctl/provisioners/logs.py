@@ -1,0 +1,100 @@
+"""CloudWatch Logs log groups (with retention). Imports: specs, aws, errors, provisioners.base."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from batchctl.aws import Aws
+from batchctl.errors import AwsError
+from batchctl.provisioners.base import check_owned
+from batchctl.specs import Kind, LogGroupSpec, Observed, Outputs
+
+
+class LogGroupProvisioner:
+    """Log group named exactly `spec.name`; retention via the PutRetentionPolicy upsert."""
+
+    kind: ClassVar[Kind] = Kind.LOG_GROUP
+
+    def __init__(self, aws: Aws) -> None:
+        self.aws = aws
+
+    def read(self, spec: LogGroupSpec) -> Observed | None:
+        # DescribeLogGroups filters by prefix: page through and keep the exact name only.
+        for page in self.aws.pages("logs", "describe_log_groups", key=spec.key, logGroupNamePrefix=spec.name):
+            for group in page.get("logGroups", []):
+                if group["logGroupName"] != spec.name:
+                    continue
+                arn = str(group["arn"]).removesuffix(":*")
+                tags = self.aws.call("logs", "list_tags_for_resource", key=spec.key, resourceArn=arn).get(
+                    "tags", {}
+                )
+                check_owned(spec.key, spec.tags, tags)
+                state = LogGroupSpec(
+                    name=spec.name,
+                    retention_days=group.get("retentionInDays"),
+                    tags=dict(tags),
+                    depends_on=spec.depends_on,
+                )
+                return Observed(state, {"arn": arn})
+        return None
+
+    def create(self, spec: LogGroupSpec) -> Outputs:
+        try:
+            self.aws.call("logs", "create_log_group", key=spec.key, logGroupName=spec.name, tags=dict(spec.tags))
+        except AwsError as exc:
+            if exc.code != "ResourceAlreadyExistsException":
+                raise
+            # Created by a concurrent or interrupted run: only adopt it if it carries our tags.
+            if self.read(spec) is None:
+                raise
+        try:
+            if spec.retention_days is not None:
+                self.aws.call(
+                    "logs",
+                    "put_retention_policy",
+                    key=spec.key,
+                    logGroupName=spec.name,
+                    retentionInDays=spec.retention_days,
+                )
+        except AwsError:
+            self._delete_quietly(spec)
+            raise
+        return {"arn": self._arn(spec.name)}
+
+    def update(self, spec: LogGroupSpec, observed: Observed) -> Outputs:
+        before: LogGroupSpec = observed.state
+        if spec.retention_days != before.retention_days:
+            if spec.retention_days is None:
+                self.aws.call("logs", "delete_retention_policy", key=spec.key, logGroupName=spec.name)
+            else:
+                self.aws.call(
+                    "logs",
+                    "put_retention_policy",
+                    key=spec.key,
+                    logGroupName=spec.name,
+                    retentionInDays=spec.retention_days,
+                )
+        arn = observed.outputs.get("arn") or self._arn(spec.name)
+        if dict(spec.tags) != dict(before.tags):
+            stale = [k for k in before.tags if k not in spec.tags]
+            if stale:
+                self.aws.call("logs", "untag_resource", key=spec.key, resourceArn=arn, tagKeys=stale)
+            self.aws.call("logs", "tag_resource", key=spec.key, resourceArn=arn, tags=dict(spec.tags))
+        return {"arn": arn}
+
+    def delete(self, observed: Observed) -> None:
+        spec: LogGroupSpec = observed.state
+        try:
+            self.aws.call("logs", "delete_log_group", key=spec.key, logGroupName=spec.name)
+        except AwsError as exc:
+            if exc.code != "ResourceNotFoundException":
+                raise
+
+    def _delete_quietly(self, spec: LogGroupSpec) -> None:
+        try:
+            self.aws.call("logs", "delete_log_group", key=spec.key, logGroupName=spec.name)
+        except AwsError:
+            return
+
+    def _arn(self, name: str) -> str:
+        return self.aws.context().arn("logs", f"log-group:{name}")
