@@ -144,7 +144,10 @@ class Aws:
             ) from exc
         except BotoCoreError as exc:
             raise AwsError(
-                f"{service} {operation} failed for {key}: {exc}", service=service, operation=operation, key=str(key)
+                f"{service} {operation} failed for {key}: {exc}",
+                service=service,
+                operation=operation,
+                key=str(key),
             ) from exc
         return result
 
@@ -178,9 +181,12 @@ class Aws:
             region = self.region
             if not region:
                 raise AwsError(
-                    "no AWS region is set", hint="set `region:` in jobs.yaml, pass --region, or set AWS_REGION"
+                    "no AWS region is set",
+                    hint="set `region:` in jobs.yaml, pass --region, or set AWS_REGION",
                 )
-            self._context = AwsContext(account_id=str(identity["Account"]), region=region, partition=partition)
+            self._context = AwsContext(
+                account_id=str(identity["Account"]), region=region, partition=partition
+            )
         return self._context
 
     def wait_until(

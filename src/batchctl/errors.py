@@ -1,23 +1,23 @@
 """Exceptions a user can act on, and the exit codes they map to. Imports: stdlib only.
 
-    BatchctlError                  (1)  printed as "error: ..." + "hint: ...", never with a traceback
-    ├── ConfigError                (3)
-    │   ├── ConfigNotFoundError
-    │   ├── ConfigSyntaxError
-    │   └── ConfigValidationError       .issues: every problem at once, one positioned line each
-    ├── PlanError                  (1)
-    │   ├── DependencyCycleError
-    │   ├── ReplacementRefusedError
-    │   └── NotManagedError             a resource with our name but without our tags
-    ├── AwsError                   (1)  .service .operation .code .key
-    │   ├── AwsAuthError           (4)
-    │   └── WaitTimeoutError
-    ├── RunError                   (1)  submit/status/retry/logs: unknown job, no such run, body too large
-    ├── ImageError                 (1)
-    │   ├── DockerUnavailableError
-    │   ├── ImageBuildError
-    │   └── ImagePushError
-    └── NotAvailableError          (2)  a command that is not implemented yet says so
+BatchctlError                  (1)  printed as "error: ..." + "hint: ...", never with a traceback
+├── ConfigError                (3)
+│   ├── ConfigNotFoundError
+│   ├── ConfigSyntaxError
+│   └── ConfigValidationError       .issues: every problem at once, one positioned line each
+├── PlanError                  (1)
+│   ├── DependencyCycleError
+│   ├── ReplacementRefusedError
+│   └── NotManagedError             a resource with our name but without our tags
+├── AwsError                   (1)  .service .operation .code .key
+│   ├── AwsAuthError           (4)
+│   └── WaitTimeoutError
+├── RunError                   (1)  submit/status/retry/logs: unknown job, no such run, body too large
+├── ImageError                 (1)
+│   ├── DockerUnavailableError
+│   ├── ImageBuildError
+│   └── ImagePushError
+└── NotAvailableError          (2)  a command that is not implemented yet says so
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ __all__ = [
     "ImageBuildError",
     "ImageError",
     "ImagePushError",
-    "InterruptedError_",
     "NotAvailableError",
     "NotManagedError",
     "PlanError",
@@ -188,9 +187,3 @@ class NotAvailableError(BatchctlError):
     """The command exists but is not implemented in this version."""
 
     exit_code = ExitCode.USAGE
-
-
-class InterruptedError_(BatchctlError):  # noqa: N801 (the builtin InterruptedError means EINTR)
-    """The user interrupted a long operation; what was done is reported."""
-
-    exit_code = ExitCode.INTERRUPTED

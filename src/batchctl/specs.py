@@ -275,7 +275,9 @@ class ComputeEnvironmentSpec(_Keyed):
     """
 
     kind: ClassVar[Kind] = Kind.COMPUTE_ENVIRONMENT
-    replace_on: ClassVar[frozenset[str]] = frozenset({"compute_type", "instance_role_arn", "service_role_arn"})
+    replace_on: ClassVar[frozenset[str]] = frozenset(
+        {"compute_type", "instance_role_arn", "service_role_arn"}
+    )
     name: str
     compute_type: str
     max_vcpus: int

@@ -38,7 +38,9 @@ class Provisioner(Protocol):
         """Delete the resource (waiting until AWS says it is gone). If this raises, it is assumed to still exist."""
 
 
-def tags_from_list(items: Iterable[Mapping[str, str]], *, key: str = "Key", value: str = "Value") -> dict[str, str]:
+def tags_from_list(
+    items: Iterable[Mapping[str, str]], *, key: str = "Key", value: str = "Value"
+) -> dict[str, str]:
     """[{"Key": k, "Value": v}, ...] → {k: v} (IAM, EC2, ECR, SNS, SFN use this shape)."""
     return {str(item[key]): str(item[value]) for item in items}
 

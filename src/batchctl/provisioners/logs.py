@@ -40,7 +40,9 @@ class LogGroupProvisioner:
 
     def create(self, spec: LogGroupSpec) -> Outputs:
         try:
-            self.aws.call("logs", "create_log_group", key=spec.key, logGroupName=spec.name, tags=dict(spec.tags))
+            self.aws.call(
+                "logs", "create_log_group", key=spec.key, logGroupName=spec.name, tags=dict(spec.tags)
+            )
         except AwsError as exc:
             if exc.code != "ResourceAlreadyExistsException":
                 raise

@@ -1,0 +1,435 @@
+"""jobs.yaml (JobsFile) + AwsContext → the complete list of specs of DESIGN §3. Pure: no AWS call, no clock.
+
+Imports: config, naming, specs, asl, policies.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from batchctl import asl, policies
+from batchctl.config import JobsFile, StepSettings, resolve_steps
+from batchctl.naming import AwsContext, Names
+from batchctl.specs import (
+    ComputeEnvironmentSpec,
+    InstanceProfileSpec,
+    InternetGatewaySpec,
+    JobDefinitionSpec,
+    JobQueueSpec,
+    Key,
+    Kind,
+    LogGroupSpec,
+    PipeSpec,
+    QueueSpec,
+    Ref,
+    RepositorySpec,
+    RoleSpec,
+    RouteTableSpec,
+    ScheduleGroupSpec,
+    ScheduleSpec,
+    SecurityGroupSpec,
+    StateMachineSpec,
+    SubnetSpec,
+    TopicSpec,
+    VpcSpec,
+)
+
+FARGATE_TYPES = frozenset({"FARGATE", "FARGATE_SPOT"})
+# Batch parameters every job definition declares, so `Ref::body` etc. become "" when a run does not set them.
+RUN_PARAMETERS = ("body", "time", "source", "id")
+DLQ_RETENTION_S = 1_209_600  # the SQS maximum: failed messages wait 14 days for a look
+STATE_MACHINE_LOG_LEVEL = "ERROR"
+
+
+def is_fargate(cfg: JobsFile) -> bool:
+    """True for FARGATE and FARGATE_SPOT compute environments."""
+    return cfg.compute.type in FARGATE_TYPES
+
+
+def names_for(cfg: JobsFile, ctx: AwsContext) -> Names:
+    """The Names of this project+stage in this account and region."""
+    return Names(project=cfg.project, stage=cfg.stage, ctx=ctx)
+
+
+def image_reference(cfg: JobsFile, names: Names, *, image_tag: str | None) -> str:
+    """The image every job definition runs: `image.uri`, or the stage's ECR repository at `image_tag`."""
+    if cfg.image.uri:
+        return cfg.image.uri
+    return f"{names.repository_uri}:{image_tag or 'latest'}"
+
+
+def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None) -> list[Any]:
+    """Every resource this jobs.yaml needs, unordered; `graph.order` sorts them."""
+    names = names_for(cfg, ctx)
+    tags = names.tags(dict(cfg.tags))
+    specs: list[Any] = []
+
+    subnet_ids, security_group_ids, network_specs = _network(cfg, names, tags)
+    specs.extend(network_specs)
+    network_keys = tuple(s.key for s in network_specs if s.kind is not Kind.ROUTE_TABLE)
+    route_keys = tuple(s.key for s in network_specs if s.kind is Kind.ROUTE_TABLE)
+
+    job_names = sorted(cfg.jobs)
+    log_groups = {job: names.log_group(job) for job in job_names}
+    secret_arns = sorted({arn for job in cfg.jobs.values() for arn in job.secrets.values()})
+
+    execution_role = RoleSpec(
+        name=names.execution_role,
+        trust_policy=policies.trust_policy("ecs-tasks.amazonaws.com"),
+        inline_policies=policies.execution_role_policies(
+            names=names,
+            log_group_arns=[names.log_group_arn(g) for g in log_groups.values()],
+            secret_arns=secret_arns,
+        ),
+        description=f"batchctl {names.prefix}: pulls the job image, writes logs, reads the listed secrets",
+        tags=tags,
+    )
+    specs.append(execution_role)
+
+    compute_deps: list[Key] = [*network_keys, *route_keys]
+    instance_profile_arn: str | None = None
+    if not is_fargate(cfg):
+        instance_role = RoleSpec(
+            name=names.instance_role,
+            trust_policy=policies.trust_policy("ec2.amazonaws.com"),
+            managed_policy_arns=tuple(sorted(policies.instance_role_managed_policies(names))),
+            description=f"batchctl {names.prefix}: ECS container instances of the compute environment",
+            tags=tags,
+        )
+        profile = InstanceProfileSpec(
+            name=names.instance_profile,
+            role_name=instance_role.name,
+            tags=tags,
+            depends_on=(instance_role.key,),
+        )
+        specs.extend([instance_role, profile])
+        compute_deps.append(profile.key)
+        instance_profile_arn = names.instance_profile_arn
+
+    compute = ComputeEnvironmentSpec(
+        name=names.compute_environment,
+        compute_type=cfg.compute.type,
+        max_vcpus=cfg.compute.max_vcpus,
+        min_vcpus=0 if is_fargate(cfg) else cfg.compute.min_vcpus,
+        subnet_ids=subnet_ids,
+        security_group_ids=security_group_ids,
+        instance_types=() if is_fargate(cfg) else tuple(sorted(cfg.compute.instance_types or ["optimal"])),
+        instance_role_arn=instance_profile_arn,
+        allocation_strategy=_allocation_strategy(cfg.compute.type),
+        tags=tags,
+        depends_on=tuple(sorted(set(compute_deps))),
+    )
+    queue = JobQueueSpec(
+        name=names.job_queue,
+        compute_environment_arns=(names.compute_environment_arn,),
+        runnable_timeout_s=cfg.compute.runnable_timeout_s,
+        tags=tags,
+        depends_on=(compute.key,),
+    )
+    specs.extend([compute, queue])
+
+    image_deps: tuple[Key, ...] = ()
+    if not cfg.image.uri:
+        repository = RepositorySpec(
+            name=names.repository,
+            scan_on_push=True,
+            lifecycle_policy=_lifecycle_policy(cfg.image.keep_images),
+            tags=tags,
+        )
+        specs.append(repository)
+        image_deps = (repository.key,)
+
+    topic_arn: str | None = None
+    topic_deps: tuple[Key, ...] = ()
+    if cfg.notify.topic:
+        topic = TopicSpec(name=names.topic, emails=tuple(sorted(cfg.notify.emails)), tags=tags)
+        specs.append(topic)
+        topic_arn = names.topic_arn
+        topic_deps = (topic.key,)
+
+    group_key: Key | None = None
+    if any(job.schedule for job in cfg.jobs.values()):
+        group = ScheduleGroupSpec(name=names.schedule_group, tags=tags)
+        specs.append(group)
+        group_key = group.key
+
+    image = image_reference(cfg, names, image_tag=image_tag)
+    for job in job_names:
+        specs.extend(
+            _job_specs(
+                cfg,
+                names,
+                job=job,
+                tags=tags,
+                image=image,
+                image_deps=image_deps,
+                execution_role=execution_role,
+                queue_key=queue.key,
+                topic_arn=topic_arn,
+                topic_deps=topic_deps,
+                group_key=group_key,
+            )
+        )
+    return specs
+
+
+def _allocation_strategy(compute_type: str) -> str | None:
+    # These strategies let Batch update instance types in place (AWS-QUIRKS 10) instead of forcing a replacement.
+    return {"EC2": "BEST_FIT_PROGRESSIVE", "SPOT": "SPOT_CAPACITY_OPTIMIZED"}.get(compute_type)
+
+
+def _lifecycle_policy(keep: int) -> dict[str, Any]:
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"keep the last {keep} images",
+                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+                "action": {"type": "expire"},
+            }
+        ]
+    }
+
+
+def _network(
+    cfg: JobsFile, names: Names, tags: dict[str, str]
+) -> tuple[tuple[str | Ref, ...], tuple[str | Ref, ...], list[Any]]:
+    """Subnet and security group IDs for the compute environment, and the network specs we create (if any)."""
+    net = cfg.network
+    if net.vpc_id:
+        return tuple(net.subnet_ids), tuple(net.security_group_ids), []
+    cidr = ipaddress.ip_network(net.cidr or "10.20.0.0/24")
+    halves = list(cidr.subnets(prefixlen_diff=1))
+
+    def named(name: str) -> dict[str, str]:
+        return {**tags, "Name": name}
+
+    vpc = VpcSpec(name=names.vpc, cidr_block=str(cidr), tags=named(names.vpc))
+    vpc_id = Ref(vpc.key, "id")
+    subnets = [
+        SubnetSpec(
+            name=names.subnet(i),
+            vpc_id=vpc_id,
+            cidr_block=str(half),
+            az_index=i,
+            map_public_ip_on_launch=True,
+            tags=named(names.subnet(i)),
+        )
+        for i, half in enumerate(halves)
+    ]
+    igw = InternetGatewaySpec(name=names.internet_gateway, vpc_id=vpc_id, tags=named(names.internet_gateway))
+    routes = RouteTableSpec(
+        name=names.route_table,
+        vpc_id=vpc_id,
+        routes=(("0.0.0.0/0", Ref(igw.key, "id")),),
+        subnet_ids=tuple(Ref(s.key, "id") for s in subnets),
+        tags=named(names.route_table),
+    )
+    group = SecurityGroupSpec(
+        name=names.security_group,
+        vpc_id=vpc_id,
+        description=f"batchctl {names.prefix}: Batch jobs, egress only",
+        tags=named(names.security_group),
+    )
+    subnet_ids = tuple(Ref(s.key, "id") for s in subnets)
+    return subnet_ids, (Ref(group.key, "id"),), [vpc, *subnets, igw, routes, group]
+
+
+def _job_specs(
+    cfg: JobsFile,
+    names: Names,
+    *,
+    job: str,
+    tags: dict[str, str],
+    image: str,
+    image_deps: tuple[Key, ...],
+    execution_role: RoleSpec,
+    queue_key: Key,
+    topic_arn: str | None,
+    topic_deps: tuple[Key, ...],
+    group_key: Key | None,
+) -> list[Any]:
+    job_cfg = cfg.jobs[job]
+    steps = resolve_steps(cfg, job)
+    multi = job_cfg.steps is not None
+    specs: list[Any] = []
+
+    job_role = RoleSpec(
+        name=names.job_role(job),
+        trust_policy=policies.trust_policy("ecs-tasks.amazonaws.com"),
+        inline_policies=policies.job_role_policies(
+            permissions=[(p.actions, p.resources) for p in job_cfg.permissions]
+        ),
+        description=f"batchctl {names.prefix}: the {job} job's containers",
+        tags=tags,
+    )
+    log_group = LogGroupSpec(
+        name=names.log_group(job), retention_days=cfg.defaults.log_retention_days, tags=tags
+    )
+    specs.extend([job_role, log_group])
+
+    definitions = [
+        _job_definition(
+            cfg,
+            names,
+            job=job,
+            step=step,
+            definition_name=names.job_definition(job, step.name if multi else None),
+            image=image,
+            job_role=job_role,
+            execution_role=execution_role,
+            log_group=log_group,
+            tags=tags,
+            deps=image_deps,
+        )
+        for step in steps
+    ]
+    specs.extend(definitions)
+
+    sm_log_group = LogGroupSpec(
+        name=names.state_machine_log_group(job), retention_days=cfg.defaults.log_retention_days, tags=tags
+    )
+    lambdas = [arn for arn in (cfg.notify.on_success_lambda, cfg.notify.on_failure_lambda) if arn]
+    sm_role = RoleSpec(
+        name=names.state_machine_role(job),
+        trust_policy=policies.trust_policy("states.amazonaws.com"),
+        inline_policies=policies.state_machine_policies(
+            names=names,
+            job_definition_arns=[names.job_definition_arn(job, s.name if multi else None) for s in steps],
+            topic_arn=topic_arn,
+            lambda_arns=lambdas,
+            log_group_arn=names.log_group_arn(sm_log_group.name),
+        ),
+        description=f"batchctl {names.prefix}: the {job} workflow",
+        tags=tags,
+    )
+    workflow_steps = [
+        asl.WorkflowStep(
+            name=step.name,
+            job_definition_arn=names.job_definition_arn(job, step.name if multi else None),
+            array_size=step.array_size,
+            timeout_s=step.timeout_s,
+            spot_retries=step.spot_retries,
+        )
+        for step in steps
+    ]
+    machine = StateMachineSpec(
+        name=names.state_machine(job),
+        definition=asl.job_workflow(
+            names=names,
+            job=job,
+            steps=workflow_steps,
+            topic_arn=topic_arn,
+            on_success_lambda=cfg.notify.on_success_lambda,
+            on_failure_lambda=cfg.notify.on_failure_lambda,
+        ),
+        role_arn=names.role_arn(sm_role.name),
+        log_group_arn=names.log_group_arn(sm_log_group.name),
+        log_level=STATE_MACHINE_LOG_LEVEL,
+        include_execution_data=False,
+        tags=tags,
+        depends_on=tuple(
+            sorted({sm_role.key, sm_log_group.key, queue_key, *topic_deps, *(d.key for d in definitions)})
+        ),
+    )
+    specs.extend([sm_log_group, sm_role, machine])
+
+    if job_cfg.queue:
+        q = job_cfg.queue
+        dlq = QueueSpec(name=names.dead_letter_queue(job), retention_s=DLQ_RETENTION_S, tags=tags)
+        inbox = QueueSpec(
+            name=names.queue(job),
+            visibility_timeout_s=q.visibility_timeout_s,
+            retention_s=q.retention_s,
+            dead_letter_arn=names.queue_arn(dlq.name),
+            max_receive_count=q.max_receive_count,
+            tags=tags,
+            depends_on=(dlq.key,),
+        )
+        pipe_role = RoleSpec(
+            name=names.pipe_role(job),
+            trust_policy=policies.trust_policy("pipes.amazonaws.com"),
+            inline_policies=policies.pipe_policies(
+                queue_arn=names.queue_arn(inbox.name), state_machine_arn=names.state_machine_arn(job)
+            ),
+            description=f"batchctl {names.prefix}: moves {job} messages to its workflow",
+            tags=tags,
+        )
+        pipe = PipeSpec(
+            name=names.pipe(job),
+            source_arn=names.queue_arn(inbox.name),
+            target_arn=names.state_machine_arn(job),
+            role_arn=names.role_arn(pipe_role.name),
+            batch_size=1,
+            invocation_type="FIRE_AND_FORGET",
+            description=f"batchctl {names.prefix}: {job} queue to workflow",
+            tags=tags,
+            # The role's policy must be in place before CreatePipe, or the pipe goes CREATE_FAILED.
+            depends_on=(inbox.key, machine.key, pipe_role.key),
+        )
+        specs.extend([dlq, inbox, pipe_role, pipe])
+
+    if job_cfg.schedule and group_key is not None:
+        sched_role = RoleSpec(
+            name=names.schedule_role(job),
+            trust_policy=policies.trust_policy("scheduler.amazonaws.com"),
+            inline_policies=policies.schedule_policies(state_machine_arn=names.state_machine_arn(job)),
+            description=f"batchctl {names.prefix}: starts the {job} workflow on schedule",
+            tags=tags,
+        )
+        schedule = ScheduleSpec(
+            name=names.schedule(job),
+            group_name=names.schedule_group,
+            expression=job_cfg.schedule.expression,
+            timezone=job_cfg.schedule.timezone,
+            target_arn=names.state_machine_arn(job),
+            role_arn=names.role_arn(sched_role.name),
+            input=asl.scheduled_input(job=job),
+            state="ENABLED" if job_cfg.schedule.enabled else "DISABLED",
+            description=f"batchctl {names.prefix}: {job}",
+            depends_on=(group_key, machine.key, sched_role.key),
+        )
+        specs.extend([sched_role, schedule])
+    return specs
+
+
+def _job_definition(
+    cfg: JobsFile,
+    names: Names,
+    *,
+    job: str,
+    step: StepSettings,
+    definition_name: str,
+    image: str,
+    job_role: RoleSpec,
+    execution_role: RoleSpec,
+    log_group: LogGroupSpec,
+    tags: dict[str, str],
+    deps: tuple[Key, ...],
+) -> JobDefinitionSpec:
+    fargate = is_fargate(cfg)
+    return JobDefinitionSpec(
+        name=definition_name,
+        image=image,
+        command=tuple(step.command),
+        platform="FARGATE" if fargate else "EC2",
+        vcpus=float(step.vcpus),
+        memory_mib=step.memory_mib,
+        gpus=step.gpus,
+        job_role_arn=names.role_arn(job_role.name),
+        execution_role_arn=names.role_arn(execution_role.name),
+        log_group=log_group.name,
+        stream_prefix=step.name,
+        environment=dict(sorted(step.environment.items())),
+        secrets=dict(sorted(cfg.jobs[job].secrets.items())),
+        parameters=dict.fromkeys(RUN_PARAMETERS, ""),
+        retry_attempts=step.retries + 1,
+        # A Spot reclaim exits at once: the workflow retries it on its own bounded counter (spot_retries), so a
+        # reclaim never uses up an application retry. Anything else is retried by Batch up to `retries` times.
+        evaluate_on_exit=({"onStatusReason": "Host EC2*", "action": "EXIT"},),
+        timeout_s=step.timeout_s,
+        assign_public_ip=True,
+        tags=tags,
+        depends_on=tuple(sorted({job_role.key, execution_role.key, log_group.key, *deps})),
+    )

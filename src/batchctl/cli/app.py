@@ -1,0 +1,69 @@
+"""The typer app: global options (root callback) and the command modules, registered one by one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from batchctl import __version__
+from batchctl.cli import deploy, destroy, plan, schema, unavailable, validate
+from batchctl.cli.context import CliState
+from batchctl.ui import Output, Ui
+
+app = typer.Typer(
+    name="batchctl",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    help="Reconcile the AWS Batch jobs declared in jobs.yaml: deploy, submit, logs, destroy.",
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"batchctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path, typer.Option("--config", "-c", envvar="BATCHCTL_CONFIG", help="Path to jobs.yaml.")
+    ] = Path("jobs.yaml"),
+    stage: Annotated[
+        str | None, typer.Option("--stage", envvar="BATCHCTL_STAGE", help="Override the stage of jobs.yaml.")
+    ] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile to use.")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region (overrides jobs.yaml).")] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="Send AWS calls here (e.g. the sandbox).")
+    ] = None,
+    output: Annotated[Output, typer.Option("--output", "-o", help="text or json.")] = Output.TEXT,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="-v: AWS calls; -vv: botocore.")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results and errors.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colors.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", envvar="BATCHCTL_DEBUG", hidden=True)] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Reconcile the AWS Batch jobs declared in jobs.yaml."""
+    if quiet and verbose:
+        raise typer.BadParameter("--quiet and --verbose cannot be combined")
+    ui = Ui.create(output=output, verbosity=-1 if quiet else verbose, color=not no_color, debug=debug)
+    ctx.obj = CliState(
+        config_path=config, ui=ui, stage=stage, profile=profile, region=region, endpoint_url=endpoint_url
+    )
+
+
+app.command("validate")(validate.validate)
+app.command("plan")(plan.plan)
+app.command("deploy")(deploy.deploy)
+app.command("destroy")(destroy.destroy)
+app.command("schema")(schema.schema)
+unavailable.register(app)

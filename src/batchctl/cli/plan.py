@@ -1,0 +1,70 @@
+"""`batchctl plan`: what deploy would do. Also the read → plan step that deploy and destroy share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from batchctl.cli.context import CliState, reporting, state_of
+from batchctl.errors import ExitCode
+
+if TYPE_CHECKING:
+    from batchctl.engine import Provisioners
+    from batchctl.plan import Plan
+    from batchctl.specs import Key, Observed
+
+ParallelismOption = Annotated[
+    int, typer.Option("--parallelism", min=1, max=64, help="AWS calls and changes in flight at once.")
+]
+
+
+@dataclass
+class Prepared:
+    """Specs, what exists, the plan, and the provisioners that read them."""
+
+    specs: list[Any]
+    observed: dict[Key, Observed | None]
+    plan: Plan
+    provisioners: Provisioners
+
+
+def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prepared:
+    """Load, build, read every resource and diff: the plan that deploy (or destroy) applies."""
+    from batchctl import build, engine
+    from batchctl.provisioners import build_provisioners
+
+    cfg = state.config()
+    aws = state.aws()
+    with state.ui.status("reading the AWS account"):
+        ctx = aws.context()
+        specs = build.build_specs(cfg, ctx)
+        provisioners = build_provisioners(aws)
+        observed = engine.read_all(specs, provisioners, parallelism=parallelism)
+    if destroy:
+        made = engine.make_destroy_plan(specs, observed, project=cfg.project, stage=cfg.stage)
+    else:
+        made = engine.make_plan(specs, observed, project=cfg.project, stage=cfg.stage)
+    return Prepared(specs=specs, observed=observed, plan=made, provisioners=provisioners)
+
+
+def plan(
+    ctx: typer.Context,
+    check: Annotated[bool, typer.Option("--check", help="Exit 5 when anything would change.")] = False,
+    show_unchanged: Annotated[
+        bool, typer.Option("--show-unchanged", help="List unchanged resources too.")
+    ] = False,
+    parallelism: ParallelismOption = 16,
+) -> None:
+    """Show what deploy would change (reads AWS, changes nothing)."""
+    state = state_of(ctx)
+    ui = state.ui
+    with reporting(ui):
+        prepared = prepare(state, parallelism=parallelism)
+        if ui.is_json:
+            ui.json({"plan": prepared.plan.to_dict()})
+        else:
+            ui.render_plan(prepared.plan, show_noop=show_unchanged)
+    if check and prepared.plan.has_changes:
+        raise typer.Exit(int(ExitCode.DRIFT))

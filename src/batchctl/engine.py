@@ -1,0 +1,252 @@
+"""Reconcile desired specs with AWS: read → diff → plan → apply, and destroy in reverse dependency order.
+
+The pipeline and its rules:
+1. READ: every spec is read by its provisioner, concurrently (reads never mutate and need no other resource's
+   ID: EC2 resources are found by tag). A NotManagedError from any read stops everything before a change.
+2. PLAN (pure): specs in dependency order; Refs are filled from what was read, then `diff` gives one Change each.
+   Until a resource exists, a Ref stays a Ref and the plan shows "(known after apply)".
+3. APPLY: exactly the plan that was shown. A REPLACE without `allow_replace` is refused before any call. Changes
+   run as soon as everything they depend on is done (graphlib get_ready/done), at most `parallelism` at a time.
+   On the first failure or an interrupt no new change starts, the ones in flight finish, and the result says what
+   was done, what failed and what never started, so the next deploy can finish the job.
+4. DESTROY: only resources that exist and that reads proved ours are deleted, dependents first.
+
+Imports: graph, plan, diff, specs, provisioners (through the Provisioner protocol), errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from batchctl import graph
+from batchctl.diff import Action, Change, diff
+from batchctl.errors import BatchctlError, ReplacementRefusedError
+from batchctl.plan import ApplyResult, Event, Phase, Plan
+from batchctl.provisioners.base import Provisioner
+from batchctl.specs import Key, Kind, Observed, Outputs, fill_refs
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[[Event], None]
+Provisioners = Mapping[Kind, Provisioner]
+
+DEFAULT_PARALLELISM = 16
+
+
+def _ignore(_event: Event) -> None:
+    return None
+
+
+def read_all(
+    specs: Sequence[Any], provisioners: Provisioners, *, parallelism: int = DEFAULT_PARALLELISM
+) -> dict[Key, Observed | None]:
+    """Read every spec's live state concurrently; the first error (e.g. NotManagedError) is raised."""
+    if not specs:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(specs)))) as pool:
+        futures = {s.key: pool.submit(provisioners[s.kind].read, s) for s in specs}
+        return {key: future.result() for key, future in futures.items()}
+
+
+def outputs_of(observed: Mapping[Key, Observed | None]) -> dict[Key, Outputs]:
+    """Outputs of every resource that exists."""
+    return {key: found.outputs for key, found in observed.items() if found is not None}
+
+
+def make_plan(
+    specs: Sequence[Any], observed: Mapping[Key, Observed | None], *, project: str, stage: str
+) -> Plan:
+    """Diff every spec (Refs filled from what exists) into a Plan in dependency order."""
+    known = outputs_of(observed)
+    changes = []
+    for spec in graph.order(specs):
+        found = observed.get(spec.key)
+        desired = fill_refs(spec, known)
+        changes.append(diff(desired, found.state if found else None))
+    return Plan(project=project, stage=stage, changes=tuple(changes))
+
+
+def make_destroy_plan(
+    specs: Sequence[Any], observed: Mapping[Key, Observed | None], *, project: str, stage: str
+) -> Plan:
+    """DELETE for every spec that exists, dependents before what they depend on."""
+    changes = [
+        Change(Action.DELETE, None, found.state)
+        for spec in reversed(graph.order(specs))
+        if (found := observed.get(spec.key)) is not None
+    ]
+    return Plan(project=project, stage=stage, changes=tuple(changes), destroy=True)
+
+
+def check_replacements(plan: Plan, *, allow_replace: bool) -> None:
+    """Refuse a plan with REPLACE changes unless allowed: before any call is made."""
+    replaced = [c for c in plan.changes if c.action is Action.REPLACE]
+    if replaced and not allow_replace:
+        lines = ", ".join(f"{c.key} ({', '.join(c.fields)})" for c in replaced)
+        raise ReplacementRefusedError(
+            f"the plan replaces {len(replaced)} resource(s): {lines}",
+            hint="replacing deletes and recreates the resource; rerun with --allow-replace if that is intended",
+        )
+
+
+class _Runner:
+    """Runs changes over a dependency graph with bounded concurrency; stops starting new ones on failure."""
+
+    def __init__(
+        self,
+        *,
+        graph_edges: dict[Key, set[Key]],
+        run: Callable[[Change], Outputs | None],
+        changes: Mapping[Key, Change],
+        parallelism: int,
+        on_event: EventSink,
+        stop: threading.Event | None,
+    ) -> None:
+        self.edges = graph_edges
+        self.run = run
+        self.changes = changes
+        self.parallelism = max(1, parallelism)
+        self.on_event = on_event
+        self.stop = stop or threading.Event()
+
+    def execute(self, result: ApplyResult) -> None:
+        ts = graph.sorter(self.edges)
+        in_flight: dict[Future[Outputs | None], tuple[Change, float]] = {}
+        ready: list[Key] = []
+        halted = False
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            while True:
+                try:
+                    if not halted:
+                        ready.extend(sorted(ts.get_ready()))
+                        # Changes with nothing to do complete at once, which may free more.
+                        while ready and not halted:
+                            key = ready[0]
+                            change = self.changes.get(key)
+                            if change is None or change.action is Action.NOOP:
+                                ready.pop(0)
+                                ts.done(key)
+                                ready.extend(sorted(ts.get_ready()))
+                                continue
+                            if len(in_flight) >= self.parallelism:
+                                break
+                            ready.pop(0)
+                            self.on_event(Event(key, change.action, Phase.START))
+                            in_flight[pool.submit(self.run, change)] = (change, time.monotonic())
+                    if not in_flight:
+                        break
+                    finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in sorted(finished, key=lambda f: in_flight[f][0].key):
+                        change, started = in_flight.pop(future)
+                        elapsed = time.monotonic() - started
+                        try:
+                            outputs = future.result()
+                        except BatchctlError as exc:
+                            halted = True
+                            result.failed.append((change, exc.message))
+                            self.on_event(
+                                Event(change.key, change.action, Phase.FAILED, elapsed, exc.message)
+                            )
+                            continue
+                        if outputs is not None:
+                            result.outputs[change.key] = outputs
+                        result.done.append(change)
+                        self.on_event(Event(change.key, change.action, Phase.DONE, elapsed))
+                        if not halted:
+                            ts.done(change.key)
+                    if self.stop.is_set() and not halted:
+                        halted = True
+                        result.interrupted = True
+                except KeyboardInterrupt:
+                    # Ctrl-C: start nothing new, let in-flight calls finish, then report.
+                    halted = True
+                    result.interrupted = True
+                    self.stop.set()
+        finished_keys = {c.key for c in result.done} | {c.key for c, _ in result.failed}
+        result.not_started = [
+            c
+            for k, c in sorted(self.changes.items())
+            if c.action is not Action.NOOP and k not in finished_keys
+        ]
+
+
+def apply(
+    plan: Plan,
+    provisioners: Provisioners,
+    *,
+    observed: Mapping[Key, Observed | None],
+    parallelism: int = DEFAULT_PARALLELISM,
+    allow_replace: bool = False,
+    on_event: EventSink = _ignore,
+    stop: threading.Event | None = None,
+) -> ApplyResult:
+    """Apply a deploy plan: create/update/replace in dependency order, filling Refs as resources appear."""
+    check_replacements(plan, allow_replace=allow_replace)
+    result = ApplyResult(outputs=dict(outputs_of(observed)))
+    lock = threading.Lock()
+
+    def run(change: Change) -> Outputs | None:
+        with lock:
+            known = dict(result.outputs)
+        desired = fill_refs(change.desired, known)
+        prov = provisioners[desired.kind]
+        found = observed.get(change.key)
+        if change.action is Action.CREATE:
+            return prov.create(desired)
+        if change.action is Action.UPDATE:
+            assert found is not None
+            return prov.update(desired, found)
+        if change.action is Action.REPLACE:
+            assert found is not None
+            prov.delete(found)
+            return prov.create(desired)
+        return None
+
+    specs = [c.desired for c in plan.changes]
+    runner = _Runner(
+        graph_edges=graph.edges(specs),
+        run=run,
+        changes={c.key: c for c in plan.changes},
+        parallelism=parallelism,
+        on_event=on_event,
+        stop=stop,
+    )
+    runner.execute(result)
+    return result
+
+
+def apply_destroy(
+    plan: Plan,
+    provisioners: Provisioners,
+    *,
+    specs: Sequence[Any],
+    observed: Mapping[Key, Observed | None],
+    parallelism: int = DEFAULT_PARALLELISM,
+    on_event: EventSink = _ignore,
+    stop: threading.Event | None = None,
+) -> ApplyResult:
+    """Delete what the destroy plan lists; a resource goes only after everything that depends on it."""
+    result = ApplyResult()
+    reverse = graph.dependents(graph.edges(specs))
+
+    def run(change: Change) -> Outputs | None:
+        found = observed[change.key]
+        assert found is not None
+        provisioners[change.key.kind].delete(found)
+        return None
+
+    runner = _Runner(
+        graph_edges=reverse,
+        run=run,
+        changes={c.key: c for c in plan.changes},
+        parallelism=parallelism,
+        on_event=on_event,
+        stop=stop,
+    )
+    runner.execute(result)
+    return result

@@ -1,0 +1,223 @@
+"""Everything batchctl writes to the terminal: two rich consoles (stdout for results, stderr for progress, warnings
+and errors), verbosity, and the renderers of plans, events and errors. Imports: plan, diff, errors, rich.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from batchctl.diff import Action
+from batchctl.errors import BatchctlError, ConfigValidationError
+from batchctl.plan import UNKNOWN, ApplyResult, Event, Phase, Plan, to_jsonable
+
+SYMBOLS = {
+    Action.CREATE: ("+", "green"),
+    Action.UPDATE: ("~", "yellow"),
+    Action.REPLACE: ("-/+", "magenta"),
+    Action.DELETE: ("-", "red"),
+    Action.NOOP: ("=", "dim"),
+}
+PAST = {
+    Action.CREATE: "created",
+    Action.UPDATE: "updated",
+    Action.REPLACE: "replaced",
+    Action.DELETE: "deleted",
+    Action.NOOP: "unchanged",
+}
+
+
+class Output(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@dataclass
+class Ui:
+    """Output for one invocation. `verbosity`: -1 quiet, 0 normal, 1 one line per AWS call, 2 botocore too."""
+
+    out: Console
+    err: Console
+    output: Output = Output.TEXT
+    verbosity: int = 0
+    debug: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def create(cls, *, output: Output, verbosity: int, color: bool, debug: bool) -> Ui:
+        out = Console(highlight=False, no_color=not color or None, soft_wrap=True)
+        err = Console(stderr=True, highlight=False, no_color=not color or None, soft_wrap=True)
+        ui = cls(out=out, err=err, output=output, verbosity=verbosity, debug=debug)
+        ui._configure_logging()
+        return ui
+
+    def _configure_logging(self) -> None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        root = logging.getLogger("batchctl")
+        root.handlers[:] = [handler]
+        root.propagate = False
+        root.setLevel(logging.DEBUG if self.verbosity >= 1 else logging.WARNING)
+        if self.verbosity >= 2:
+            boto_logger = logging.getLogger("botocore")
+            boto_logger.handlers[:] = [handler]
+            boto_logger.setLevel(logging.DEBUG)
+            # botocore's DEBUG output includes request headers; the signature never holds the secret key,
+            # but Authorization and security tokens are redacted below anyway.
+            handler.addFilter(_redact_filter)
+
+    @property
+    def is_json(self) -> bool:
+        return self.output is Output.JSON
+
+    @property
+    def interactive(self) -> bool:
+        return bool(self.err.is_interactive) and self.verbosity >= 0
+
+    # ---- plain messages ----------------------------------------------------------------------------------
+    def info(self, message: str) -> None:
+        """Progress or information on stderr; hidden by -q."""
+        if self.verbosity >= 0:
+            with self._lock:
+                self.err.print(message)
+
+    def warn(self, message: str) -> None:
+        with self._lock:
+            self.err.print(f"[yellow]warning:[/] {escape(message)}")
+
+    def error(self, exc: BatchctlError) -> None:
+        """An error a user can act on: `error: ...` and `hint: ...` on stderr, never a traceback."""
+        with self._lock:
+            if isinstance(exc, ConfigValidationError):
+                for issue in exc.issues:
+                    self.err.print(escape(str(issue)))
+                count = len(exc.issues)
+                self.err.print(f"[red]error:[/] {count} problem{'s' if count != 1 else ''} in the config")
+            else:
+                self.err.print(f"[red]error:[/] {escape(exc.message)}")
+            if exc.hint:
+                self.err.print(f"[dim]hint:[/] {escape(exc.hint)}")
+
+    def internal_error(self) -> None:
+        with self._lock:
+            self.err.print(
+                "[red]internal error:[/] this is a bug in batchctl; rerun with --debug and report it"
+            )
+
+    def result(self, text: str) -> None:
+        """The requested result, on stdout (never hidden by -q)."""
+        self.out.print(text)
+
+    def json(self, payload: Mapping[str, Any]) -> None:
+        """One JSON document on stdout, always with a "version" key."""
+        document = {"version": 1, **payload}
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+        sys.stdout.flush()
+
+    @contextmanager
+    def status(self, message: str) -> Iterator[None]:
+        """A spinner for long waits, only on an interactive stderr."""
+        if self.interactive:
+            with self.err.status(escape(message)):
+                yield
+        else:
+            with nullcontext():
+                yield
+
+    # ---- plans and progress ------------------------------------------------------------------------------
+    def render_plan(self, plan: Plan, *, show_noop: bool = False) -> None:
+        """The plan in words, on stdout (it is the result of `plan`)."""
+        lines: list[str] = []
+        for change in plan.changes:
+            if change.action is Action.NOOP and not show_noop:
+                continue
+            symbol, color = SYMBOLS[change.action]
+            text = f"[{color}]{symbol} {escape(str(change.key))}[/]"
+            if change.action in (Action.UPDATE, Action.REPLACE) and change.fields:
+                text += f" [dim]({', '.join(change.fields)})[/]"
+            lines.append(text)
+            if change.action in (Action.UPDATE, Action.REPLACE) and self.verbosity >= 1:
+                for name in change.fields:
+                    before = _short(to_jsonable(getattr(change.observed, name)))
+                    after = _short(to_jsonable(getattr(change.desired, name)))
+                    lines.append(f"    {name}: {escape(before)} → {escape(after)}")
+        for line in lines:
+            self.out.print(line)
+        summary = plan.summary()
+        if plan.destroy:
+            tail = f"{summary['delete']} to delete"
+        else:
+            tail = (
+                ", ".join(
+                    f"{summary[a.value]} to {a.value}" for a in (Action.CREATE, Action.UPDATE, Action.REPLACE)
+                )
+                + f", {summary['noop']} unchanged"
+            )
+        self.out.print(f"Plan for {escape(plan.project)}/{escape(plan.stage)}: {tail}.")
+
+    def render_event(self, event: Event) -> None:
+        """One stderr line per finished change (so CI logs show progress)."""
+        if event.phase is Phase.START:
+            if self.verbosity >= 1:
+                self.info(f"  … {event.action.value} {escape(str(event.key))}")
+            return
+        symbol, color = SYMBOLS[event.action]
+        if event.phase is Phase.DONE:
+            self.info(
+                f"[{color}]{symbol}[/] {PAST[event.action]} {escape(str(event.key))} ({event.duration_s:.1f}s)"
+            )
+        elif event.phase is Phase.FAILED:
+            with self._lock:
+                self.err.print(
+                    f"[red]✗ failed to {event.action.value} {escape(str(event.key))}[/] "
+                    f"({event.duration_s:.1f}s): {escape(event.error or '')}"
+                )
+
+    def render_apply_result(self, result: ApplyResult, *, verb: str) -> None:
+        """Closing lines of deploy/destroy: counts, and what was not done when it stopped early."""
+        done = len(result.done)
+        if result.interrupted:
+            self.info(f"[yellow]interrupted:[/] {done} change(s) done, {len(result.not_started)} not started")
+        if result.failed or result.interrupted:
+            for change in result.not_started:
+                self.info(f"  not started: {change.action.value} {escape(str(change.key))}")
+        elif done:
+            self.info(f"{verb} complete: {done} change(s) applied.")
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    if text == UNKNOWN:
+        return text
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _redact_filter(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    for marker in ("Authorization", "X-Amz-Security-Token", "aws_secret_access_key", "SecretAccessKey"):
+        if marker.lower() in message.lower():
+            record.msg = f"[{record.name}: message with credentials redacted]"
+            record.args = ()
+            break
+    return True
+
+
+def render_table(ui: Ui, *, columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
+    """A table of results on stdout."""
+    table = Table(title=title, show_edge=False, header_style="bold")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(escape(c) for c in row))
+    ui.out.print(table)

@@ -1,0 +1,219 @@
+"""The engine against in-memory provisioners: ordering, Refs, replacement refusal, destroy order, concurrency."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from typing import Any, ClassVar
+
+import pytest
+
+from batchctl import engine
+from batchctl.diff import Action
+from batchctl.errors import AwsError, DependencyCycleError, ReplacementRefusedError
+from batchctl.plan import Event, Phase
+from batchctl.specs import Key, Kind, LogGroupSpec, Observed, Outputs, QueueSpec, Ref, SubnetSpec, VpcSpec
+
+
+class World:
+    """Shared in-memory 'cloud' with a call log."""
+
+    def __init__(self) -> None:
+        self.items: dict[Key, Observed] = {}
+        self.calls: list[tuple[str, Key]] = []
+        self.lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
+        self.delay_s = 0.0
+        self.fail_on: set[Key] = set()
+        self.counter = 0
+
+
+class FakeProvisioner:
+    kind: ClassVar[Kind]
+
+    def __init__(self, world: World, kind: Kind) -> None:
+        self.world = world
+        self.kind = kind  # type: ignore[misc]
+
+    def _enter(self, op: str, key: Key) -> None:
+        with self.world.lock:
+            self.world.calls.append((op, key))
+            self.world.active += 1
+            self.world.max_active = max(self.world.max_active, self.world.active)
+        if self.world.delay_s:
+            time.sleep(self.world.delay_s)
+        with self.world.lock:
+            self.world.active -= 1
+        if key in self.world.fail_on and op != "read":
+            raise AwsError(f"{op} failed for {key}", code="Boom")
+
+    def read(self, spec: Any) -> Observed | None:
+        self._enter("read", spec.key)
+        return self.world.items.get(spec.key)
+
+    def create(self, spec: Any) -> Outputs:
+        self._enter("create", spec.key)
+        with self.world.lock:
+            self.world.counter += 1
+            outputs = {"id": f"id-{self.world.counter}"}
+        self.world.items[spec.key] = Observed(spec, outputs)
+        return outputs
+
+    def update(self, spec: Any, observed: Observed) -> Outputs:
+        self._enter("update", spec.key)
+        self.world.items[spec.key] = Observed(spec, observed.outputs)
+        return observed.outputs
+
+    def delete(self, observed: Observed) -> None:
+        self._enter("delete", observed.state.key)
+        del self.world.items[observed.state.key]
+
+
+def provisioners(world: World) -> dict[Kind, Any]:
+    return {k: FakeProvisioner(world, k) for k in Kind}
+
+
+TAGS = {"batchctl:project": "p", "batchctl:stage": "s"}
+VPC = VpcSpec(name="p-s-vpc", cidr_block="10.0.0.0/24", tags=TAGS)
+SUBNETS = [
+    SubnetSpec(
+        name=f"p-s-public-{i}", vpc_id=Ref(VPC.key, "id"), cidr_block=f"10.0.0.{i * 128}/25", az_index=i
+    )
+    for i in range(2)
+]
+GROUPS = [LogGroupSpec(name=f"/g/{i}", retention_days=7) for i in range(6)]
+SPECS: list[Any] = [*GROUPS, *SUBNETS, VPC]
+
+
+def deploy(world: World, specs: list[Any], **kwargs: Any) -> Any:
+    provs = provisioners(world)
+    observed = engine.read_all(specs, provs)
+    world.max_active = 0  # measure the apply only
+    plan = engine.make_plan(specs, observed, project="p", stage="s")
+    return plan, engine.apply(plan, provs, observed=observed, **kwargs)
+
+
+def test_creates_parents_first_and_fills_refs() -> None:
+    world = World()
+    plan, result = deploy(world, SPECS)
+    assert plan.summary()["create"] == len(SPECS)
+    creates = [k for op, k in world.calls if op == "create"]
+    assert creates.index(VPC.key) < creates.index(SUBNETS[0].key)
+    vpc_id = world.items[VPC.key].outputs["id"]
+    assert world.items[SUBNETS[0].key].state.vpc_id == vpc_id
+    assert not result.failed
+    assert not result.not_started
+
+
+def test_plan_shows_unknown_ref_until_the_parent_exists() -> None:
+    world = World()
+    provs = provisioners(world)
+    plan = engine.make_plan(SPECS, engine.read_all(SPECS, provs), project="p", stage="s")
+    subnet = next(c for c in plan.changes if c.key == SUBNETS[0].key)
+    assert (
+        plan.to_dict()["changes"][plan.changes.index(subnet)]["attributes"]["vpc_id"] == "(known after apply)"
+    )
+
+
+def test_second_deploy_is_all_noop_and_makes_no_change() -> None:
+    world = World()
+    deploy(world, SPECS)
+    world.calls.clear()
+    plan, _ = deploy(world, SPECS)
+    assert not plan.has_changes
+    assert {op for op, _ in world.calls} == {"read"}
+
+
+def test_update_touches_only_the_changed_resource() -> None:
+    world = World()
+    deploy(world, SPECS)
+    world.calls.clear()
+    changed = [dataclasses.replace(s, retention_days=30) if s.key == GROUPS[2].key else s for s in SPECS]
+    plan, _ = deploy(world, changed)
+    assert [(c.key, c.action) for c in plan.pending] == [(GROUPS[2].key, Action.UPDATE)]
+    assert [c for c in world.calls if c[0] != "read"] == [("update", GROUPS[2].key)]
+
+
+def test_replacement_is_refused_before_any_call() -> None:
+    world = World()
+    queue = QueueSpec(name="q")
+    deploy(world, [queue])
+    world.calls.clear()
+    with pytest.raises(ReplacementRefusedError, match="fifo"):
+        deploy(world, [dataclasses.replace(queue, fifo=True)])
+    assert [c for c in world.calls if c[0] != "read"] == []
+
+
+def test_replacement_allowed_deletes_then_creates() -> None:
+    world = World()
+    queue = QueueSpec(name="q")
+    deploy(world, [queue])
+    world.calls.clear()
+    deploy(world, [dataclasses.replace(queue, fifo=True)], allow_replace=True)
+    assert [c for c in world.calls if c[0] != "read"] == [("delete", queue.key), ("create", queue.key)]
+
+
+def test_independent_changes_run_concurrently_within_the_bound() -> None:
+    world = World()
+    world.delay_s = 0.05
+    deploy(world, GROUPS, parallelism=3)
+    assert world.max_active == 3
+
+
+def test_parallelism_one_is_sequential() -> None:
+    world = World()
+    world.delay_s = 0.01
+    deploy(world, GROUPS, parallelism=1)
+    assert world.max_active == 1
+
+
+def test_failure_stops_new_changes_and_reports_the_rest() -> None:
+    world = World()
+    world.fail_on = {VPC.key}
+    events: list[Event] = []
+    _, result = deploy(world, SPECS, parallelism=1, on_event=events.append)
+    assert [c.key for c, _ in result.failed] == [VPC.key]
+    assert {c.key for c in result.not_started} >= {s.key for s in SUBNETS}
+    assert any(e.phase is Phase.FAILED and e.key == VPC.key for e in events)
+    # The next deploy finishes the job.
+    world.fail_on = set()
+    _, result = deploy(world, SPECS)
+    assert not result.failed
+    assert not engine.make_plan(
+        SPECS, engine.read_all(SPECS, provisioners(world)), project="p", stage="s"
+    ).has_changes
+
+
+def test_stop_event_halts_before_new_changes() -> None:
+    world = World()
+    stop = threading.Event()
+    stop.set()
+    _, result = deploy(world, GROUPS, parallelism=1, stop=stop)
+    assert result.interrupted
+    assert len(result.done) == 1
+    assert len(result.not_started) == len(GROUPS) - 1
+
+
+def test_destroy_deletes_dependents_first_and_only_what_exists() -> None:
+    world = World()
+    deploy(world, [VPC, *SUBNETS])
+    world.calls.clear()
+    specs = [VPC, *SUBNETS, *GROUPS]  # the groups were never created
+    provs = provisioners(world)
+    observed = engine.read_all(specs, provs)
+    plan = engine.make_destroy_plan(specs, observed, project="p", stage="s")
+    assert {c.key for c in plan.changes} == {VPC.key, *(s.key for s in SUBNETS)}
+    result = engine.apply_destroy(plan, provs, specs=specs, observed=observed)
+    deletes = [k for op, k in world.calls if op == "delete"]
+    assert deletes[-1] == VPC.key
+    assert not world.items
+    assert not result.failed
+
+
+def test_cycle_is_named() -> None:
+    a = LogGroupSpec(name="a", depends_on=(Key(Kind.LOG_GROUP, "b"),))
+    b = LogGroupSpec(name="b", depends_on=(Key(Kind.LOG_GROUP, "a"),))
+    with pytest.raises(DependencyCycleError, match=r"logs\.log_group/a"):
+        engine.make_plan([a, b], {}, project="p", stage="s")
