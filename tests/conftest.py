@@ -34,11 +34,18 @@ def moto_url() -> Iterator[str]:
     os.environ["MOTO_PORT"] = str(port)
     from moto.server import ThreadedMotoServer
 
+    from batchctl.sandbox import patch_moto
+
+    patch_moto()  # the same fixes the sandbox applies: Step Functions can call Batch, Batch honours awslogs
+
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
     url = f"http://{host}:{bound}"
-    post_json(f"{url}/moto-api/config", {"batch": {"use_docker": False}})
+    post_json(
+        f"{url}/moto-api/config",
+        {"batch": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}},
+    )
     yield url
     server.stop()
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from batchctl import __version__
-from batchctl.cli import deploy, destroy, plan, schema, unavailable, validate
+from batchctl.cli import deploy, destroy, plan, sandbox, schema, unavailable, validate
 from batchctl.cli.context import CliState
 from batchctl.ui import Output, Ui
 
@@ -66,4 +66,5 @@ app.command("plan")(plan.plan)
 app.command("deploy")(deploy.deploy)
 app.command("destroy")(destroy.destroy)
 app.command("schema")(schema.schema)
+app.command("sandbox")(sandbox.sandbox)
 unavailable.register(app)

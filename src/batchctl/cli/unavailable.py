@@ -104,14 +104,6 @@ def register(app: typer.Typer) -> None:
         """Run a job's container locally, as Batch would."""
         not_available(state_of(ctx).ui, "run", HINT)
 
-    @app.command("sandbox")
-    def sandbox(
-        ctx: typer.Context,
-        port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 5000,
-    ) -> None:
-        """Embedded AWS (moto) on 127.0.0.1 to try batchctl without an account."""
-        not_available(state_of(ctx).ui, "sandbox", HINT)
-
     @app.command("init")
     def init(
         ctx: typer.Context,

@@ -1,0 +1,410 @@
+"""Step Functions definitions (Amazon States Language) of a job's workflow, and the inputs that start it.
+
+Imports: naming, specs (AwsDict), stdlib. DESIGN §4 is the contract: normalize the input, run each step as a
+`batch:submitJob.sync` task with its own bounded Spot-reclaim loop, notify, then end in Succeed or Fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from batchctl.naming import Names
+from batchctl.specs import AwsDict
+
+# Added to a step's Batch timeout for the time its job waits before it runs: the job queue cancels a job that
+# stays RUNNABLE past its limit (30 min by default, DESIGN §4), and STARTING (capacity, image pull) takes a few
+# minutes more. An hour covers both with room, so the task times out only when Batch itself has lost the job.
+QUEUE_MARGIN_S = 3600
+# Batch's statusReason when a Spot instance is reclaimed: "Host EC2 (instance i-...) terminated.". The job
+# definitions EXIT on it (no Batch retry), and the .sync task's Cause (the DescribeJobs JSON) contains it.
+SPOT_RECLAIM_PATTERN = "*Host EC2*"
+NOTIFY_TIMEOUT_S = 60
+HANDLER_TIMEOUT_S = 900  # Lambda's own maximum run time
+# Errors AWS recommends retrying for the Lambda integration: the service's, never the function's own.
+LAMBDA_TRANSIENT_ERRORS = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
+BATCH_JOB_NAME_LIMIT = 128
+
+# State names (at most 80 characters each; step states add the step name).
+NORMALIZE = "Normalize input"
+CHECK_SOURCE = "Check input source"
+FROM_QUEUE = "From queue"
+FROM_SCHEDULE = "From schedule"
+FROM_CLI = "From CLI"
+UNKNOWN_INPUT = "Unknown input"
+SUCCESS_MESSAGE = "Build success message"
+NOTIFY_SUCCESS = "Notify success"
+SUCCESS_HANDLER = "Call success handler"
+SUCCEEDED = "Succeeded"
+FAILURE_MESSAGE = "Build failure message"
+NOTIFY_FAILURE = "Notify failure"
+FAILURE_HANDLER = "Call failure handler"
+FAILED = "Failed"
+
+UNKNOWN_INPUT_ERROR = "batchctl.UnknownInput"
+# Input sources, as they appear in `$.run.source`, Batch's `source` parameter and BATCHCTL_SOURCE.
+SOURCE_QUEUE = "queue"
+SOURCE_SCHEDULE = "schedule"
+SOURCE_CLI = "cli"
+
+
+@dataclass(frozen=True)
+class WorkflowStep:
+    """One container of a job: a Batch job definition run as one `.sync` task."""
+
+    name: str  # step name ("main" for single-command jobs)
+    job_definition_arn: str  # without revision: Batch runs the latest ACTIVE one
+    array_size: int | None
+    timeout_s: int  # Batch's timeout of one attempt
+    spot_retries: int  # resubmissions after a Spot reclaim
+    attempts: int = 1  # Batch attempts (retries + 1): the task waits for all of them
+
+
+def run_state_name(step: str) -> str:
+    """Name of the task state that runs `step`."""
+    return f"Run {step}"
+
+
+def scheduled_input(*, job: str) -> str:
+    """The input an EventBridge Scheduler target sends (a JSON string; Scheduler fills the `<aws.scheduler.*>`)."""
+    # AWS-QUIRKS 37: Scheduler replaces these context attributes in the target input at each invocation.
+    document = {
+        "source": SOURCE_SCHEDULE,
+        "job": job,
+        "body": "",
+        "time": "<aws.scheduler.scheduled-time>",
+        "id": "<aws.scheduler.execution-id>",
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def direct_input(*, body: str, run_id: str, time: str) -> AwsDict:
+    """The input `submit --direct` starts an execution with (`run_id` is also the execution name)."""
+    return {"source": SOURCE_CLI, "body": body, "id": run_id, "time": time}
+
+
+def job_workflow(
+    *,
+    names: Names,
+    job: str,
+    steps: Sequence[WorkflowStep],
+    topic_arn: str | None,
+    on_success_lambda: str | None = None,
+    on_failure_lambda: str | None = None,
+) -> AwsDict:
+    """The state machine definition of one job (DESIGN §4).
+
+    The state after normalization is `{"run": {body, time, source, id}, "batch": {step: {"JobId"}},
+    "spot": {step: reclaims}}`; a caught error is kept at `$.error` ({"Error", "Cause"}).
+    """
+    if not steps:
+        raise ValueError(f"job {job!r} has no steps")
+    if len({s.name for s in steps}) != len(steps):
+        raise ValueError(f"job {job!r} has duplicate step names")
+    keys = _step_keys([s.name for s in steps])
+    partition = names.ctx.partition
+    notifies_success = topic_arn is not None or on_success_lambda is not None
+    notifies_failure = topic_arn is not None or on_failure_lambda is not None
+    success_entry = SUCCESS_MESSAGE if notifies_success else SUCCEEDED
+    failure_entry = FAILURE_MESSAGE if notifies_failure else FAILED
+
+    first_step = run_state_name(steps[0].name)
+    states: AwsDict = _normalize_states(keys=keys, next_state=first_step)
+    for index, step in enumerate(steps):
+        following = run_state_name(steps[index + 1].name) if index + 1 < len(steps) else success_entry
+        states |= _step_states(
+            names=names,
+            job=job,
+            step=step,
+            key=keys[index],
+            all_keys=keys,
+            next_state=following,
+            failure_state=failure_entry,
+        )
+
+    # Success path: message → SNS → Lambda → Succeed. An error here is still an error of the run.
+    success_chain = [
+        *([NOTIFY_SUCCESS] if topic_arn else []),
+        *([SUCCESS_HANDLER] if on_success_lambda else []),
+        SUCCEEDED,
+    ]
+    if notifies_success:
+        states[SUCCESS_MESSAGE] = _message_state(names=names, job=job, failed=False, next_state=success_chain[0])
+    if topic_arn:
+        states[NOTIFY_SUCCESS] = _notify_state(
+            partition=partition,
+            topic_arn=topic_arn,
+            next_state=success_chain[success_chain.index(NOTIFY_SUCCESS) + 1],
+            catch=_catch_all(failure_entry, result_path="$.error"),
+        )
+    if on_success_lambda:
+        states[SUCCESS_HANDLER] = _handler_state(
+            partition=partition,
+            function=on_success_lambda,
+            next_state=SUCCEEDED,
+            catch=_catch_all(failure_entry, result_path="$.error"),
+        )
+    states[SUCCEEDED] = {"Type": "Succeed"}
+
+    # Failure path: message → SNS → Lambda → Fail. A notification that fails is recorded at $.notify_error and
+    # skipped, so the execution still fails with the run's own error.
+    failure_chain = [
+        *([NOTIFY_FAILURE] if topic_arn else []),
+        *([FAILURE_HANDLER] if on_failure_lambda else []),
+        FAILED,
+    ]
+    if notifies_failure:
+        states[FAILURE_MESSAGE] = _message_state(names=names, job=job, failed=True, next_state=failure_chain[0])
+    if topic_arn:
+        after = failure_chain[failure_chain.index(NOTIFY_FAILURE) + 1]
+        states[NOTIFY_FAILURE] = _notify_state(
+            partition=partition,
+            topic_arn=topic_arn,
+            next_state=after,
+            catch=_catch_all(after, result_path="$.notify_error"),
+        )
+    if on_failure_lambda:
+        states[FAILURE_HANDLER] = _handler_state(
+            partition=partition,
+            function=on_failure_lambda,
+            next_state=FAILED,
+            catch=_catch_all(FAILED, result_path="$.notify_error"),
+        )
+    # ErrorPath/CausePath: the execution fails with the run's error and cause, so `status` tells the truth.
+    states[FAILED] = {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+
+    return {
+        "Comment": f"batchctl {names.prefix}: job {job} ({len(steps)} step{'s' if len(steps) > 1 else ''})",
+        "StartAt": NORMALIZE,
+        "States": states,
+    }
+
+
+def _step_keys(step_names: Sequence[str]) -> list[str]:
+    """JSONPath-safe, unique keys for the steps (`load-data` → `load_data`), in step order."""
+    keys: list[str] = []
+    for name in step_names:
+        key = re.sub(r"[^A-Za-z0-9_]", "_", name)
+        if not key[:1].isalpha():
+            key = f"step_{key}"
+        candidate, n = key, 2
+        while candidate in keys:
+            candidate, n = f"{key}_{n}", n + 1
+        keys.append(candidate)
+    return keys
+
+
+def _normalize_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
+    """Choice on the input's shape, then one Pass per shape, each giving the same normalized state."""
+
+    def normalized(run: AwsDict) -> AwsDict:
+        # Replaces the whole input: later states read $.run; $.batch and $.spot must exist before any step.
+        return {"run": run, "batch": {}, "spot": dict.fromkeys(keys, 0)}
+
+    def from_event(source: str) -> AwsDict:
+        run = {"body.$": "$.body", "time.$": "$.time", "source": source, "id.$": "$.id"}
+        return {"Type": "Pass", "Parameters": normalized(run), "Next": next_state}
+
+    return {
+        # Scheduler and `submit --direct` send an object with "source"; a pipe sends an array of SQS records,
+        # where `$.source` is absent. IsPresent on the object field works on every engine (unlike tests on `$[0]`).
+        NORMALIZE: {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.source", "IsPresent": True, "Next": CHECK_SOURCE}],
+            "Default": FROM_QUEUE,
+        },
+        CHECK_SOURCE: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.source", "StringEquals": SOURCE_SCHEDULE, "Next": FROM_SCHEDULE},
+                {"Variable": "$.source", "StringEquals": SOURCE_CLI, "Next": FROM_CLI},
+            ],
+            "Default": UNKNOWN_INPUT,
+        },
+        # AWS-QUIRKS 27: a pipe delivers a JSON array of SQS records even with batch size 1. InputPath "$[0]"
+        # then "$.body" yields the string on AWS and on moto ("$[0].body" yields a one-element list on moto).
+        FROM_QUEUE: {
+            "Type": "Pass",
+            "InputPath": "$[0]",
+            "Parameters": normalized(
+                {
+                    "body.$": "$.body",
+                    # SentTimestamp is epoch milliseconds, which ASL cannot format: the start time is ISO-8601.
+                    "time.$": "$$.Execution.StartTime",
+                    "source": SOURCE_QUEUE,
+                    "id.$": "$.messageId",
+                }
+            ),
+            "Next": next_state,
+        },
+        FROM_SCHEDULE: from_event(SOURCE_SCHEDULE),
+        FROM_CLI: from_event(SOURCE_CLI),
+        UNKNOWN_INPUT: {
+            "Type": "Fail",
+            "Error": UNKNOWN_INPUT_ERROR,
+            "Cause": "The input is neither an array of SQS records nor an object with source schedule or cli.",
+        },
+    }
+
+
+def _batch_job_name(names: Names, job: str, step: str) -> str:
+    """A valid Batch job name: letters, digits, hyphens, underscores, at most 128, starting alphanumeric."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{names.job(job)}-{step}")
+    return name[:BATCH_JOB_NAME_LIMIT]
+
+
+def _step_states(
+    *,
+    names: Names,
+    job: str,
+    step: WorkflowStep,
+    key: str,
+    all_keys: Sequence[str],
+    next_state: str,
+    failure_state: str,
+) -> AwsDict:
+    """The task running one step, plus (when spot_retries > 0) its reclaim check and counter."""
+    run = run_state_name(step.name)
+    check = f"Check {step.name} reclaim"
+    count = f"Count {step.name} reclaim"
+    parameters: AwsDict = {
+        "JobName": _batch_job_name(names, job, step.name),
+        "JobQueue": names.job_queue_arn,
+        "JobDefinition": step.job_definition_arn,
+        # Batch parameters: `Ref::body`, `Ref::time`... in the command (the job definition declares defaults).
+        "Parameters": {"body.$": "$.run.body", "time.$": "$.run.time", "source.$": "$.run.source", "id.$": "$.run.id"},
+        "ContainerOverrides": {
+            "Environment": [
+                {"Name": "BATCHCTL_BODY", "Value.$": "$.run.body"},
+                {"Name": "BATCHCTL_TIME", "Value.$": "$.run.time"},
+                {"Name": "BATCHCTL_SOURCE", "Value.$": "$.run.source"},
+                {"Name": "BATCHCTL_RUN_ID", "Value.$": "$$.Execution.Name"},
+            ]
+        },
+    }
+    if step.array_size:
+        parameters["ArrayProperties"] = {"Size": step.array_size}
+    catches: list[AwsDict] = []
+    if step.spot_retries > 0:
+        catches.append({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": check})
+    catches.append({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failure_state})
+    states: AwsDict = {
+        run: {
+            "Type": "Task",
+            "Resource": f"arn:{names.ctx.partition}:states:::batch:submitJob.sync",
+            "Parameters": parameters,
+            # Batch bounds each attempt with timeout_s; the task also waits while the job is queued.
+            "TimeoutSeconds": step.attempts * (step.timeout_s + QUEUE_MARGIN_S),
+            # The full DescribeJobs result is large: keep the job id only.
+            "ResultSelector": {"JobId.$": "$.JobId"},
+            "ResultPath": f"$.batch.{key}",
+            "Catch": catches,
+            "Next": next_state,
+        }
+    }
+    if step.spot_retries > 0:
+        states[check] = {
+            "Type": "Choice",
+            "Choices": [
+                # Guard first: a comparison on a missing path is a runtime error in a Choice, which has no Catch.
+                {"Variable": "$.error.Cause", "IsPresent": False, "Next": failure_state},
+                {
+                    "And": [
+                        {"Variable": "$.error.Cause", "StringMatches": SPOT_RECLAIM_PATTERN},
+                        {"Variable": f"$.spot.{key}", "NumericLessThan": step.spot_retries},
+                    ],
+                    "Next": count,
+                },
+            ],
+            "Default": failure_state,
+        }
+        states[count] = {
+            "Type": "Pass",
+            "Parameters": {
+                f"{k}.$": (f"States.MathAdd($.spot.{k}, 1)" if k == key else f"$.spot.{k}") for k in all_keys
+            },
+            "ResultPath": "$.spot",
+            "Next": run,
+        }
+    return states
+
+
+def _format_escape(text: str) -> str:
+    """Escape the characters States.Format treats specially in its template: ' { } \\."""
+    return re.sub(r"(['{}\\])", r"\\\1", text)
+
+
+def _message_state(*, names: Names, job: str, failed: bool, next_state: str) -> AwsDict:
+    """Pass state building the notification payload (DESIGN §4) at $.notification."""
+    marker = "\x00"
+    url_template = _format_escape(names.console_execution_url(marker)).replace(marker, "{}")
+    log_group = names.log_group(job)
+    message: AwsDict = {
+        "version": 1,
+        "project": names.project,
+        "stage": names.stage,
+        "job": job,
+        "status": "FAILED" if failed else "SUCCEEDED",
+        "run_id.$": "$$.Execution.Name",
+        "execution_arn.$": "$$.Execution.Id",
+        "source.$": "$.run.source",
+        "input_id.$": "$.run.id",
+        "input_time.$": "$.run.time",
+        # Duration is finished_at - started_at: ASL has no date arithmetic.
+        "started_at.$": "$$.Execution.StartTime",
+        "finished_at.$": "$$.State.EnteredTime",
+        "batch_jobs.$": "$.batch",
+        "execution_url.$": f"States.Format('{url_template}', $$.Execution.Id)",
+        "log_group": log_group,
+        "log_group_url": names.console_log_group_url(log_group),
+    }
+    if failed:
+        message |= {"error.$": "$.error.Error", "cause.$": "$.error.Cause"}
+    return {"Type": "Pass", "Parameters": message, "ResultPath": "$.notification", "Next": next_state}
+
+
+def _catch_all(next_state: str, *, result_path: str) -> list[AwsDict]:
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": next_state}]
+
+
+def _notify_state(*, partition: str, topic_arn: str, next_state: str, catch: list[AwsDict]) -> AwsDict:
+    """SNS publish of $.notification as a JSON string; the result is dropped (ResultPath null)."""
+    return {
+        "Type": "Task",
+        "Resource": f"arn:{partition}:states:::sns:publish",
+        "Parameters": {"TopicArn": topic_arn, "Message.$": "States.JsonToString($.notification)"},
+        "ResultPath": None,
+        "TimeoutSeconds": NOTIFY_TIMEOUT_S,
+        # Publishing twice is better than losing the message of a finished run.
+        "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}],
+        "Catch": catch,
+        "Next": next_state,
+    }
+
+
+def _handler_state(*, partition: str, function: str, next_state: str, catch: list[AwsDict]) -> AwsDict:
+    """Lambda invoke with $.notification as the payload; the result is dropped (ResultPath null)."""
+    return {
+        "Type": "Task",
+        "Resource": f"arn:{partition}:states:::lambda:invoke",
+        "Parameters": {"FunctionName": function, "Payload.$": "$.notification"},
+        "ResultPath": None,
+        "TimeoutSeconds": HANDLER_TIMEOUT_S,
+        "Retry": [
+            {
+                "ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS),
+                "IntervalSeconds": 2,
+                "MaxAttempts": 3,
+                "BackoffRate": 2,
+            }
+        ],
+        "Catch": catch,
+        "Next": next_state,
+    }
