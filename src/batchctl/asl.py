@@ -49,13 +49,14 @@ FAILURE_HANDLER = "Call failure handler"
 FAILED = "Failed"
 
 UNKNOWN_INPUT_ERROR = "batchctl.UnknownInput"
+RUN_ERROR_PREFIX = "batchctl."  # a failed run's execution error: "batchctl." + the caught error's name
 # Input sources, as they appear in `$.run.source`, Batch's `source` parameter and BATCHCTL_SOURCE.
 SOURCE_QUEUE = "queue"
 SOURCE_SCHEDULE = "schedule"
 SOURCE_CLI = "cli"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkflowStep:
     """One container of a job: a Batch job definition run as one `.sync` task."""
 
@@ -101,22 +102,30 @@ def job_workflow(
 ) -> AwsDict:
     """The state machine definition of one job (DESIGN §4).
 
-    The state after normalization is `{"run": {body, time, source, id}, "batch": {step: {"JobId"}},
-    "spot": {step: reclaims}}`; a caught error is kept at `$.error` ({"Error", "Cause"}).
+    The state after normalization is `{"run": {body, time, source, id}, "started_at": ISO-8601,
+    "batch": {step key: {"JobId"}}, "spot": {step key: reclaims}}`; a caught error is kept at `$.error`
+    ({"Error", "Cause"}), the notification payload at `$.notification`.
     """
     if not steps:
         raise ValueError(f"job {job!r} has no steps")
     if len({s.name for s in steps}) != len(steps):
         raise ValueError(f"job {job!r} has duplicate step names")
     keys = _step_keys([s.name for s in steps])
-    partition = names.ctx.partition
-    notifies_success = topic_arn is not None or on_success_lambda is not None
-    notifies_failure = topic_arn is not None or on_failure_lambda is not None
-    success_entry = SUCCESS_MESSAGE if notifies_success else SUCCEEDED
-    failure_entry = FAILURE_MESSAGE if notifies_failure else FAILED
+    failure_entry, failure_states = _notification_states(
+        names=names, job=job, failed=True, topic_arn=topic_arn, handler=on_failure_lambda, end_state=FAILED
+    )
+    # An error while notifying success is still an error of the run: it takes the failure path.
+    success_entry, success_states = _notification_states(
+        names=names,
+        job=job,
+        failed=False,
+        topic_arn=topic_arn,
+        handler=on_success_lambda,
+        end_state=SUCCEEDED,
+        error_state=failure_entry,
+    )
 
-    first_step = run_state_name(steps[0].name)
-    states: AwsDict = _normalize_states(keys=keys, next_state=first_step)
+    states: AwsDict = _normalize_states(keys=keys, next_state=run_state_name(steps[0].name))
     for index, step in enumerate(steps):
         following = run_state_name(steps[index + 1].name) if index + 1 < len(steps) else success_entry
         states |= _step_states(
@@ -128,57 +137,17 @@ def job_workflow(
             next_state=following,
             failure_state=failure_entry,
         )
-
-    # Success path: message → SNS → Lambda → Succeed. An error here is still an error of the run.
-    success_chain = [
-        *([NOTIFY_SUCCESS] if topic_arn else []),
-        *([SUCCESS_HANDLER] if on_success_lambda else []),
-        SUCCEEDED,
-    ]
-    if notifies_success:
-        states[SUCCESS_MESSAGE] = _message_state(names=names, job=job, failed=False, next_state=success_chain[0])
-    if topic_arn:
-        states[NOTIFY_SUCCESS] = _notify_state(
-            partition=partition,
-            topic_arn=topic_arn,
-            next_state=success_chain[success_chain.index(NOTIFY_SUCCESS) + 1],
-            catch=_catch_all(failure_entry, result_path="$.error"),
-        )
-    if on_success_lambda:
-        states[SUCCESS_HANDLER] = _handler_state(
-            partition=partition,
-            function=on_success_lambda,
-            next_state=SUCCEEDED,
-            catch=_catch_all(failure_entry, result_path="$.error"),
-        )
+    states |= success_states
     states[SUCCEEDED] = {"Type": "Succeed"}
-
-    # Failure path: message → SNS → Lambda → Fail. A notification that fails is recorded at $.notify_error and
-    # skipped, so the execution still fails with the run's own error.
-    failure_chain = [
-        *([NOTIFY_FAILURE] if topic_arn else []),
-        *([FAILURE_HANDLER] if on_failure_lambda else []),
-        FAILED,
-    ]
-    if notifies_failure:
-        states[FAILURE_MESSAGE] = _message_state(names=names, job=job, failed=True, next_state=failure_chain[0])
-    if topic_arn:
-        after = failure_chain[failure_chain.index(NOTIFY_FAILURE) + 1]
-        states[NOTIFY_FAILURE] = _notify_state(
-            partition=partition,
-            topic_arn=topic_arn,
-            next_state=after,
-            catch=_catch_all(after, result_path="$.notify_error"),
-        )
-    if on_failure_lambda:
-        states[FAILURE_HANDLER] = _handler_state(
-            partition=partition,
-            function=on_failure_lambda,
-            next_state=FAILED,
-            catch=_catch_all(FAILED, result_path="$.notify_error"),
-        )
-    # ErrorPath/CausePath: the execution fails with the run's error and cause, so `status` tells the truth.
-    states[FAILED] = {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+    states |= failure_states
+    states[FAILED] = {
+        "Type": "Fail",
+        # The execution fails with the run's own error and cause, so `status` tells the truth. The error gets our
+        # prefix: names starting "States." are reserved to the engine (moto's executor rejects them in a Fail
+        # state). The cause stays as is (for a Batch step: the DescribeJobs JSON, with its statusReason).
+        "ErrorPath": f"States.Format('{RUN_ERROR_PREFIX}{{}}', $.error.Error)",
+        "CausePath": "$.error.Cause",
+    }
 
     return {
         "Comment": f"batchctl {names.prefix}: job {job} ({len(steps)} step{'s' if len(steps) > 1 else ''})",
@@ -206,7 +175,14 @@ def _normalize_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
 
     def normalized(run: AwsDict) -> AwsDict:
         # Replaces the whole input: later states read $.run; $.batch and $.spot must exist before any step.
-        return {"run": run, "batch": {}, "spot": dict.fromkeys(keys, 0)}
+        # started_at is this first state's entry, not $$.Execution.StartTime: moto's executor gives the latter as
+        # a datetime object, which breaks DescribeExecution once it reaches the state data.
+        return {
+            "run": run,
+            "started_at.$": "$$.State.EnteredTime",
+            "batch": {},
+            "spot": dict.fromkeys(keys, 0),
+        }
 
     def from_event(source: str) -> AwsDict:
         run = {"body.$": "$.body", "time.$": "$.time", "source": source, "id.$": "$.id"}
@@ -236,8 +212,9 @@ def _normalize_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
             "Parameters": normalized(
                 {
                     "body.$": "$.body",
-                    # SentTimestamp is epoch milliseconds, which ASL cannot format: the start time is ISO-8601.
-                    "time.$": "$$.Execution.StartTime",
+                    # When the run started, ISO-8601 UTC (see started_at). SentTimestamp is epoch milliseconds,
+                    # which ASL cannot format.
+                    "time.$": "$$.State.EnteredTime",
                     "source": SOURCE_QUEUE,
                     "id.$": "$.messageId",
                 }
@@ -260,6 +237,12 @@ def _batch_job_name(names: Names, job: str, step: str) -> str:
     return name[:BATCH_JOB_NAME_LIMIT]
 
 
+def _job_definition_name(job_definition_arn: str) -> str:
+    """The name in a job definition ARN without revision; SubmitJob then runs the latest ACTIVE revision."""
+    # AWS takes a revision-less ARN too, but moto resolves only names and ARNs with a revision.
+    return job_definition_arn.rsplit("/", 1)[-1]
+
+
 def _step_states(
     *,
     names: Names,
@@ -277,9 +260,14 @@ def _step_states(
     parameters: AwsDict = {
         "JobName": _batch_job_name(names, job, step.name),
         "JobQueue": names.job_queue_arn,
-        "JobDefinition": step.job_definition_arn,
+        "JobDefinition": _job_definition_name(step.job_definition_arn),
         # Batch parameters: `Ref::body`, `Ref::time`... in the command (the job definition declares defaults).
-        "Parameters": {"body.$": "$.run.body", "time.$": "$.run.time", "source.$": "$.run.source", "id.$": "$.run.id"},
+        "Parameters": {
+            "body.$": "$.run.body",
+            "time.$": "$.run.time",
+            "source.$": "$.run.source",
+            "id.$": "$.run.id",
+        },
         "ContainerOverrides": {
             "Environment": [
                 {"Name": "BATCHCTL_BODY", "Value.$": "$.run.body"},
@@ -358,7 +346,7 @@ def _message_state(*, names: Names, job: str, failed: bool, next_state: str) -> 
         "input_id.$": "$.run.id",
         "input_time.$": "$.run.time",
         # Duration is finished_at - started_at: ASL has no date arithmetic.
-        "started_at.$": "$$.Execution.StartTime",
+        "started_at.$": "$.started_at",
         "finished_at.$": "$$.State.EnteredTime",
         "batch_jobs.$": "$.batch",
         "execution_url.$": f"States.Format('{url_template}', $$.Execution.Id)",
@@ -374,22 +362,63 @@ def _catch_all(next_state: str, *, result_path: str) -> list[AwsDict]:
     return [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": next_state}]
 
 
-def _notify_state(*, partition: str, topic_arn: str, next_state: str, catch: list[AwsDict]) -> AwsDict:
-    """SNS publish of $.notification as a JSON string; the result is dropped (ResultPath null)."""
+def _notification_states(
+    *,
+    names: Names,
+    job: str,
+    failed: bool,
+    topic_arn: str | None,
+    handler: str | None,
+    end_state: str,
+    error_state: str | None = None,
+) -> tuple[str, AwsDict]:
+    """Message → SNS publish → Lambda handler → `end_state`, each only if configured; returns (entry, states).
+
+    A notification error goes to `error_state` (with the error at $.error) when given; otherwise it is recorded
+    at $.notify_error and skipped, so the run still ends as it would have.
+    """
+    partition = names.ctx.partition
+    message, notify, call = (
+        (FAILURE_MESSAGE, NOTIFY_FAILURE, FAILURE_HANDLER)
+        if failed
+        else (SUCCESS_MESSAGE, NOTIFY_SUCCESS, SUCCESS_HANDLER)
+    )
+    tasks: list[tuple[str, AwsDict]] = []
+    if topic_arn:
+        tasks.append((notify, _notify_task(partition=partition, topic_arn=topic_arn)))
+    if handler:
+        tasks.append((call, _handler_task(partition=partition, function=handler)))
+    if not tasks:
+        return end_state, {}
+    chain = [name for name, _ in tasks] + [end_state]
+    states: AwsDict = {message: _message_state(names=names, job=job, failed=failed, next_state=chain[0])}
+    for (name, task), following in zip(tasks, chain[1:], strict=True):
+        catch = (
+            _catch_all(error_state, result_path="$.error")
+            if error_state
+            else _catch_all(following, result_path="$.notify_error")
+        )
+        states[name] = task | {"Catch": catch, "Next": following}
+    return message, states
+
+
+def _notify_task(*, partition: str, topic_arn: str) -> AwsDict:
+    """SNS publish of $.notification (as JSON); the result is dropped (ResultPath null)."""
     return {
         "Type": "Task",
         "Resource": f"arn:{partition}:states:::sns:publish",
-        "Parameters": {"TopicArn": topic_arn, "Message.$": "States.JsonToString($.notification)"},
+        # The integration serializes an object Message to JSON, as States.JsonToString would.
+        "Parameters": {"TopicArn": topic_arn, "Message.$": "$.notification"},
         "ResultPath": None,
         "TimeoutSeconds": NOTIFY_TIMEOUT_S,
         # Publishing twice is better than losing the message of a finished run.
-        "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}],
-        "Catch": catch,
-        "Next": next_state,
+        "Retry": [
+            {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}
+        ],
     }
 
 
-def _handler_state(*, partition: str, function: str, next_state: str, catch: list[AwsDict]) -> AwsDict:
+def _handler_task(*, partition: str, function: str) -> AwsDict:
     """Lambda invoke with $.notification as the payload; the result is dropped (ResultPath null)."""
     return {
         "Type": "Task",
@@ -402,9 +431,7 @@ def _handler_state(*, partition: str, function: str, next_state: str, catch: lis
                 "ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS),
                 "IntervalSeconds": 2,
                 "MaxAttempts": 3,
-                "BackoffRate": 2,
+                "BackoffRate": 2.0,
             }
         ],
-        "Catch": catch,
-        "Next": next_state,
     }

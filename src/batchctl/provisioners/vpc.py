@@ -1,6 +1,6 @@
 """EC2 networking: VPC, public subnets, internet gateway, public route table and an egress-only security group.
 
-Imports: specs, aws, errors, naming, provisioners.base. AWS generates these IDs, so each resource is found by its
+Imports: specs, aws, errors, provisioners.base. AWS generates these IDs, so each resource is found by its
 `Name` tag (then proven ours by the batchctl project/stage tags); outputs are `{"id": ...}`.
 """
 
@@ -104,7 +104,7 @@ class _Ec2Base:
         vpc_id = getattr(spec, "vpc_id", None)
         if len(ours) > 1 and isinstance(vpc_id, str):
             # Two of ours with one name: the one in the VPC the spec wants is the live one.
-            in_vpc = [item for item in ours if item.get("VpcId") == vpc_id]
+            in_vpc = [item for item in ours if self._vpc_of(item) == vpc_id]
             ours = in_vpc or ours
         if len(ours) > 1:
             ids = ", ".join(sorted(str(item[self.id_key]) for item in ours))
@@ -114,6 +114,9 @@ class _Ec2Base:
                 hint=f"delete the {self.noun}(s) not in use, or remove their Name tag, then run again",
             )
         return ours[0]
+
+    def _vpc_of(self, item: AwsDict) -> str:
+        return str(item.get("VpcId", ""))
 
     def _by_id(self, spec: Any, resource_id: str) -> AwsDict | None:
         found = self._describe(spec, [{"Name": self.id_filter, "Values": [resource_id]}])
@@ -302,7 +305,12 @@ class SubnetProvisioner(_Ec2Base):
         try:
             self._wait_state(spec, subnet_id, "available")
             if bool(subnet.get("MapPublicIpOnLaunch", False)) != spec.map_public_ip_on_launch:
-                self._set_public_ip(spec, subnet_id)
+                self._on_new(
+                    spec,
+                    "modify_subnet_attribute",
+                    SubnetId=subnet_id,
+                    MapPublicIpOnLaunch={"Value": spec.map_public_ip_on_launch},
+                )
         except AwsError:
             self._delete_quietly(spec, "delete_subnet", SubnetId=subnet_id)
             raise
@@ -312,7 +320,13 @@ class SubnetProvisioner(_Ec2Base):
         before: SubnetSpec = observed.state
         subnet_id = observed.outputs["id"]
         if spec.map_public_ip_on_launch != before.map_public_ip_on_launch:
-            self._set_public_ip(spec, subnet_id)
+            self.aws.call(
+                "ec2",
+                "modify_subnet_attribute",
+                key=spec.key,
+                SubnetId=subnet_id,
+                MapPublicIpOnLaunch={"Value": spec.map_public_ip_on_launch},
+            )
         if dict(spec.tags) != dict(before.tags):
             self._retag(spec, subnet_id, before.tags)
         return {"id": subnet_id}
@@ -329,14 +343,6 @@ class SubnetProvisioner(_Ec2Base):
             self.aws.call("ec2", "delete_subnet", key=spec.key, SubnetId=subnet_id)
 
         self._delete_with_retry(spec, subnet_id, attempt, timeout_s=ENI_RELEASE_TIMEOUT_S)
-
-    def _set_public_ip(self, spec: SubnetSpec, subnet_id: str) -> None:
-        self._on_new(
-            spec,
-            "modify_subnet_attribute",
-            SubnetId=subnet_id,
-            MapPublicIpOnLaunch={"Value": spec.map_public_ip_on_launch},
-        )
 
     def _zones(self, spec: SubnetSpec) -> list[str]:
         """Names of the region's available AZs (no Local/Wavelength zones), sorted: what az_index counts in."""
@@ -442,6 +448,9 @@ class InternetGatewayProvisioner(_Ec2Base):
             lambda: self.aws.call("ec2", "delete_internet_gateway", key=spec.key, InternetGatewayId=igw_id),
             timeout_s=DELETE_WAIT_TIMEOUT_S,
         )
+
+    def _vpc_of(self, item: AwsDict) -> str:
+        return _attached_vpc(item)
 
     def _detach(self, spec: InternetGatewaySpec, igw_id: str, vpc_id: str) -> None:
         try:

@@ -1,0 +1,196 @@
+"""EventBridge Scheduler schedule groups and schedules. Imports: specs, aws, errors, provisioners.base.
+
+Schedules cannot be tagged (AWS-QUIRKS 37): a schedule is ours because it lives in our group, whose tags the group
+provisioner checks (the group is a dependency of each schedule, so it is read first).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from batchctl.aws import Aws
+from batchctl.errors import AwsError
+from batchctl.provisioners.base import check_owned, tags_from_list, tags_to_list
+from batchctl.specs import AwsDict, Key, Kind, Observed, Outputs, ScheduleGroupSpec, ScheduleSpec
+
+NOT_FOUND = "ResourceNotFoundException"
+DELETING = "DELETING"
+GONE_TIMEOUT_S = 300.0
+POLL_INTERVAL_S = 5.0
+# The API's defaults when a schedule leaves them out.
+DEFAULT_TIMEZONE = "UTC"
+DEFAULT_RETRY_ATTEMPTS = 185
+DEFAULT_MAX_EVENT_AGE_S = 86400
+
+
+def schedule_parameters(spec: ScheduleSpec) -> AwsDict:
+    """Every field of a schedule, as CreateSchedule and UpdateSchedule take them.
+
+    UpdateSchedule replaces the whole schedule: a field it is not sent goes back to its default.
+    """
+    target: AwsDict = {
+        "Arn": spec.target_arn,
+        "RoleArn": spec.role_arn,
+        "RetryPolicy": {
+            "MaximumRetryAttempts": spec.retry_attempts,
+            "MaximumEventAgeInSeconds": spec.max_event_age_s,
+        },
+    }
+    if spec.input:  # Target.Input must not be empty when present
+        target["Input"] = spec.input
+    return {
+        "Name": spec.name,
+        "GroupName": spec.group_name,
+        "ScheduleExpression": spec.expression,
+        "ScheduleExpressionTimezone": spec.timezone,
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "Target": target,
+        "State": spec.state,
+        "Description": spec.description,
+    }
+
+
+class ScheduleGroupProvisioner:
+    """Schedule group named exactly `spec.name`, tagged with our ownership tags."""
+
+    kind: ClassVar[Kind] = Kind.SCHEDULE_GROUP
+
+    def __init__(self, aws: Aws) -> None:
+        self.aws = aws
+
+    def read(self, spec: ScheduleGroupSpec) -> Observed | None:
+        group = self._get(spec.key, spec.name)
+        # A DELETING group is on its way out (with its schedules): for planning it is gone already, and create()
+        # waits for the name to be free.
+        if group is None or group.get("State") == DELETING:
+            return None
+        arn = str(group["Arn"])
+        tags = tags_from_list(
+            self.aws.call("scheduler", "list_tags_for_resource", key=spec.key, ResourceArn=arn).get(
+                "Tags", []
+            )
+        )
+        check_owned(spec.key, spec.tags, tags)
+        return Observed(
+            ScheduleGroupSpec(name=spec.name, tags=tags, depends_on=spec.depends_on), {"arn": arn}
+        )
+
+    def create(self, spec: ScheduleGroupSpec) -> Outputs:
+        group = self._get(spec.key, spec.name)
+        if group is not None and group.get("State") == DELETING:
+            self._wait_gone(spec)
+        # A single call, tags included: if it fails, nothing was created.
+        created = self.aws.call(
+            "scheduler", "create_schedule_group", key=spec.key, Name=spec.name, Tags=tags_to_list(spec.tags)
+        )
+        return {"arn": str(created["ScheduleGroupArn"])}
+
+    def update(self, spec: ScheduleGroupSpec, observed: Observed) -> Outputs:
+        before: ScheduleGroupSpec = observed.state
+        arn = observed.outputs.get("arn") or self.aws.context().arn(
+            "scheduler", f"schedule-group/{spec.name}"
+        )
+        stale = sorted(k for k in before.tags if k not in spec.tags)
+        if stale:
+            self.aws.call("scheduler", "untag_resource", key=spec.key, ResourceArn=arn, TagKeys=stale)
+        retagged = {k: v for k, v in spec.tags.items() if before.tags.get(k) != v}
+        if retagged:
+            self.aws.call(
+                "scheduler", "tag_resource", key=spec.key, ResourceArn=arn, Tags=tags_to_list(retagged)
+            )
+        return {"arn": arn}
+
+    def delete(self, observed: Observed) -> None:
+        """Delete the group; AWS deletes the schedules in it too, asynchronously (the group shows DELETING)."""
+        spec: ScheduleGroupSpec = observed.state
+        try:
+            self.aws.call("scheduler", "delete_schedule_group", key=spec.key, Name=spec.name)
+        except AwsError as exc:
+            if exc.code != NOT_FOUND:
+                raise
+        self._wait_gone(spec)
+
+    def _get(self, key: Key, name: str) -> AwsDict | None:
+        try:
+            return self.aws.call("scheduler", "get_schedule_group", key=key, Name=name)
+        except AwsError as exc:
+            if exc.code == NOT_FOUND:
+                return None
+            raise
+
+    def _wait_gone(self, spec: ScheduleGroupSpec) -> None:
+        self.aws.wait_until(
+            lambda: True if self._get(spec.key, spec.name) is None else None,
+            what=f"{spec.key} to be deleted",
+            timeout_s=GONE_TIMEOUT_S,
+            interval_s=POLL_INTERVAL_S,
+            key=spec.key,
+        )
+
+
+class ScheduleProvisioner:
+    """Schedule `spec.name` in group `spec.group_name`; UpdateSchedule is a full replace, so every field is sent."""
+
+    kind: ClassVar[Kind] = Kind.SCHEDULE
+
+    def __init__(self, aws: Aws) -> None:
+        self.aws = aws
+
+    def read(self, spec: ScheduleSpec) -> Observed | None:
+        schedule = self._get(spec)
+        if schedule is None:
+            return None
+        target: AwsDict = schedule.get("Target") or {}
+        retry: AwsDict = target.get("RetryPolicy") or {}
+        state = ScheduleSpec(
+            name=spec.name,
+            group_name=str(schedule.get("GroupName", spec.group_name)),
+            expression=str(schedule["ScheduleExpression"]),
+            timezone=str(schedule.get("ScheduleExpressionTimezone") or DEFAULT_TIMEZONE),
+            target_arn=str(target.get("Arn", "")),
+            role_arn=str(target.get("RoleArn", "")),
+            input=str(target.get("Input", "")),
+            state=str(schedule.get("State", "ENABLED")),
+            retry_attempts=int(retry.get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS)),
+            max_event_age_s=int(retry.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE_S)),
+            description=str(schedule.get("Description") or ""),
+            depends_on=spec.depends_on,
+        )
+        return Observed(state, {"arn": str(schedule["Arn"])})
+
+    def create(self, spec: ScheduleSpec) -> Outputs:
+        # A single call: if it fails, nothing was created.
+        created = self.aws.call("scheduler", "create_schedule", key=spec.key, **schedule_parameters(spec))
+        return {"arn": str(created["ScheduleArn"])}
+
+    def update(self, spec: ScheduleSpec, observed: Observed) -> Outputs:
+        updated = self.aws.call("scheduler", "update_schedule", key=spec.key, **schedule_parameters(spec))
+        return {"arn": str(updated.get("ScheduleArn") or observed.outputs.get("arn", ""))}
+
+    def delete(self, observed: Observed) -> None:
+        spec: ScheduleSpec = observed.state
+        try:
+            self.aws.call(
+                "scheduler", "delete_schedule", key=spec.key, Name=spec.name, GroupName=spec.group_name
+            )
+        except AwsError as exc:
+            if exc.code != NOT_FOUND:
+                raise
+        self.aws.wait_until(
+            lambda: True if self._get(spec) is None else None,
+            what=f"{spec.key} to be deleted",
+            timeout_s=GONE_TIMEOUT_S,
+            interval_s=POLL_INTERVAL_S,
+            key=spec.key,
+        )
+
+    def _get(self, spec: ScheduleSpec) -> AwsDict | None:
+        # ResourceNotFoundException covers both a missing schedule and a missing group.
+        try:
+            return self.aws.call(
+                "scheduler", "get_schedule", key=spec.key, Name=spec.name, GroupName=spec.group_name
+            )
+        except AwsError as exc:
+            if exc.code == NOT_FOUND:
+                return None
+            raise

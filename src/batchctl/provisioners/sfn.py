@@ -1,0 +1,220 @@
+"""Step Functions state machines. Imports: specs, aws, errors, provisioners.base.
+
+A machine is found by the ARN that follows from its name. CreateStateMachine is never used to change one: on AWS it
+succeeds for an existing name when only roleArn or tags differ and changes nothing, and moto keeps the old
+definition silently (AWS-QUIRKS 18, 19). Changes go through UpdateStateMachine and TagResource/UntagResource.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from batchctl.aws import Aws
+from batchctl.errors import AwsError
+from batchctl.provisioners.base import check_owned, tags_from_list, tags_to_list
+from batchctl.specs import AwsDict, Key, Kind, Observed, Outputs, StateMachineSpec
+
+NOT_FOUND = "StateMachineDoesNotExist"
+DELETING = "DELETING"
+# A role minutes old may not be assumable by states.amazonaws.com yet, and its log-delivery permissions may not
+# have propagated: both come back as AccessDeniedException (AWS-QUIRKS 1). Only those messages are retried; a
+# caller lacking states:CreateStateMachine is also AccessDeniedException and must fail at once.
+ROLE_PROPAGATION = frozenset({"AccessDeniedException"})
+ROLE_PROPAGATION_MESSAGES = ("authorized to assume", "not authorized to access the Log Destination")
+ROLE_PROPAGATION_TIMEOUT_S = 120.0
+# DeleteStateMachine is asynchronous: the name stays taken while the machine is DELETING (AWS-QUIRKS 21).
+STILL_DELETING = frozenset({"StateMachineDeleting"})
+DELETE_TIMEOUT_S = 300.0
+UPDATE_TIMEOUT_S = 120.0
+POLL_INTERVAL_S = 5.0
+
+
+def dump_definition(definition: Mapping[str, Any]) -> str:
+    """Serialize an ASL definition once, deterministically."""
+    return json.dumps(definition, sort_keys=True, separators=(",", ":"))
+
+
+def logging_configuration(spec: StateMachineSpec) -> AwsDict:
+    """The loggingConfiguration for `spec`; without a log group, `destinations` is empty (which clears it)."""
+    destinations: list[AwsDict] = []
+    if spec.log_group_arn:
+        # Step Functions wants the log group ARN with its ":*" suffix.
+        destinations.append({"cloudWatchLogsLogGroup": {"logGroupArn": spec.log_group_arn + ":*"}})
+    return {
+        "level": spec.log_level,
+        "includeExecutionData": spec.include_execution_data,
+        "destinations": destinations,
+    }
+
+
+class StateMachineProvisioner:
+    """State machine named exactly `spec.name`; changes via UpdateStateMachine, tags via Tag/UntagResource."""
+
+    kind: ClassVar[Kind] = Kind.STATE_MACHINE
+
+    def __init__(self, aws: Aws) -> None:
+        self.aws = aws
+
+    def read(self, spec: StateMachineSpec) -> Observed | None:
+        arn = self._arn(spec.name)
+        described = self._describe(spec.key, arn)
+        # A DELETING machine is on its way out and cannot be updated: for planning it is already gone, and
+        # create() retries StateMachineDeleting until the name is free.
+        if described is None or described.get("status") == DELETING:
+            return None
+        tags = tags_from_list(
+            self.aws.call("stepfunctions", "list_tags_for_resource", key=spec.key, resourceArn=arn).get(
+                "tags", []
+            ),
+            key="key",
+            value="value",
+        )
+        check_owned(spec.key, spec.tags, tags)
+        return Observed(_state(described, spec=spec, tags=tags), {"arn": arn})
+
+    def create(self, spec: StateMachineSpec) -> Outputs:
+        params: AwsDict = {
+            "name": spec.name,
+            "definition": dump_definition(spec.definition),
+            "roleArn": spec.role_arn,
+            "type": spec.type,
+            "loggingConfiguration": logging_configuration(spec),
+            "tags": tags_to_list(spec.tags, key="key", value="value"),
+        }
+
+        def attempt() -> AwsDict:
+            return self.aws.retry_on(
+                lambda: self.aws.call("stepfunctions", "create_state_machine", key=spec.key, **params),
+                codes=STILL_DELETING,
+                what=f"the previous {spec.key} to finish deleting",
+                timeout_s=DELETE_TIMEOUT_S,
+                interval_s=POLL_INTERVAL_S,
+            )
+
+        # A single call: if it fails, nothing was created.
+        created = self._retry_role_propagation(spec.key, attempt)
+        return {"arn": str(created["stateMachineArn"])}
+
+    def update(self, spec: StateMachineSpec, observed: Observed) -> Outputs:
+        before: StateMachineSpec = observed.state
+        arn = observed.outputs.get("arn") or self._arn(spec.name)
+        params: AwsDict = {}
+        if spec.definition != before.definition:
+            params["definition"] = dump_definition(spec.definition)
+        if logging_configuration(spec) != logging_configuration(before):
+            params["loggingConfiguration"] = logging_configuration(spec)
+        if params or spec.role_arn != before.role_arn:
+            # UpdateStateMachine needs definition or roleArn (else MissingRequiredParameter), so a logging-only
+            # change sends the unchanged role along.
+            params["roleArn"] = spec.role_arn
+            self._retry_role_propagation(
+                spec.key,
+                lambda: self.aws.call(
+                    "stepfunctions", "update_state_machine", key=spec.key, stateMachineArn=arn, **params
+                ),
+            )
+            self._wait_updated(spec, arn)
+        stale = sorted(k for k in before.tags if k not in spec.tags)
+        if stale:
+            self.aws.call("stepfunctions", "untag_resource", key=spec.key, resourceArn=arn, tagKeys=stale)
+        retagged = {k: v for k, v in spec.tags.items() if before.tags.get(k) != v}
+        if retagged:
+            self.aws.call(
+                "stepfunctions",
+                "tag_resource",
+                key=spec.key,
+                resourceArn=arn,
+                tags=tags_to_list(retagged, key="key", value="value"),
+            )
+        return {"arn": arn}
+
+    def delete(self, observed: Observed) -> None:
+        """Delete and wait until DescribeStateMachine says the machine does not exist.
+
+        DELETING is not enough: the name stays taken until then, and running executions are stopped only at their
+        next state transition, still using the machine's role and log group (which destroy deletes next).
+        """
+        spec: StateMachineSpec = observed.state
+        arn = observed.outputs.get("arn") or self._arn(spec.name)
+        try:
+            self.aws.call("stepfunctions", "delete_state_machine", key=spec.key, stateMachineArn=arn)
+        except AwsError as exc:
+            if exc.code != NOT_FOUND:
+                raise
+        self.aws.wait_until(
+            lambda: True if self._describe(spec.key, arn) is None else None,
+            what=f"{spec.key} to be deleted",
+            timeout_s=DELETE_TIMEOUT_S,
+            interval_s=POLL_INTERVAL_S,
+            key=spec.key,
+        )
+
+    # ---- helpers -------------------------------------------------------------------------------------------
+    def _arn(self, name: str) -> str:
+        return self.aws.context().arn("states", f"stateMachine:{name}")
+
+    def _describe(self, key: Key, arn: str) -> AwsDict | None:
+        try:
+            return self.aws.call("stepfunctions", "describe_state_machine", key=key, stateMachineArn=arn)
+        except AwsError as exc:
+            if exc.code == NOT_FOUND:
+                return None
+            raise
+
+    def _retry_role_propagation(self, key: Key, action: Callable[[], AwsDict]) -> AwsDict:
+        return self.aws.retry_on(
+            action,
+            codes=ROLE_PROPAGATION,
+            messages=ROLE_PROPAGATION_MESSAGES,
+            what=f"the role of {key} to be usable by Step Functions",
+            timeout_s=ROLE_PROPAGATION_TIMEOUT_S,
+            interval_s=POLL_INTERVAL_S,
+        )
+
+    def _wait_updated(self, spec: StateMachineSpec, arn: str) -> None:
+        """Poll until DescribeStateMachine shows the update: it is eventually consistent (AWS-QUIRKS 20)."""
+
+        def probe() -> bool | None:
+            described = self._describe(spec.key, arn)
+            if described is None:
+                raise AwsError(
+                    f"{spec.key} disappeared while being updated", service="stepfunctions", key=str(spec.key)
+                )
+            live = _state(described, spec=spec, tags=spec.tags)
+            settled = (
+                live.definition == spec.definition
+                and live.role_arn == spec.role_arn
+                and logging_configuration(live) == logging_configuration(spec)
+            )
+            return True if settled else None
+
+        self.aws.wait_until(
+            probe,
+            what=f"{spec.key} to show its new definition",
+            timeout_s=UPDATE_TIMEOUT_S,
+            interval_s=POLL_INTERVAL_S,
+            key=spec.key,
+        )
+
+
+def _state(described: AwsDict, *, spec: StateMachineSpec, tags: Mapping[str, str]) -> StateMachineSpec:
+    """DescribeStateMachine's answer in the spec's shape (definition parsed, log group ARN without ":*")."""
+    logging: AwsDict = described.get("loggingConfiguration") or {}
+    destinations: list[AwsDict] = logging.get("destinations") or []
+    log_group_arn: str | None = None
+    if destinations:
+        raw = destinations[0].get("cloudWatchLogsLogGroup", {}).get("logGroupArn")
+        log_group_arn = str(raw).removesuffix(":*") if raw else None
+    return StateMachineSpec(
+        name=spec.name,
+        definition=json.loads(described["definition"]),
+        role_arn=str(described["roleArn"]),
+        type=str(described.get("type", "STANDARD")),
+        log_group_arn=log_group_arn,
+        log_level=str(logging.get("level", "OFF")),
+        include_execution_data=bool(logging.get("includeExecutionData", False)),
+        tags=dict(tags),
+        depends_on=spec.depends_on,
+    )

@@ -1,0 +1,238 @@
+"""The generated workflow runs on moto's Step Functions executor: each input shape, Batch, SNS, the failure path."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from batchctl import asl, policies
+from batchctl.naming import AwsContext, Names
+
+
+@dataclass
+class Stage:
+    """A project+stage with a compute environment, job queue, job definitions and a topic captured by SQS."""
+
+    boto: Any
+    names: Names
+    role_arn: str
+    inbox_url: str
+
+    def machine(self, job: str, steps: list[asl.WorkflowStep]) -> str:
+        definition = asl.job_workflow(names=self.names, job=job, steps=steps, topic_arn=self.names.topic_arn)
+        sfn = self.boto.client("stepfunctions")
+        return str(
+            sfn.create_state_machine(
+                name=self.names.state_machine(job), definition=json.dumps(definition), roleArn=self.role_arn
+            )["stateMachineArn"]
+        )
+
+    def step(self, job: str, name: str, *, array_size: int | None = None) -> asl.WorkflowStep:
+        self.boto.client("batch").register_job_definition(
+            jobDefinitionName=self.names.job_definition(job, name),
+            type="container",
+            containerProperties={
+                "image": "busybox",
+                "command": ["echo", "Ref::body"],
+                "vcpus": 1,
+                "memory": 512,
+            },
+            parameters=dict.fromkeys(("body", "time", "source", "id"), ""),
+        )
+        return asl.WorkflowStep(
+            name=name,
+            job_definition_arn=self.names.job_definition_arn(job, name),
+            array_size=array_size,
+            timeout_s=60,
+            spot_retries=2,
+        )
+
+    def run(self, machine_arn: str, document: Any) -> dict[str, Any]:
+        """Start an execution and wait (bounded) until it ends."""
+        sfn = self.boto.client("stepfunctions")
+        run_id = f"run-{uuid4().hex[:8]}"
+        arn = sfn.start_execution(stateMachineArn=machine_arn, name=run_id, input=json.dumps(document))[
+            "executionArn"
+        ]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                return described
+            time.sleep(0.1)
+        raise AssertionError(f"{run_id} still RUNNING after 30 s")
+
+    def notifications(self) -> list[dict[str, Any]]:
+        sqs = self.boto.client("sqs")
+        messages = sqs.receive_message(QueueUrl=self.inbox_url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+    def batch_job(self, job_id: str) -> dict[str, Any]:
+        (job,) = self.boto.client("batch").describe_jobs(jobs=[job_id])["jobs"]
+        return dict(job)
+
+
+@pytest.fixture
+def stage(boto: Any) -> Stage:
+    account = boto.client("sts").get_caller_identity()["Account"]
+    names = Names(project=f"t{uuid4().hex[:8]}", stage="it", ctx=AwsContext(account, boto.region_name))
+    iam, ec2, batch = boto.client("iam"), boto.client("ec2"), boto.client("batch")
+    sns, sqs = boto.client("sns"), boto.client("sqs")
+    role_arn = iam.create_role(
+        RoleName=names.state_machine_role("etl"),
+        AssumeRolePolicyDocument=json.dumps(policies.trust_policy("states.amazonaws.com")),
+    )["Role"]["Arn"]
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/24")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/25")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName=names.security_group, Description="t", VpcId=vpc)["GroupId"]
+    compute = batch.create_compute_environment(
+        computeEnvironmentName=names.compute_environment,
+        type="MANAGED",
+        serviceRole=role_arn,  # moto requires one (AWS-QUIRKS: moto gaps)
+        computeResources={"type": "FARGATE", "maxvCpus": 4, "subnets": [subnet], "securityGroupIds": [group]},
+    )["computeEnvironmentArn"]
+    batch.create_job_queue(
+        jobQueueName=names.job_queue,
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}],
+    )
+    topic = sns.create_topic(Name=names.topic)["TopicArn"]
+    assert topic == names.topic_arn
+    inbox = sqs.create_queue(QueueName=f"{names.prefix}-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    return Stage(boto=boto, names=names, role_arn=role_arn, inbox_url=inbox)
+
+
+def environment(job: dict[str, Any]) -> dict[str, str]:
+    return {
+        e["name"]: e["value"] for e in job["container"]["environment"] if e["name"].startswith("BATCHCTL_")
+    }
+
+
+def test_direct_run_submits_each_step_and_notifies_success(stage: Stage) -> None:
+    steps = [stage.step("etl", "extract"), stage.step("etl", "load-data", array_size=2)]
+    machine = stage.machine("etl", steps)
+
+    described = stage.run(
+        machine, asl.direct_input(body='{"n": 3}', run_id="r-1", time="2024-05-01T10:00:00Z")
+    )
+
+    assert described["status"] == "SUCCEEDED"
+    output = json.loads(described["output"])
+    assert output["run"] == {"body": '{"n": 3}', "time": "2024-05-01T10:00:00Z", "source": "cli", "id": "r-1"}
+    assert set(output["batch"]) == {"extract", "load_data"}
+    extract = stage.batch_job(output["batch"]["extract"]["JobId"])
+    assert extract["jobName"] == f"{stage.names.prefix}-etl-extract"
+    assert extract["parameters"] == {
+        "body": '{"n": 3}',
+        "time": "2024-05-01T10:00:00Z",
+        "source": "cli",
+        "id": "r-1",
+    }
+    assert environment(extract) == {
+        "BATCHCTL_BODY": '{"n": 3}',
+        "BATCHCTL_TIME": "2024-05-01T10:00:00Z",
+        "BATCHCTL_SOURCE": "cli",
+        "BATCHCTL_RUN_ID": described["name"],
+    }
+    load = stage.batch_job(output["batch"]["load_data"]["JobId"])
+    assert load["arrayProperties"]["size"] == 2
+    (message,) = stage.notifications()
+    assert message["status"] == "SUCCEEDED"
+    assert message["run_id"] == described["name"]
+    assert message["job"] == "etl"
+    assert message["batch_jobs"] == output["batch"]
+    assert message["execution_url"] == stage.names.console_execution_url(described["executionArn"])
+
+
+def test_pipe_record_array_is_normalized(stage: Stage) -> None:
+    machine = stage.machine("inbox", [stage.step("inbox", "main")])
+    record = {
+        "messageId": "5f1c0c8e-0000-4000-8000-000000000001",
+        "receiptHandle": "handle",
+        "body": '{"n": 30}',
+        "attributes": {"SentTimestamp": "1714557600000", "ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "x",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": stage.names.queue_arn(stage.names.queue("inbox")),
+        "awsRegion": stage.names.ctx.region,
+    }
+
+    described = stage.run(machine, [record])
+
+    assert described["status"] == "SUCCEEDED"
+    run = json.loads(described["output"])["run"]
+    assert run["body"] == '{"n": 30}'  # a string, not a one-element list
+    assert run["source"] == "queue"
+    assert run["id"] == record["messageId"]
+    # ISO-8601 UTC, when the run started.
+    started = datetime.fromisoformat(run["time"])
+    assert started.utcoffset() == timedelta(0)
+    assert abs(started - described["startDate"]) < timedelta(seconds=30)
+
+
+def test_scheduled_input_is_normalized(stage: Stage) -> None:
+    machine = stage.machine("report", [stage.step("report", "main")])
+    # What EventBridge Scheduler sends once it has filled its placeholders.
+    text = (
+        asl.scheduled_input(job="report")
+        .replace("<aws.scheduler.scheduled-time>", "2024-05-01T21:30:00Z")
+        .replace("<aws.scheduler.execution-id>", "sched-1")
+    )
+
+    described = stage.run(machine, json.loads(text))
+
+    assert described["status"] == "SUCCEEDED"
+    output = json.loads(described["output"])
+    assert output["run"] == {
+        "body": "",
+        "time": "2024-05-01T21:30:00Z",
+        "source": "schedule",
+        "id": "sched-1",
+    }
+    assert environment(stage.batch_job(output["batch"]["main"]["JobId"]))["BATCHCTL_SOURCE"] == "schedule"
+
+
+def test_failed_batch_job_fails_the_execution_and_notifies(
+    stage: Stage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    machine = stage.machine("etl", [stage.step("etl", "extract"), stage.step("etl", "load")])
+    monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")  # moto's Batch (in this process) fails every job
+
+    described = stage.run(machine, asl.direct_input(body="{}", run_id="r-2", time="2024-05-01T10:00:00Z"))
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == "batchctl.States.TaskFailed"
+    cause = json.loads(described["cause"])  # the DescribeJobs JSON of the failed job
+    assert cause["Status"] == "FAILED"
+    assert cause["JobName"] == f"{stage.names.prefix}-etl-extract"
+    (message,) = stage.notifications()
+    assert message["status"] == "FAILED"
+    assert message["error"] == "States.TaskFailed"
+    assert json.loads(message["cause"])["JobId"] == cause["JobId"]
+    assert message["batch_jobs"] == {}  # the second step never ran
+
+
+def test_unknown_input_fails_without_running_anything(stage: Stage) -> None:
+    machine = stage.machine("etl", [stage.step("etl", "main")])
+
+    described = stage.run(machine, {"source": "webhook", "body": "{}"})
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == asl.UNKNOWN_INPUT_ERROR
+    assert stage.notifications() == []
+    jobs = stage.boto.client("batch").list_jobs(jobQueue=stage.names.job_queue, jobStatus="SUCCEEDED")
+    assert jobs["jobSummaryList"] == []

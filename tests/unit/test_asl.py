@@ -1,0 +1,467 @@
+"""asl: the job workflow's structure (DESIGN §4), checked on the dicts and by the real `statelint` linter."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from statelint.linter import Linter
+
+from batchctl import asl
+from batchctl.naming import AwsContext, Names
+
+NAMES = Names(project="demo", stage="dev", ctx=AwsContext(account_id="123456789012", region="eu-west-1"))
+TOPIC = NAMES.topic_arn
+OK_LAMBDA = "arn:aws:lambda:eu-west-1:123456789012:function:on-success"
+KO_LAMBDA = "arn:aws:lambda:eu-west-1:123456789012:function:on-failure"
+BATCH_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+
+def step(
+    name: str, *, job: str = "etl", array_size: int | None = None, spot_retries: int = 2, timeout_s: int = 600
+) -> asl.WorkflowStep:
+    return asl.WorkflowStep(
+        name=name,
+        job_definition_arn=NAMES.job_definition_arn(job, name),
+        array_size=array_size,
+        timeout_s=timeout_s,
+        spot_retries=spot_retries,
+    )
+
+
+ONE_STEP = [step("main", job="fibonacci")]
+TWO_STEPS = [step("extract"), step("load-data")]
+ARRAY = [step("extract"), step("load", array_size=4)]
+NO_SPOT = [step("main", spot_retries=0)]
+
+CASES: dict[str, dict[str, Any]] = {
+    "one step, topic": {"steps": ONE_STEP, "topic_arn": TOPIC},
+    "one step, nothing to notify": {"steps": ONE_STEP, "topic_arn": None},
+    "two steps, topic": {"steps": TWO_STEPS, "topic_arn": TOPIC},
+    "two steps, no topic": {"steps": TWO_STEPS, "topic_arn": None},
+    "array step": {"steps": ARRAY, "topic_arn": TOPIC},
+    "no spot retries": {"steps": NO_SPOT, "topic_arn": TOPIC},
+    "topic and lambdas": {
+        "steps": TWO_STEPS,
+        "topic_arn": TOPIC,
+        "on_success_lambda": OK_LAMBDA,
+        "on_failure_lambda": KO_LAMBDA,
+    },
+    "lambdas without topic": {"steps": ONE_STEP, "topic_arn": None, "on_success_lambda": OK_LAMBDA},
+    "failure lambda only": {"steps": ARRAY, "topic_arn": None, "on_failure_lambda": KO_LAMBDA},
+}
+
+
+def workflow(case: str) -> dict[str, Any]:
+    return asl.job_workflow(names=NAMES, job="etl", **CASES[case])
+
+
+def transitions(state: dict[str, Any]) -> Iterator[str]:
+    """Every state name a state can move to: Next, Default, Choices, Catch."""
+    if "Next" in state:
+        yield state["Next"]
+    if "Default" in state:
+        yield state["Default"]
+    for rule in state.get("Choices", []):
+        yield rule["Next"]
+    for catcher in state.get("Catch", []):
+        yield catcher["Next"]
+
+
+def reachable(states: dict[str, Any], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(transitions(states[name]))
+    return seen
+
+
+def run_tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: state
+        for name, state in definition["States"].items()
+        if state.get("Resource", "").endswith(":states:::batch:submitJob.sync")
+    }
+
+
+def resolve(document: Any, path: str) -> Any:
+    """Resolve a simple `$.a.b` path (all the normalizers use on object inputs)."""
+    assert path.startswith("$.")
+    for part in path[2:].split("."):
+        document = document[part]
+    return document
+
+
+# ---- structure ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", CASES)
+def test_every_transition_targets_a_real_state(case: str) -> None:
+    definition = workflow(case)
+    states = definition["States"]
+    assert definition["StartAt"] in states
+    for name, state in states.items():
+        for target in transitions(state):
+            assert target in states, f"{name} → {target}"
+        # Every path ends in Succeed or Fail: no End on a Task or Pass.
+        if state["Type"] in {"Succeed", "Fail"}:
+            assert not list(transitions(state))
+        else:
+            assert list(transitions(state)), name
+            assert "End" not in state
+    assert reachable(states, definition["StartAt"]) == set(states)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_statelint_accepts_the_definition(case: str) -> None:
+    assert Linter.validate(workflow(case)) == []
+
+
+def test_statelint_catches_a_broken_definition() -> None:
+    # The oracle works: the same linter rejects a definition with a dangling transition.
+    definition = workflow("two steps, topic")
+    definition["States"]["Run extract"]["Next"] = "Run nowhere"
+    problems = Linter.validate(definition)
+    assert any("Run nowhere" in p for p in problems)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_definition_is_json_and_deterministic(case: str) -> None:
+    first = json.dumps(workflow(case), sort_keys=True)
+    assert first == json.dumps(workflow(case), sort_keys=True)
+    assert json.loads(first) == workflow(case)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_state_names_fit_the_limit(case: str) -> None:
+    assert all(len(name) <= 80 for name in workflow(case)["States"])
+
+
+def test_steps_run_in_order() -> None:
+    states = workflow("two steps, topic")["States"]
+    assert states["From CLI"]["Next"] == "Run extract"
+    assert states["Run extract"]["Next"] == "Run load-data"
+    assert states["Run load-data"]["Next"] == asl.SUCCESS_MESSAGE
+
+
+def test_rejects_no_steps_and_duplicate_steps() -> None:
+    with pytest.raises(ValueError, match="no steps"):
+        asl.job_workflow(names=NAMES, job="etl", steps=[], topic_arn=None)
+    with pytest.raises(ValueError, match="duplicate"):
+        asl.job_workflow(names=NAMES, job="etl", steps=[step("a"), step("a")], topic_arn=None)
+
+
+# ---- input normalization -----------------------------------------------------------------------------------
+def test_choice_routes_on_the_source_field() -> None:
+    states = workflow("one step, topic")["States"]
+    normalize = states[asl.NORMALIZE]
+    assert normalize["Choices"] == [{"Variable": "$.source", "IsPresent": True, "Next": asl.CHECK_SOURCE}]
+    # A pipe's array of SQS records has no $.source: the default handles it.
+    assert normalize["Default"] == asl.FROM_QUEUE
+    routes = {rule["StringEquals"]: rule["Next"] for rule in states[asl.CHECK_SOURCE]["Choices"]}
+    assert routes == {"schedule": asl.FROM_SCHEDULE, "cli": asl.FROM_CLI}
+    assert states[states[asl.CHECK_SOURCE]["Default"]]["Type"] == "Fail"
+
+
+def test_direct_input_normalizes_to_the_run_record() -> None:
+    states = workflow("one step, topic")["States"]
+    document = asl.direct_input(body='{"n": 30}', run_id="r-1", time="2024-05-01T10:00:00Z")
+    assert document["source"] == "cli"
+    run = states[asl.FROM_CLI]["Parameters"]["run"]
+    normalized = {
+        k.removesuffix(".$"): resolve(document, v) if k.endswith(".$") else v for k, v in run.items()
+    }
+    assert normalized == {"body": '{"n": 30}', "time": "2024-05-01T10:00:00Z", "source": "cli", "id": "r-1"}
+
+
+def test_scheduled_input_is_a_json_string_with_scheduler_placeholders() -> None:
+    text = asl.scheduled_input(job="daily-report")
+    document = json.loads(text)
+    assert document["source"] == "schedule"
+    assert document["time"] == "<aws.scheduler.scheduled-time>"
+    assert document["id"] == "<aws.scheduler.execution-id>"
+    states = workflow("one step, topic")["States"]
+    run = states[asl.FROM_SCHEDULE]["Parameters"]["run"]
+    normalized = {
+        k.removesuffix(".$"): resolve(document, v) if k.endswith(".$") else v for k, v in run.items()
+    }
+    assert normalized == {
+        "body": "",
+        "time": "<aws.scheduler.scheduled-time>",
+        "source": "schedule",
+        "id": "<aws.scheduler.execution-id>",
+    }
+    assert text == asl.scheduled_input(job="daily-report")  # stable, so the schedule diffs clean
+
+
+def test_queue_input_reads_the_first_sqs_record() -> None:
+    state = workflow("one step, topic")["States"][asl.FROM_QUEUE]
+    # "$[0]" then "$.body": the string on AWS and on moto ("$[0].body" is a one-element list on moto).
+    assert state["InputPath"] == "$[0]"
+    assert state["Parameters"]["run"] == {
+        "body.$": "$.body",
+        "time.$": "$$.State.EnteredTime",
+        "source": "queue",
+        "id.$": "$.messageId",
+    }
+
+
+@pytest.mark.parametrize("shape", [asl.FROM_QUEUE, asl.FROM_SCHEDULE, asl.FROM_CLI])
+def test_every_shape_prepares_results_and_spot_counters(shape: str) -> None:
+    parameters = workflow("two steps, topic")["States"][shape]["Parameters"]
+    assert set(parameters) == {"run", "started_at.$", "batch", "spot"}
+    assert parameters["batch"] == {}
+    assert parameters["spot"] == {"extract": 0, "load_data": 0}
+    assert {k.removesuffix(".$") for k in parameters["run"]} == {"body", "time", "source", "id"}
+
+
+# ---- Batch tasks --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", CASES)
+def test_each_step_submits_a_batch_job_with_run_parameters_and_environment(case: str) -> None:
+    definition = workflow(case)
+    tasks = run_tasks(definition)
+    assert len(tasks) == len(CASES[case]["steps"])
+    for spec in CASES[case]["steps"]:
+        task = tasks[asl.run_state_name(spec.name)]
+        parameters = task["Parameters"]
+        assert task["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+        assert parameters["JobQueue"] == NAMES.job_queue_arn
+        # The name resolves to the latest ACTIVE revision on AWS and on moto.
+        assert spec.job_definition_arn.endswith("/" + parameters["JobDefinition"])
+        assert BATCH_JOB_NAME.match(parameters["JobName"])
+        assert parameters["Parameters"] == {
+            "body.$": "$.run.body",
+            "time.$": "$.run.time",
+            "source.$": "$.run.source",
+            "id.$": "$.run.id",
+        }
+        assert parameters["ContainerOverrides"]["Environment"] == [
+            {"Name": "BATCHCTL_BODY", "Value.$": "$.run.body"},
+            {"Name": "BATCHCTL_TIME", "Value.$": "$.run.time"},
+            {"Name": "BATCHCTL_SOURCE", "Value.$": "$.run.source"},
+            {"Name": "BATCHCTL_RUN_ID", "Value.$": "$$.Execution.Name"},
+        ]
+        if spec.array_size:
+            assert parameters["ArrayProperties"] == {"Size": spec.array_size}
+        else:
+            assert "ArrayProperties" not in parameters
+        assert task["TimeoutSeconds"] == spec.timeout_s + asl.QUEUE_MARGIN_S
+        assert task["ResultSelector"] == {"JobId.$": "$.JobId"}
+        assert task["ResultPath"].startswith("$.batch.")
+
+
+def test_timeout_covers_every_batch_attempt() -> None:
+    spec = asl.WorkflowStep(
+        "main", NAMES.job_definition_arn("j"), None, timeout_s=100, spot_retries=0, attempts=3
+    )
+    (task,) = run_tasks(asl.job_workflow(names=NAMES, job="j", steps=[spec], topic_arn=None)).values()
+    assert task["TimeoutSeconds"] == 3 * (100 + asl.QUEUE_MARGIN_S)
+
+
+def test_step_results_use_jsonpath_safe_unique_keys() -> None:
+    steps = [step("load-data"), step("load_data"), step("2nd")]
+    definition = asl.job_workflow(names=NAMES, job="etl", steps=steps, topic_arn=None)
+    paths = [t["ResultPath"] for t in run_tasks(definition).values()]
+    assert paths == ["$.batch.load_data", "$.batch.load_data_2", "$.batch.step_2nd"]
+    assert all(re.fullmatch(r"\$\.batch\.[A-Za-z][A-Za-z0-9_]*", p) for p in paths)
+
+
+def test_job_names_are_valid_for_batch_even_from_odd_names() -> None:
+    names = Names(project="p" * 40, stage="s" * 40, ctx=NAMES.ctx)
+    spec = asl.WorkflowStep("step.one", names.job_definition_arn("j", "x"), None, 60, 0)
+    (task,) = run_tasks(asl.job_workflow(names=names, job="j" * 60, steps=[spec], topic_arn=None)).values()
+    assert BATCH_JOB_NAME.match(task["Parameters"]["JobName"])
+
+
+def test_partition_follows_the_context() -> None:
+    china = Names(project="demo", stage="dev", ctx=AwsContext("123456789012", "cn-north-1", "aws-cn"))
+    definition = asl.job_workflow(
+        names=china, job="etl", steps=ONE_STEP, topic_arn=china.topic_arn, on_success_lambda=OK_LAMBDA
+    )
+    resources = {s["Resource"] for s in definition["States"].values() if "Resource" in s}
+    assert resources == {
+        "arn:aws-cn:states:::batch:submitJob.sync",
+        "arn:aws-cn:states:::sns:publish",
+        "arn:aws-cn:states:::lambda:invoke",
+    }
+
+
+# ---- Spot reclaims ------------------------------------------------------------------------------------------
+def test_spot_reclaim_loops_back_a_bounded_number_of_times() -> None:
+    states = workflow("two steps, topic")["States"]
+    task = states["Run load-data"]
+    first, last = task["Catch"]
+    assert first == {
+        "ErrorEquals": ["States.TaskFailed"],
+        "ResultPath": "$.error",
+        "Next": "Check load-data reclaim",
+    }
+    assert last == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": asl.FAILURE_MESSAGE}
+
+    check = states["Check load-data reclaim"]
+    guard, retry = check["Choices"]
+    assert guard == {"Variable": "$.error.Cause", "IsPresent": False, "Next": asl.FAILURE_MESSAGE}
+    assert retry["Next"] == "Count load-data reclaim"
+    assert {"Variable": "$.error.Cause", "StringMatches": "*Host EC2*"} in retry["And"]
+    assert {"Variable": "$.spot.load_data", "NumericLessThan": 2} in retry["And"]
+    assert check["Default"] == asl.FAILURE_MESSAGE
+
+    count = states["Count load-data reclaim"]
+    assert count["Next"] == "Run load-data"
+    assert count["ResultPath"] == "$.spot"
+    # Only this step's counter moves; the others are carried over.
+    assert count["Parameters"] == {
+        "load_data.$": "States.MathAdd($.spot.load_data, 1)",
+        "extract.$": "$.spot.extract",
+    }
+
+
+def test_spot_counter_allows_exactly_spot_retries_resubmissions() -> None:
+    # Walk the loop as the engine would for a job reclaimed every time: count the resubmissions.
+    for retries in (1, 2, 5):
+        spec = step("main", spot_retries=retries)
+        states = asl.job_workflow(names=NAMES, job="etl", steps=[spec], topic_arn=None)["States"]
+        spot, resubmissions, state = {"main": 0}, 0, "Check main reclaim"
+        while state == "Check main reclaim":
+            _, rule = states[state]["Choices"]
+            (limit,) = [c["NumericLessThan"] for c in rule["And"] if "NumericLessThan" in c]
+            if spot["main"] < limit:
+                spot["main"] += 1  # the Count state's MathAdd(…, 1)
+                resubmissions += 1
+                assert states[rule["Next"]]["Next"] == "Run main"
+            else:
+                state = states[state]["Default"]
+        assert resubmissions == retries
+        assert state == asl.FAILED
+
+
+def test_no_spot_retries_means_no_reclaim_loop() -> None:
+    states = workflow("no spot retries")["States"]
+    assert not [name for name in states if "reclaim" in name]
+    assert states["Run main"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": asl.FAILURE_MESSAGE}
+    ]
+
+
+# ---- success and failure paths ------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", CASES)
+def test_failure_path_ends_in_fail_and_never_succeeds(case: str) -> None:
+    states = workflow(case)["States"]
+    failure_entries = {c["Next"] for t in run_tasks({"States": states}).values() for c in t["Catch"]}
+    failure_entries = {e for e in failure_entries if "reclaim" not in e}
+    assert len(failure_entries) == 1
+    (entry,) = failure_entries
+    assert asl.FAILED in reachable(states, entry)
+    assert asl.SUCCEEDED not in reachable(states, entry)
+    fail = states[asl.FAILED]
+    assert fail["Type"] == "Fail"
+    assert fail["CausePath"] == "$.error.Cause"
+    assert fail["ErrorPath"] == "States.Format('batchctl.{}', $.error.Error)"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_tasks_after_normalization_catch_every_error(case: str) -> None:
+    for name, state in workflow(case)["States"].items():
+        if state["Type"] == "Task":
+            assert any(c["ErrorEquals"] == ["States.ALL"] for c in state["Catch"]), name
+
+
+def test_success_path_notifies_then_calls_the_handler_then_succeeds() -> None:
+    states = workflow("topic and lambdas")["States"]
+    assert states[asl.SUCCESS_MESSAGE]["Next"] == asl.NOTIFY_SUCCESS
+    assert states[asl.NOTIFY_SUCCESS]["Next"] == asl.SUCCESS_HANDLER
+    assert states[asl.SUCCESS_HANDLER]["Next"] == asl.SUCCEEDED
+    # A failing success notification fails the run: its errors take the failure path.
+    for name in (asl.NOTIFY_SUCCESS, asl.SUCCESS_HANDLER):
+        assert states[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": asl.FAILURE_MESSAGE}
+        ]
+
+
+def test_failure_notifications_never_hide_the_run_error() -> None:
+    states = workflow("topic and lambdas")["States"]
+    assert states[asl.FAILURE_MESSAGE]["Next"] == asl.NOTIFY_FAILURE
+    assert states[asl.NOTIFY_FAILURE]["Next"] == asl.FAILURE_HANDLER
+    assert states[asl.FAILURE_HANDLER]["Next"] == asl.FAILED
+    # A failing notification is skipped; $.error (what Fail reports) is left alone.
+    assert states[asl.NOTIFY_FAILURE]["Catch"][0]["ResultPath"] == "$.notify_error"
+    assert states[asl.NOTIFY_FAILURE]["Catch"][0]["Next"] == asl.FAILURE_HANDLER
+    assert states[asl.FAILURE_HANDLER]["Catch"][0] == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.notify_error",
+        "Next": asl.FAILED,
+    }
+
+
+def test_sns_publishes_the_payload_to_the_topic() -> None:
+    states = workflow("two steps, topic")["States"]
+    for name in (asl.NOTIFY_SUCCESS, asl.NOTIFY_FAILURE):
+        task = states[name]
+        assert task["Resource"] == "arn:aws:states:::sns:publish"
+        assert task["Parameters"] == {"TopicArn": TOPIC, "Message.$": "$.notification"}
+        assert task["ResultPath"] is None
+
+
+def test_without_topic_there_is_no_sns_state() -> None:
+    definition = workflow("two steps, no topic")
+    assert "sns:publish" not in json.dumps(definition)
+    # Nothing to notify: errors go straight to Fail and success straight to Succeed.
+    assert definition["States"]["Run load-data"]["Next"] == asl.SUCCEEDED
+    assert definition["States"]["Run extract"]["Catch"][-1]["Next"] == asl.FAILED
+
+
+def test_lambda_handlers_get_the_payload() -> None:
+    states = workflow("topic and lambdas")["States"]
+    for name, function in ((asl.SUCCESS_HANDLER, OK_LAMBDA), (asl.FAILURE_HANDLER, KO_LAMBDA)):
+        task = states[name]
+        assert task["Resource"] == "arn:aws:states:::lambda:invoke"
+        assert task["Parameters"] == {"FunctionName": function, "Payload.$": "$.notification"}
+        assert task["ResultPath"] is None
+        assert "Lambda.Unknown" not in task["Retry"][0]["ErrorEquals"]  # the function's own errors: no retry
+
+
+def test_only_configured_handlers_appear() -> None:
+    success_only = workflow("lambdas without topic")["States"]
+    assert asl.SUCCESS_HANDLER in success_only
+    assert asl.FAILURE_HANDLER not in success_only
+    assert asl.FAILURE_MESSAGE not in success_only
+    failure_only = workflow("failure lambda only")["States"]
+    assert asl.FAILURE_HANDLER in failure_only
+    assert asl.SUCCESS_MESSAGE not in failure_only
+
+
+def test_notification_payload_carries_the_design_fields() -> None:
+    states = workflow("two steps, topic")["States"]
+    success = states[asl.SUCCESS_MESSAGE]["Parameters"]
+    failure = states[asl.FAILURE_MESSAGE]["Parameters"]
+    assert states[asl.SUCCESS_MESSAGE]["ResultPath"] == "$.notification"
+    for message, status in ((success, "SUCCEEDED"), (failure, "FAILED")):
+        assert message["project"] == "demo"
+        assert message["stage"] == "dev"
+        assert message["job"] == "etl"
+        assert message["status"] == status
+        assert message["run_id.$"] == "$$.Execution.Name"
+        assert message["batch_jobs.$"] == "$.batch"
+        assert message["started_at.$"] == "$.started_at"
+        assert message["finished_at.$"] == "$$.State.EnteredTime"
+        assert message["log_group"] == NAMES.log_group("etl")
+        assert message["log_group_url"] == NAMES.console_log_group_url(NAMES.log_group("etl"))
+    assert failure["error.$"] == "$.error.Error"
+    assert failure["cause.$"] == "$.error.Cause"
+    assert "error.$" not in success
+
+
+def test_execution_url_is_the_console_url_of_the_execution() -> None:
+    message = workflow("one step, topic")["States"][asl.SUCCESS_MESSAGE]["Parameters"]
+    match = re.fullmatch(r"States\.Format\('(.*)', \$\$\.Execution\.Id\)", message["execution_url.$"])
+    assert match
+    template = match.group(1)
+    # States.Format: one unescaped {} placeholder; ' { } \ are escaped with a backslash.
+    assert len(re.findall(r"(?<!\\)\{\}", template)) == 1
+    arn = NAMES.execution_arn("etl", "run-1")
+    rendered = re.sub(r"\\(.)", r"\1", template.replace("{}", "\x00")).replace("\x00", arn)
+    assert rendered == NAMES.console_execution_url(arn)

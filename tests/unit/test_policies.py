@@ -1,0 +1,334 @@
+"""policies: least-privilege IAM documents, and that each workflow role allows exactly what its ASL calls."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from batchctl import asl, policies
+from batchctl.naming import AwsContext, Names
+
+NAMES = Names(project="demo", stage="dev", ctx=AwsContext(account_id="123456789012", region="eu-west-1"))
+SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:/demo/db"
+SECRET_JSON_KEY = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:/demo/api-Ab12Cd:token::"
+PARAMETER = "arn:aws:ssm:eu-west-1:123456789012:parameter/demo/token"
+OK_LAMBDA = "arn:aws:lambda:eu-west-1:123456789012:function:on-success"
+KO_LAMBDA = "arn:aws:lambda:eu-west-1:123456789012:function:on-failure"
+SYNC_RULE = "arn:aws:events:eu-west-1:123456789012:rule/StepFunctionsGetEventsForBatchJobsRule"
+JOB_DEFINITIONS = [NAMES.job_definition_arn("etl", "extract"), NAMES.job_definition_arn("etl", "load")]
+
+
+def workflow_policies(**overrides: Any) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
+        "names": NAMES,
+        "job_definition_arns": JOB_DEFINITIONS,
+        "topic_arn": NAMES.topic_arn,
+        "lambda_arns": [OK_LAMBDA, KO_LAMBDA],
+        "log_group_arn": NAMES.log_group_arn(NAMES.state_machine_log_group("etl")),
+    }
+    return policies.state_machine_policies(**(arguments | overrides))
+
+
+def all_documents() -> dict[str, dict[str, Any]]:
+    """Every permission document we build, with and without the optional parts."""
+    documents: dict[str, dict[str, Any]] = {}
+    sets = {
+        "job": policies.job_role_policies(permissions=[(["s3:GetObject"], ["arn:aws:s3:::demo-input/*"])]),
+        "execution": policies.execution_role_policies(
+            names=NAMES,
+            log_group_arns=[NAMES.log_group_arn(NAMES.log_group("etl"))],
+            secret_arns=[SECRET, SECRET_JSON_KEY, PARAMETER],
+        ),
+        "execution-minimal": policies.execution_role_policies(names=NAMES, log_group_arns=[], secret_arns=[]),
+        "workflow": workflow_policies(),
+        "workflow-minimal": workflow_policies(topic_arn=None, lambda_arns=[], log_group_arn=None),
+        "pipe": policies.pipe_policies(
+            queue_arn=NAMES.queue_arn(NAMES.queue("etl")), state_machine_arn=NAMES.state_machine_arn("etl")
+        ),
+        "schedule": policies.schedule_policies(state_machine_arn=NAMES.state_machine_arn("etl")),
+    }
+    for label, documents_of_role in sets.items():
+        for name, document in documents_of_role.items():
+            documents[f"{label}/{name}"] = document
+    return documents
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(document["Statement"])
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def iam_matches(pattern: str, value: str) -> bool:
+    """IAM resource matching: `*` any run of characters, `?` one character, everything else literal."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value) is not None
+
+
+def allowed(document: dict[str, Any], action: str, resource: str) -> bool:
+    return any(
+        action in as_list(s["Action"]) and any(iam_matches(r, resource) for r in as_list(s["Resource"]))
+        for s in statements(document)
+        if s["Effect"] == "Allow"
+    )
+
+
+def grants(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for s in statements(document):
+        for action in as_list(s["Action"]):
+            for resource in as_list(s["Resource"]):
+                yield action, resource
+
+
+# ---- rules for every document -------------------------------------------------------------------------------
+@pytest.mark.parametrize("label", all_documents())
+def test_documents_are_versioned_json_with_unique_sids(label: str) -> None:
+    document = all_documents()[label]
+    assert document["Version"] == "2012-10-17"
+    assert json.loads(json.dumps(document)) == document
+    sids = [s["Sid"] for s in statements(document)]
+    assert len(sids) == len(set(sids))
+    assert all(re.fullmatch(r"[A-Za-z0-9]+", sid) for sid in sids)  # IAM allows only alphanumerics in a Sid
+
+
+@pytest.mark.parametrize("label", all_documents())
+def test_no_wildcard_action(label: str) -> None:
+    for action, _ in grants(all_documents()[label]):
+        assert re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", action), action
+
+
+@pytest.mark.parametrize("label", all_documents())
+def test_star_resource_only_for_allow_listed_actions(label: str) -> None:
+    for action, resource in grants(all_documents()[label]):
+        if resource == "*":
+            assert action in policies.STAR_RESOURCE_ALLOWLIST, f"{action} on {resource}"
+
+
+def test_every_allow_listed_action_is_used_and_explained() -> None:
+    used = {action for document in all_documents().values() for action, r in grants(document) if r == "*"}
+    assert used == policies.STAR_RESOURCE_ALLOWLIST
+    assert all(policies.STAR_RESOURCE_REASONS[action] for action in policies.STAR_RESOURCE_ALLOWLIST)
+
+
+def test_actions_and_resources_are_sorted_for_stable_diffs() -> None:
+    for document in all_documents().values():
+        for s in statements(document):
+            assert s["Action"] == sorted(set(s["Action"]))
+            assert s["Resource"] == sorted(set(s["Resource"]))
+
+
+def test_workflow_policy_fits_the_inline_policy_quota_with_many_steps() -> None:
+    many = [NAMES.job_definition_arn("etl", f"step-{i:02d}") for i in range(40)]
+    document = workflow_policies(job_definition_arns=many)["workflow"]
+    # IAM: at most 10,240 characters of inline policy per role (whitespace excluded).
+    assert len(json.dumps(document, separators=(",", ":"))) < 10_240
+
+
+# ---- trust policies -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "service",
+    [
+        "states.amazonaws.com",
+        "ecs-tasks.amazonaws.com",
+        "ec2.amazonaws.com",
+        "pipes.amazonaws.com",
+        "scheduler.amazonaws.com",
+    ],
+)
+def test_trust_policy_names_exactly_one_service(service: str) -> None:
+    document = policies.trust_policy(service)
+    assert document["Version"] == "2012-10-17"
+    (statement,) = statements(document)
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": service}
+    assert statement["Action"] == "sts:AssumeRole"
+
+
+@pytest.mark.parametrize("service", ["*", "states.amazonaws.com,pipes.amazonaws.com", "states", ""])
+def test_trust_policy_refuses_anything_but_one_service(service: str) -> None:
+    with pytest.raises(ValueError, match="single AWS service"):
+        policies.trust_policy(service)
+
+
+# ---- the workflow role (AWS-QUIRKS 22, 23) ------------------------------------------------------------------
+def test_sync_batch_statement() -> None:
+    document = workflow_policies()["workflow"]
+    by_sid = {s["Sid"]: s for s in statements(document)}
+    assert by_sid["SubmitBatchJobs"]["Action"] == ["batch:SubmitJob"]
+    assert set(by_sid["SubmitBatchJobs"]["Resource"]) == {
+        NAMES.job_queue_arn,
+        *JOB_DEFINITIONS,
+        *(f"{arn}:*" for arn in JOB_DEFINITIONS),
+    }
+    assert by_sid["DescribeBatchJobs"] == {
+        "Sid": "DescribeBatchJobs",
+        "Effect": "Allow",
+        "Action": ["batch:DescribeJobs"],
+        "Resource": ["*"],
+    }
+    assert by_sid["TerminateBatchJobs"]["Resource"] == ["arn:aws:batch:eu-west-1:123456789012:job/*"]
+    assert by_sid["BatchJobEvents"]["Action"] == [
+        "events:DescribeRule",
+        "events:PutRule",
+        "events:PutTargets",
+    ]
+    assert by_sid["BatchJobEvents"]["Resource"] == [SYNC_RULE]
+
+
+def test_submit_job_is_allowed_on_any_revision_but_not_other_definitions() -> None:
+    document = workflow_policies()["workflow"]
+    assert allowed(document, "batch:SubmitJob", JOB_DEFINITIONS[0] + ":7")
+    assert not allowed(document, "batch:SubmitJob", NAMES.job_definition_arn("other", "x") + ":1")
+    assert not allowed(document, "batch:SubmitJob", NAMES.ctx.arn("batch", "job-queue/someone-elses"))
+
+
+def test_optional_workflow_statements() -> None:
+    full = {s["Sid"] for s in statements(workflow_policies()["workflow"])}
+    minimal = {
+        s["Sid"]
+        for s in statements(workflow_policies(topic_arn=None, lambda_arns=[], log_group_arn=None)["workflow"])
+    }
+    assert full - minimal == {"Notify", "CallHandlers", "DeliverLogs"}
+    document = workflow_policies()["workflow"]
+    assert allowed(document, "sns:Publish", NAMES.topic_arn)
+    assert allowed(document, "lambda:InvokeFunction", OK_LAMBDA)
+    assert allowed(document, "lambda:InvokeFunction", KO_LAMBDA + ":live")
+    assert not allowed(document, "lambda:InvokeFunction", OK_LAMBDA + "-other")
+    for action in policies.LOG_DELIVERY_ACTIONS:
+        assert allowed(document, action, "*")
+
+
+@pytest.mark.parametrize(
+    ("topic", "success", "failure"),
+    [(True, OK_LAMBDA, KO_LAMBDA), (False, None, None), (True, None, KO_LAMBDA), (False, OK_LAMBDA, None)],
+)
+def test_workflow_role_allows_everything_its_definition_calls(
+    topic: bool, success: str | None, failure: str | None
+) -> None:
+    steps = [
+        asl.WorkflowStep(name, NAMES.job_definition_arn("etl", name), None, 600, 2)
+        for name in ("extract", "load")
+    ]
+    topic_arn = NAMES.topic_arn if topic else None
+    definition = asl.job_workflow(
+        names=NAMES,
+        job="etl",
+        steps=steps,
+        topic_arn=topic_arn,
+        on_success_lambda=success,
+        on_failure_lambda=failure,
+    )
+    document = workflow_policies(
+        job_definition_arns=[s.job_definition_arn for s in steps],
+        topic_arn=topic_arn,
+        lambda_arns=[arn for arn in (success, failure) if arn],
+    )["workflow"]
+    for state in definition["States"].values():
+        resource, parameters = state.get("Resource"), state.get("Parameters", {})
+        if resource == "arn:aws:states:::batch:submitJob.sync":
+            # Batch authorizes the revision it resolves the name to.
+            definition_arn = NAMES.ctx.arn("batch", f"job-definition/{parameters['JobDefinition']}:3")
+            assert allowed(document, "batch:SubmitJob", definition_arn)
+            assert allowed(document, "batch:SubmitJob", parameters["JobQueue"])
+            assert allowed(document, "batch:DescribeJobs", "*")
+            assert allowed(document, "batch:TerminateJob", NAMES.ctx.arn("batch", "job/0a1b2c"))
+            for action in ("events:PutTargets", "events:PutRule", "events:DescribeRule"):
+                assert allowed(document, action, SYNC_RULE)
+        elif resource == "arn:aws:states:::sns:publish":
+            assert allowed(document, "sns:Publish", parameters["TopicArn"])
+        elif resource == "arn:aws:states:::lambda:invoke":
+            assert allowed(document, "lambda:InvokeFunction", parameters["FunctionName"])
+        else:
+            assert resource is None, f"no policy check for {resource}"
+
+
+# ---- execution, job, pipe, schedule and instance roles ------------------------------------------------------
+def test_execution_role_pulls_the_stage_image_and_writes_the_job_logs() -> None:
+    group = NAMES.log_group_arn(NAMES.log_group("etl"))
+    document = policies.execution_role_policies(names=NAMES, log_group_arns=[group], secret_arns=[])[
+        "execution"
+    ]
+    for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"):
+        assert allowed(document, action, NAMES.repository_arn)
+        assert not allowed(document, action, NAMES.ctx.arn("ecr", "repository/other"))
+    assert allowed(document, "ecr:GetAuthorizationToken", "*")
+    assert allowed(document, "logs:CreateLogStream", group)
+    assert allowed(document, "logs:PutLogEvents", f"{group}:log-stream:main/default/abc")
+    assert not allowed(
+        document, "logs:PutLogEvents", NAMES.log_group_arn("/batchctl/demo/dev/other") + ":log-stream:x"
+    )
+    assert not [s for s in statements(document) if s["Sid"] in {"ReadSecrets", "ReadParameters"}]
+
+
+def test_execution_role_reads_only_the_listed_secrets_split_by_service() -> None:
+    document = policies.execution_role_policies(
+        names=NAMES, log_group_arns=[], secret_arns=[SECRET, SECRET_JSON_KEY, PARAMETER]
+    )["execution"]
+    # The full ARN of a secret named /demo/db ends in "-" and six random characters.
+    assert allowed(document, "secretsmanager:GetSecretValue", SECRET + "-Xy12Ab")
+    assert allowed(document, "secretsmanager:GetSecretValue", SECRET)
+    # A reference with a JSON key names the secret before the key.
+    assert allowed(document, "secretsmanager:GetSecretValue", SECRET_JSON_KEY.removesuffix(":token::"))
+    assert not allowed(document, "secretsmanager:GetSecretValue", SECRET + "-admin-Xy12Ab")
+    assert not allowed(document, "secretsmanager:GetSecretValue", PARAMETER)
+    assert allowed(document, "ssm:GetParameters", PARAMETER)
+    assert not allowed(document, "ssm:GetParameters", SECRET)
+
+
+def test_execution_role_accepts_a_parameter_name() -> None:
+    document = policies.execution_role_policies(names=NAMES, log_group_arns=[], secret_arns=["/demo/token"])[
+        "execution"
+    ]
+    assert allowed(document, "ssm:GetParameters", PARAMETER)
+
+
+def test_job_role_holds_exactly_the_configured_permissions() -> None:
+    assert policies.job_role_policies(permissions=[]) == {}
+    documents = policies.job_role_policies(
+        permissions=[
+            (["s3:GetObject"], ["arn:aws:s3:::demo-input/*"]),
+            (["sqs:SendMessage", "sqs:GetQueueUrl"], ["arn:aws:sqs:eu-west-1:123456789012:out"]),
+        ]
+    )
+    assert list(documents) == ["job"]
+    assert [(s["Action"], s["Resource"]) for s in statements(documents["job"])] == [
+        (["s3:GetObject"], ["arn:aws:s3:::demo-input/*"]),
+        (["sqs:GetQueueUrl", "sqs:SendMessage"], ["arn:aws:sqs:eu-west-1:123456789012:out"]),
+    ]
+
+
+@pytest.mark.parametrize("actions", [["*"], ["s3:GetObject", "*:*"]])
+def test_job_role_never_grants_a_wildcard_action(actions: list[str]) -> None:
+    with pytest.raises(ValueError, match="never granted"):
+        policies.job_role_policies(permissions=[(actions, ["arn:aws:s3:::b/*"])])
+
+
+def test_pipe_role_reads_its_queue_and_starts_its_workflow() -> None:
+    queue = NAMES.queue_arn(NAMES.queue("etl"))
+    machine = NAMES.state_machine_arn("etl")
+    document = policies.pipe_policies(queue_arn=queue, state_machine_arn=machine)["pipe"]
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert allowed(document, action, queue)
+        assert not allowed(document, action, NAMES.queue_arn(NAMES.dead_letter_queue("etl")))
+    assert allowed(document, "states:StartExecution", machine)
+    assert not allowed(document, "states:StartExecution", NAMES.state_machine_arn("other"))
+
+
+def test_schedule_role_starts_only_its_workflow() -> None:
+    machine = NAMES.state_machine_arn("etl")
+    document = policies.schedule_policies(state_machine_arn=machine)["schedule"]
+    assert list(grants(document)) == [("states:StartExecution", machine)]
+
+
+def test_instance_role_managed_policy_follows_the_partition() -> None:
+    assert policies.instance_role_managed_policies(NAMES) == (policies.INSTANCE_ROLE_MANAGED_POLICY,)
+    china = Names(project="demo", stage="dev", ctx=AwsContext("123456789012", "cn-north-1", "aws-cn"))
+    assert policies.instance_role_managed_policies(china) == (
+        "arn:aws-cn:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
+    )
