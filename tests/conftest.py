@@ -86,21 +86,30 @@ def recorder() -> Recorder:
     return Recorder()
 
 
+@pytest.fixture(scope="session")
+def shared_botocore() -> Any:
+    """One botocore session for the test run: service models are loaded once, clients stay per test."""
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
 @pytest.fixture
-def aws(aws_env: str, recorder: Recorder) -> Any:
+def aws(aws_env: str, recorder: Recorder, shared_botocore: Any) -> Iterator[Any]:
     """Our Aws wrapper over a fresh boto3 Session against the moto server; sleeps are instant."""
     import boto3
 
     from batchctl.aws import Aws
 
-    session = boto3.Session()
+    session = boto3.Session(botocore_session=shared_botocore)
     session.events.register("before-call", recorder)
-    return Aws(session, sleep=lambda _s: None)
+    yield Aws(session, sleep=lambda _s: None)
+    session.events.unregister("before-call", recorder)
 
 
 @pytest.fixture
-def boto(aws_env: str) -> Any:
+def boto(aws_env: str, shared_botocore: Any) -> Any:
     """A plain boto3 Session for checking results from the outside."""
     import boto3
 
-    return boto3.Session()
+    return boto3.Session(botocore_session=shared_botocore)

@@ -311,6 +311,7 @@ def _job_specs(
             array_size=step.array_size,
             timeout_s=step.timeout_s,
             spot_retries=step.spot_retries,
+            attempts=step.retries + 1,
         )
         for step in steps
     ]

@@ -473,7 +473,8 @@ def _report(chunk: Mapping[str, Any], on_progress: Progress) -> None:
 
 @dataclass(frozen=True, slots=True)
 class PublishedImage:
-    """What `publish_image` did: the tag and digest in the repository, and whether it built or pushed."""
+    """What `publish_image` did: the tag and digest in the repository (the local image id when not pushed), and
+    whether it built or pushed."""
 
     tag: str
     repository_uri: str
@@ -495,12 +496,15 @@ def publish_image(
     *,
     builder: Builder | None = None,
     repository_uri: str | None = None,
+    push: bool = True,
 ) -> PublishedImage:
     """Make ECR's stage repository hold the image of the current sources: compute the tag; if the repository
     already has it, do nothing else; otherwise build (unless built locally already), log in and push.
 
     `repository_uri` overrides where the image is pushed (default `names.repository_uri`); the existence check
-    always asks ECR about `names.repository`."""
+    always asks ECR about `names.repository`. `push=False` (the sandbox, whose Batch runs images from the local
+    engine and whose ECR has no registry) builds and names the image `<repository_uri>:<tag>` locally, with no
+    AWS call; `digest` is then the local image id."""
     if cfg.image.uri:
         raise ImageError(
             f"image.uri is set ({cfg.image.uri}): there is nothing to build or push",
@@ -508,6 +512,13 @@ def publish_image(
         )
     tag = image_tag(cfg, project_dir)
     target = repository_uri or names.repository_uri
+    if not push:
+        local_builder = builder or ImageBuilder()
+        built = not local_builder.exists(local_image(cfg, tag))
+        image_id = local_builder.build(cfg, project_dir, tag, on_progress)
+        local_builder.tag(local_image(cfg, tag), target, tag)
+        on_progress(f"named {target}:{tag} on the local engine (not pushed)")
+        return PublishedImage(tag=tag, repository_uri=target, digest=image_id, built=built, pushed=False)
     existing = _repository_digest(aws, names.repository, tag)
     if existing is not None:
         on_progress(f"image {target}:{tag} is already in ECR; nothing to build or push")
@@ -531,8 +542,9 @@ def ensure_image(
     *,
     builder: Builder | None = None,
     repository_uri: str | None = None,
+    push: bool = True,
 ) -> str:
     """The tag job definitions should use, after making sure ECR holds it (see `publish_image`)."""
     return publish_image(
-        aws, cfg, project_dir, names, on_progress, builder=builder, repository_uri=repository_uri
+        aws, cfg, project_dir, names, on_progress, builder=builder, repository_uri=repository_uri, push=push
     ).tag

@@ -96,10 +96,11 @@ def _empty() -> dict[str, Any]:
 
 
 class _Keyed:
-    """Mixin giving every spec its Key."""
+    """Mixin giving every spec its Key, and the names of its fields whose order AWS does not keep."""
 
     __slots__ = ()
     kind: ClassVar[Kind]
+    unordered: ClassVar[frozenset[str]] = frozenset()
     name: str
 
     @property
@@ -187,6 +188,7 @@ class RouteTableSpec(_Keyed):
 
     kind: ClassVar[Kind] = Kind.ROUTE_TABLE
     replace_on: ClassVar[frozenset[str]] = frozenset({"vpc_id"})
+    unordered: ClassVar[frozenset[str]] = frozenset({"routes", "subnet_ids"})
     name: str
     vpc_id: str | Ref
     routes: tuple[tuple[str, str | Ref], ...] = ()
@@ -462,10 +464,15 @@ def _fill(value: Any, outputs: Mapping[Key, Outputs]) -> Any:
 
 
 def fill_refs(spec: Any, outputs: Mapping[Key, Outputs]) -> Any:
-    """Replace each Ref whose resource has outputs by its value; unknown ones stay Refs."""
-    changes = {
-        f.name: _fill(getattr(spec, f.name), outputs)
-        for f in dataclasses.fields(spec)
-        if _walk_refs(getattr(spec, f.name))
-    }
+    """Replace each Ref whose resource has outputs by its value; unknown ones stay Refs. A field whose order AWS
+    does not keep (`unordered`) is sorted once all its values are known, as `read` returns it."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(spec):
+        value = getattr(spec, f.name)
+        if not _walk_refs(value):
+            continue
+        filled = _fill(value, outputs)
+        if f.name in spec.unordered and isinstance(filled, tuple) and not _walk_refs(filled):
+            filled = tuple(sorted(filled))
+        changes[f.name] = filled
     return dataclasses.replace(spec, **changes) if changes else spec

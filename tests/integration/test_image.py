@@ -153,6 +153,20 @@ def test_push_with_moto_ecr_token_then_pull_by_digest(
 
 
 @pytest.mark.docker
+def test_without_push_the_image_is_named_for_the_repository_locally(
+    aws: Any, recorder: Any, docker_url: str, project: tuple[JobsFile, Path]
+) -> None:
+    # The sandbox: moto's Batch runs `<repository_uri>:<tag>` from the local engine; there is no registry to push to.
+    cfg, root = project
+    names = Names(cfg.project, cfg.stage, aws.context())
+    builder = ImageBuilder(docker_host=docker_url)
+    tag = ensure_image(aws, cfg, root, names, builder=builder, push=False)
+    assert tag == image_tag(cfg, root)
+    assert builder.exists(f"{names.repository_uri}:{tag}")  # removed with the project's images (same image)
+    assert recorder.calls == ["sts:GetCallerIdentity"]  # only names' account lookup: no ECR call, no login
+
+
+@pytest.mark.docker
 def test_failing_build_is_an_image_build_error(docker_url: str, tmp_path: Path) -> None:
     name = unique()
     root = busybox_project(

@@ -11,7 +11,9 @@ from batchctl.sandbox import PipeRelay
 TRUST = json.dumps(
     {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "pipes.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "pipes.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
     }
 )
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
@@ -23,7 +25,9 @@ def test_relay_starts_one_execution_per_message_with_the_record_array(aws_env: s
     role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    machine_arn = sfn.create_state_machine(name=name, definition=DEFINITION, roleArn=role_arn)["stateMachineArn"]
+    machine_arn = sfn.create_state_machine(name=name, definition=DEFINITION, roleArn=role_arn)[
+        "stateMachineArn"
+    ]
     pipes.create_pipe(Name=name, Source=queue_arn, Target=machine_arn, RoleArn=role_arn)
     sent = sqs.send_message(QueueUrl=url, MessageBody='{"n": 10}')
 

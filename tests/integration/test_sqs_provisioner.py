@@ -60,7 +60,10 @@ def test_queue_with_dead_letter_redrive_reads_back_and_can_drop_it(aws: Any, bot
     url = prov.create(spec)["url"]
 
     raw = boto.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
-    assert json.loads(raw["Attributes"]["RedrivePolicy"]) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}
+    assert json.loads(raw["Attributes"]["RedrivePolicy"]) == {
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": 3,
+    }
     observed = prov.read(spec)
     assert observed is not None
     assert observed.state == spec
@@ -151,9 +154,13 @@ def test_create_does_not_retry_a_name_conflict(aws: Any, stubbed_sqs: Stubber) -
 
 
 def test_update_sets_only_the_attributes_that_differ(aws: Any, stubbed_sqs: Stubber) -> None:
-    before = QueueSpec(name=unique(), dead_letter_arn="arn:aws:sqs:eu-west-1:123456789012:d", max_receive_count=2)
+    before = QueueSpec(
+        name=unique(), dead_letter_arn="arn:aws:sqs:eu-west-1:123456789012:d", max_receive_count=2
+    )
     url = f"https://sqs.eu-west-1.amazonaws.com/123456789012/{before.name}"
-    desired = dataclasses.replace(before, visibility_timeout_s=90, dead_letter_arn=None, max_receive_count=None)
+    desired = dataclasses.replace(
+        before, visibility_timeout_s=90, dead_letter_arn=None, max_receive_count=None
+    )
     # An empty RedrivePolicy removes the policy; the unchanged retention is not sent.
     stubbed_sqs.add_response(
         "set_queue_attributes",

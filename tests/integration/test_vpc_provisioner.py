@@ -9,7 +9,6 @@ from typing import Any
 from uuid import uuid4
 
 import boto3
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 
@@ -65,27 +64,6 @@ class FakeTime:
         self.now += seconds
         for hook in self.on_sleep:
             hook()
-
-
-@pytest.fixture(scope="module")
-def botocore_session() -> Any:
-    """One botocore session for this module, so EC2's large service model is parsed once rather than twice per
-    test (about 0.5 s each time): it keeps the file fast. Each test still gets fresh clients and a reset moto."""
-    return botocore.session.get_session()
-
-
-@pytest.fixture
-def aws(aws_env: str, recorder: Any, botocore_session: Any) -> Aws:
-    """As conftest's `aws` (instant sleep, recorded calls), over the module's botocore session."""
-    ours = Aws(boto3.Session(botocore_session=botocore_session), sleep=lambda _s: None)
-    ours.client("ec2").meta.events.register("before-call", recorder)
-    return ours
-
-
-@pytest.fixture
-def boto(aws_env: str, botocore_session: Any) -> Any:
-    """As conftest's `boto`: a plain boto3 Session for arranging and checking from the outside."""
-    return boto3.Session(botocore_session=botocore_session)
 
 
 @pytest.fixture

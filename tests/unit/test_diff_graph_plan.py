@@ -85,3 +85,13 @@ def test_plan_json_is_versioned_and_shows_before_after() -> None:
     assert doc["changes"][0]["attributes"]["retention_days"] == 7
     assert doc["changes"][1]["fields"] == {"visibility_timeout_s": {"before": 30, "after": 60}}
     assert plan.has_changes
+
+
+def test_filled_unordered_ids_are_sorted_like_a_read() -> None:
+    from batchctl.specs import RouteTableSpec, fill_refs
+
+    b, a = Key(Kind.SUBNET, "b"), Key(Kind.SUBNET, "a")
+    spec = RouteTableSpec(name="rt", vpc_id="vpc-1", subnet_ids=(Ref(a, "id"), Ref(b, "id")))
+    filled = fill_refs(spec, {a: {"id": "subnet-9"}, b: {"id": "subnet-1"}})
+    assert filled.subnet_ids == ("subnet-1", "subnet-9")
+    assert diff(filled, dataclasses.replace(filled)).action is Action.NOOP
