@@ -38,6 +38,9 @@ def moto_url() -> Iterator[str]:
 
     patch_moto()  # the same fixes the sandbox applies: Step Functions can call Batch, Batch honours awslogs
 
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()

@@ -28,6 +28,7 @@ BUSYBOX = Path("/bin/busybox")
 MOTO_ACCOUNT = "123456789012"
 # moto's ECR GetAuthorizationToken decodes to AWS:<account>-auth-token (AWS-QUIRKS 46).
 MOTO_PASSWORD = f"{MOTO_ACCOUNT}-auth-token"
+TEST_LABEL = "batchctl.test"
 SETUP_HINT = (
     "run `sudo bash .ci/docker.sh` (installs docker.io, docker-registry, busybox-static, apache2-utils)"
 )
@@ -158,10 +159,14 @@ def busybox_project(
     extra: dict[str, str] | None = None,
 ) -> Path:
     """A project folder: jobs.yaml (`settings` go before `jobs:`), a Dockerfile and /bin/busybox beside it (so
-    `COPY busybox` works)."""
+    `COPY busybox` works).
+
+    A `LABEL batchctl.test=<project>` goes right after FROM: each project then has its own layer chain, so removing
+    one test's images never deletes a cached parent that a concurrent build (another xdist worker) is using."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(require_busybox(), root / "busybox")
-    (root / "Dockerfile").write_text(dockerfile)
+    first, _, rest = dockerfile.partition("\n")
+    (root / "Dockerfile").write_text(f"{first}\nLABEL {TEST_LABEL}={project}\n{rest}")
     (root / "jobs.yaml").write_text(f"version: 1\nproject: {project}\nstage: dev\n{settings}jobs:\n{jobs}")
     for name, text in (extra or {}).items():
         (root / name).write_text(text)
@@ -169,14 +174,19 @@ def busybox_project(
 
 
 def remove_project_images(url: str, project: str) -> None:
-    """Remove every image the tests built for `project` (they carry label batchctl.project)."""
+    """Remove every image built for `project`, intermediate ones of failed builds included (they all carry the
+    test label). Children go before parents: a few passes, since Docker refuses to delete a parent first."""
     import docker
     from docker.errors import DockerException
 
     client = docker.DockerClient(base_url=url, timeout=30)
     try:
-        for image in client.images.list(filters={"label": f"batchctl.project={project}"}):
-            with suppress(DockerException):
-                client.images.remove(image.id, force=True)
+        for _ in range(5):
+            images = client.images.list(all=True, filters={"label": f"{TEST_LABEL}={project}"})
+            if not images:
+                return
+            for image in images:
+                with suppress(DockerException):
+                    client.images.remove(image.id, force=True)
     finally:
         client.close()

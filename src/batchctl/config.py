@@ -1,6 +1,6 @@
 """The jobs.yaml models (pydantic v2), their cross-field rules, and load_config() with positioned errors.
 
-Imports: errors, naming, yamlpos, pydantic, yaml, stdlib. Every problem in a file is reported at once, one
+Imports: errors, naming, yamlpos, pydantic (and pydantic_core), stdlib. Every problem in a file is reported at once, one
 `jobs.yaml:LINE:COL: path: message` line each, including cross-field rules when other fields are also wrong.
 """
 
@@ -50,9 +50,13 @@ __all__ = [
     "StepConfig",
     "StepSettings",
     "config_schema",
+    "cron_problem",
     "load_config",
     "parse_config",
+    "rate_problem",
+    "render_path",
     "resolve_steps",
+    "timezone_problem",
 ]
 
 DEFAULT_CIDR = "10.20.0.0/24"
@@ -193,8 +197,7 @@ def _check_tag_key(key: str) -> str:
     return key
 
 
-Int = Annotated[int, BeforeValidator(_no_bool)]
-Number = Annotated[float, BeforeValidator(_no_bool)]
+WholeNumber = Annotated[int, BeforeValidator(_no_bool)]
 PositiveNumber = Annotated[float, BeforeValidator(_no_bool), Field(gt=0)]
 PositiveInt = Annotated[int, BeforeValidator(_no_bool), Field(gt=0)]
 GpuCount = Annotated[int, BeforeValidator(_no_bool), Field(ge=0)]
@@ -211,9 +214,8 @@ TagValue = Annotated[str, Field(max_length=256)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False, validate_default=False
-    )
+    # coerce_numbers_to_str: `command: [sleep, 30]` and `PORT: 8080` mean text; allow_inf_nan: `.nan` is no size.
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
 
 
 # ---- models ---------------------------------------------------------------------------------------------------
@@ -368,7 +370,7 @@ class Defaults(_Model):
     timeout_s: TimeoutSeconds = 3600
     retries: Retries = 1
     spot_retries: SpotRetries = 2
-    log_retention_days: Int = 30
+    log_retention_days: WholeNumber = 30
 
     @field_validator("log_retention_days")
     @classmethod
@@ -607,9 +609,8 @@ _INHERITED = ("vcpus", "memory_mib", "gpus", "timeout_s", "retries")
 @dataclass(frozen=True, slots=True)
 class _Resolved:
     settings: StepSettings
-    loc: KeyPath  # the step (or the job, for a `command` job)
     source: dict[str, KeyPath]  # where each inherited value was set (or would be defaulted)
-    chain: dict[str, tuple[KeyPath, ...]]  # every key that could set it, for `involves`
+    chain: dict[str, tuple[KeyPath, ...]]  # every key read to find it, for `involves`
 
 
 def _resolve(cfg: JobsFile, job: str) -> list[_Resolved]:
@@ -631,12 +632,10 @@ def _resolve(cfg: JobsFile, job: str) -> list[_Resolved]:
                 candidates.append((getattr(step, key), (*step_loc, key)))
             candidates.append((getattr(job_cfg, key), (*job_loc, key)))
             candidates.append((getattr(cfg.defaults, key), ("defaults", key)))
-            value, where = next((v, w) for v, w in candidates if v is not None)
-            values[key] = value
-            source[key] = where
-            # Only the keys consulted up to the one that set the value: later ones were never read.
-            consulted = next(i for i, (v, _) in enumerate(candidates) if v is not None) + 1
-            chain[key] = tuple(w for _, w in candidates[:consulted])
+            setter = next(i for i, (v, _) in enumerate(candidates) if v is not None)
+            values[key], source[key] = candidates[setter]
+            # The keys read up to the one that set the value; later ones (e.g. defaults) never mattered.
+            chain[key] = tuple(w for _, w in candidates[: setter + 1])
         settings = StepSettings(
             name=step.name if step is not None else "main",
             command=tuple(step.command if step is not None else job_cfg.command or ()),
@@ -651,7 +650,7 @@ def _resolve(cfg: JobsFile, job: str) -> list[_Resolved]:
             ),
             environment={**job_cfg.environment, **(step.environment if step is not None else {})},
         )
-        resolved.append(_Resolved(settings, step_loc, source, chain))
+        resolved.append(_Resolved(settings, source, chain))
     return resolved
 
 
