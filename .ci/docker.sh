@@ -75,5 +75,6 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     set -euo pipefail
     _batchctl_docker_main
 else
-    _batchctl_docker_main >/dev/null
+    _batchctl_docker_main >/dev/null || return 1
+    unset -f _batchctl_docker_main
 fi

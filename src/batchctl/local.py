@@ -148,9 +148,9 @@ def run_local(
     *,
     body: str | None,
     project_dir: Path,
+    engine: Engine,
     on_output: Lines,
     on_progress: Lines = _ignore,
-    engine: Engine,
     on_warning: Lines | None = None,
     run_id: str | None = None,
     time: str | None = None,
@@ -158,8 +158,9 @@ def run_local(
     """Run `job` locally: each step in order, stopping at the first that fails; returns the last exit code.
 
     The image comes from `engine.prepare_image`: `image.uri` (pulled if the engine lacks it) or the project's
-    image built at its content tag (build skipped when present). Container output goes to `on_output` line by line; build output and step
-    headers to `on_progress`; what differs from Batch (secrets, array jobs) to `on_warning`."""
+    image built at its content tag (build skipped when present). Container output goes to `on_output` line by
+    line; build output and step headers to `on_progress`; what differs from Batch (secrets, array jobs) to
+    `on_warning` (default: `on_progress`)."""
     warn = on_warning or on_progress
     run_id = run_id or _new_run_id()
     specs = container_specs(cfg, job, body=body, run_id=run_id, time=time or _utc_now())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -19,7 +19,7 @@ from tests.conftest import post_json
 
 TAGS = {"batchctl:project": "demo", "batchctl:stage": "dev", "team": "data"}
 DONE = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def unique() -> str:
@@ -70,7 +70,9 @@ def test_pipe_lifecycle(aws: Any, boto: Any, ends: tuple[str, str]) -> None:
     assert outputs["arn"] == f"arn:aws:pipes:eu-west-1:{aws.context().account_id}:pipe/{spec.name}"
     raw = boto.client("pipes").describe_pipe(Name=spec.name)
     assert raw["SourceParameters"] == {"SqsQueueParameters": {"BatchSize": 1}}
-    assert raw["TargetParameters"] == {"StepFunctionStateMachineParameters": {"InvocationType": "FIRE_AND_FORGET"}}
+    assert raw["TargetParameters"] == {
+        "StepFunctionStateMachineParameters": {"InvocationType": "FIRE_AND_FORGET"}
+    }
     observed = prov.read(spec)
     assert observed is not None
     assert observed.state == spec
@@ -120,7 +122,10 @@ def test_untagged_pipe_with_our_name_is_not_managed(aws: Any, boto: Any, ends: t
 def slow_pipes(aws_env: str) -> Iterator[None]:
     """moto moves a pipe one state further per DescribePipe; make it take three describes per step."""
     model = {"model_name": "pipes::pipe"}
-    post_json(f"{aws_env}/moto-api/state-manager/set-transition", {**model, "transition": {"progression": "manual", "times": 3}})
+    post_json(
+        f"{aws_env}/moto-api/state-manager/set-transition",
+        {**model, "transition": {"progression": "manual", "times": 3}},
+    )
     yield
     post_json(f"{aws_env}/moto-api/state-manager/unset-transition", model)
 
@@ -152,12 +157,19 @@ STUB_ARN = "arn:aws:pipes:eu-west-1:123456789012:pipe/demo-dev-job"
 
 
 def _pipe(state: str, reason: str | None = None) -> dict[str, Any]:
-    answer: dict[str, Any] = {"Arn": STUB_ARN, "Name": STUB_SPEC.name, "CurrentState": state, "DesiredState": "RUNNING"}
+    answer: dict[str, Any] = {
+        "Arn": STUB_ARN,
+        "Name": STUB_SPEC.name,
+        "CurrentState": state,
+        "DesiredState": "RUNNING",
+    }
     return answer | ({"StateReason": reason} if reason else {})
 
 
 def _expect_create(stub: Stubber) -> None:
-    stub.add_client_error("describe_pipe", service_error_code="NotFoundException", service_message="not found")
+    stub.add_client_error(
+        "describe_pipe", service_error_code="NotFoundException", service_message="not found"
+    )
     stub.add_response(
         "create_pipe",
         _pipe("CREATING"),
@@ -177,7 +189,9 @@ def _expect_create(stub: Stubber) -> None:
 def _expect_cleanup(stub: Stubber) -> None:
     stub.add_response("delete_pipe", _pipe("DELETING"), {"Name": STUB_SPEC.name})
     stub.add_response("describe_pipe", _pipe("DELETING"))
-    stub.add_client_error("describe_pipe", service_error_code="NotFoundException", service_message="not found")
+    stub.add_client_error(
+        "describe_pipe", service_error_code="NotFoundException", service_message="not found"
+    )
 
 
 def test_create_failed_pipe_is_deleted_and_its_reason_shown(aws: Any, stubbed_pipes: Stubber) -> None:
@@ -195,7 +209,10 @@ def test_create_failed_for_missing_role_permissions_is_retried(aws: Any, stubbed
     _expect_create(stubbed_pipes)
     stubbed_pipes.add_response(
         "describe_pipe",
-        _pipe("CREATE_FAILED", "The provided customer role does not have permissions to call ReceiveMessage on SQS"),
+        _pipe(
+            "CREATE_FAILED",
+            "The provided customer role does not have permissions to call ReceiveMessage on SQS",
+        ),
     )
     _expect_cleanup(stubbed_pipes)
     stubbed_pipes.add_response("create_pipe", _pipe("CREATING"))

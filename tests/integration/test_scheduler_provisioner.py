@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -16,7 +16,7 @@ from batchctl.provisioners.scheduler import ScheduleGroupProvisioner, SchedulePr
 from batchctl.specs import Observed, ScheduleGroupSpec, ScheduleSpec
 
 TAGS = {"batchctl:project": "demo", "batchctl:stage": "dev", "team": "data"}
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def unique() -> str:
@@ -49,13 +49,17 @@ def test_schedule_group_lifecycle(aws: Any) -> None:
     assert prov.read(spec) is None
 
     outputs = prov.create(spec)
-    assert outputs["arn"] == f"arn:aws:scheduler:eu-west-1:{aws.context().account_id}:schedule-group/{spec.name}"
+    assert (
+        outputs["arn"] == f"arn:aws:scheduler:eu-west-1:{aws.context().account_id}:schedule-group/{spec.name}"
+    )
     observed = prov.read(spec)
     assert observed is not None
     assert observed.state == spec
     assert observed.outputs == outputs
 
-    changed = dataclasses.replace(spec, tags={"batchctl:project": "demo", "batchctl:stage": "dev", "owner": "ml"})
+    changed = dataclasses.replace(
+        spec, tags={"batchctl:project": "demo", "batchctl:stage": "dev", "owner": "ml"}
+    )
     assert prov.update(changed, observed) == outputs
     again = prov.read(changed)
     assert again is not None

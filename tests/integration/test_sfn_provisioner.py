@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -24,9 +24,11 @@ WAIT_THEN_DONE = {
 }
 TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
 }
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def unique() -> str:
@@ -152,7 +154,9 @@ def test_untagged_state_machine_with_our_name_is_not_managed(aws: Any, boto: Any
     role = make_role(boto)
     boto.client("stepfunctions").create_state_machine(name=name, definition=json.dumps(DONE), roleArn=role)
     with pytest.raises(NotManagedError, match="not managed by batchctl"):
-        StateMachineProvisioner(aws).read(StateMachineSpec(name=name, definition=DONE, role_arn=role, tags=TAGS))
+        StateMachineProvisioner(aws).read(
+            StateMachineSpec(name=name, definition=DONE, role_arn=role, tags=TAGS)
+        )
 
 
 # moto accepts any role at once, applies updates at once and deletes at once; these tests stub the Step Functions
@@ -167,7 +171,10 @@ def stubbed_sfn(aws: Any) -> Iterator[Stubber]:
 
 def _spec(**changes: Any) -> StateMachineSpec:
     base = StateMachineSpec(
-        name="demo-dev-job", definition=DONE, role_arn="arn:aws:iam::123456789012:role/demo-dev-job-sfn", tags=TAGS
+        name="demo-dev-job",
+        definition=DONE,
+        role_arn="arn:aws:iam::123456789012:role/demo-dev-job-sfn",
+        tags=TAGS,
     )
     return dataclasses.replace(base, **changes)
 
@@ -251,7 +258,9 @@ def test_logging_only_update_sends_the_role_too(aws: Any, stubbed_sfn: Stubber) 
         {"stateMachineArn": arn, "roleArn": before.role_arn, "loggingConfiguration": logging},
     )
     stubbed_sfn.add_response(
-        "describe_state_machine", _described(arn, desired, loggingConfiguration=logging), {"stateMachineArn": arn}
+        "describe_state_machine",
+        _described(arn, desired, loggingConfiguration=logging),
+        {"stateMachineArn": arn},
     )
     StateMachineProvisioner(aws).update(desired, Observed(before, {"arn": arn}))
 
@@ -279,4 +288,6 @@ def test_update_error_is_reported(aws: Any, stubbed_sfn: Stubber) -> None:
         "update_state_machine", service_error_code="InvalidDefinition", service_message="bad ASL"
     )
     with pytest.raises(AwsError, match="InvalidDefinition"):
-        StateMachineProvisioner(aws).update(_spec(definition={"StartAt": "X"}), Observed(before, {"arn": "a"}))
+        StateMachineProvisioner(aws).update(
+            _spec(definition={"StartAt": "X"}), Observed(before, {"arn": "a"})
+        )

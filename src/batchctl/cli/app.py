@@ -9,6 +9,8 @@ import typer
 
 from batchctl import __version__
 from batchctl.cli import deploy, destroy, plan, sandbox, schema, unavailable, validate
+from batchctl.cli import image as image_cli
+from batchctl.cli import run as run_cli
 from batchctl.cli.context import CliState
 from batchctl.ui import Output, Ui
 
@@ -67,4 +69,6 @@ app.command("deploy")(deploy.deploy)
 app.command("destroy")(destroy.destroy)
 app.command("schema")(schema.schema)
 app.command("sandbox")(sandbox.sandbox)
+app.add_typer(image_cli.image_app, name="image")
+app.command("run")(run_cli.run)
 unavailable.register(app)

@@ -80,30 +80,6 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(schedule_app, name="schedule")
 
-    image_app = typer.Typer(help="Build and push the job image.", no_args_is_help=True)
-
-    @image_app.command("build")
-    def image_build(ctx: typer.Context) -> None:
-        """Build the job image with a content-derived tag."""
-        not_available(state_of(ctx).ui, "image build", HINT)
-
-    @image_app.command("push")
-    def image_push(ctx: typer.Context) -> None:
-        """Push the job image to the stage's ECR repository."""
-        not_available(state_of(ctx).ui, "image push", HINT)
-
-    app.add_typer(image_app, name="image")
-
-    @app.command("run")
-    def run_local(
-        ctx: typer.Context,
-        job: Annotated[str, typer.Argument(help="Job name.")],
-        local: Annotated[bool, typer.Option("--local", help="Run on the local Docker engine.")] = False,
-        body: Annotated[str | None, typer.Option("--body", help="Message body.")] = None,
-    ) -> None:
-        """Run a job's container locally, as Batch would."""
-        not_available(state_of(ctx).ui, "run", HINT)
-
     @app.command("init")
     def init(
         ctx: typer.Context,

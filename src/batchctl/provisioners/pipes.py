@@ -1,9 +1,6 @@
-"""EventBridge Pipes from an SQS queue to a Step Functions state machine. Imports: specs, aws, errors,
-provisioners.base.
+"""EventBridge Pipes from an SQS queue to a state machine. Imports: specs, aws, errors, provisioners.base.
 
-Pipes change state asynchronously: CREATING/STARTING/UPDATING/STOPPING settle in RUNNING or STOPPED, DELETING ends
-with the pipe gone, and a *_FAILED state carries a StateReason we show (AWS-QUIRKS 26; moto skips these states).
-"""
+Pipes settle asynchronously in RUNNING or STOPPED; a *_FAILED state's StateReason is shown (AWS-QUIRKS 26)."""
 
 from __future__ import annotations
 

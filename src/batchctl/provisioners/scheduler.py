@@ -1,8 +1,7 @@
 """EventBridge Scheduler schedule groups and schedules. Imports: specs, aws, errors, provisioners.base.
 
-Schedules cannot be tagged (AWS-QUIRKS 37): a schedule is ours because it lives in our group, whose tags the group
-provisioner checks (the group is a dependency of each schedule, so it is read first).
-"""
+Schedules cannot be tagged (AWS-QUIRKS 37): a schedule is ours because its group, which the group provisioner
+checks for our tags and which each schedule depends on, is ours."""
 
 from __future__ import annotations
 
@@ -103,6 +102,10 @@ class ScheduleGroupProvisioner:
     def delete(self, observed: Observed) -> None:
         """Delete the group; AWS deletes the schedules in it too, asynchronously (the group shows DELETING)."""
         spec: ScheduleGroupSpec = observed.state
+        # moto 5.2.5 answers DeleteScheduleGroup for a missing group with a 500 (KeyError) rather than
+        # ResourceNotFoundException, which botocore would retry: look first.
+        if self._get(spec.key, spec.name) is None:
+            return
         try:
             self.aws.call("scheduler", "delete_schedule_group", key=spec.key, Name=spec.name)
         except AwsError as exc:

@@ -1,9 +1,6 @@
-"""Step Functions state machines. Imports: specs, aws, errors, provisioners.base.
+"""Step Functions state machines, found by the ARN their name gives. Imports: specs, aws, errors, provisioners.base.
 
-A machine is found by the ARN that follows from its name. CreateStateMachine is never used to change one: on AWS it
-succeeds for an existing name when only roleArn or tags differ and changes nothing, and moto keeps the old
-definition silently (AWS-QUIRKS 18, 19). Changes go through UpdateStateMachine and TagResource/UntagResource.
-"""
+Changes go through UpdateStateMachine and Tag/UntagResource, never CreateStateMachine (AWS-QUIRKS 18, 19)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""SQS standard queues with an optional dead-letter redrive policy. Imports: specs, aws, errors, provisioners.base.
+"""SQS queues with an optional dead-letter redrive policy. Imports: specs, aws, errors, provisioners.base.
 
-A queue is found by its exact name (GetQueueUrl); string attributes are read back as ints and the RedrivePolicy JSON
-is parsed, so a queue created from a spec reads back equal to it.
-"""
+Found by exact name (GetQueueUrl); string attributes read back as ints, the RedrivePolicy JSON parsed."""
 
 from __future__ import annotations
 
