@@ -32,6 +32,8 @@ def moto_url() -> Iterator[str]:
     # moto's Step Functions executor calls back to localhost:$MOTO_PORT; set it before moto is imported.
     port = free_port()
     os.environ["MOTO_PORT"] = str(port)
+    # AWS-managed policies (e.g. AmazonEC2ContainerServiceforEC2Role) exist on AWS; moto loads them on ask.
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     from moto.server import ThreadedMotoServer
 
     from batchctl.sandbox import patch_moto
@@ -47,7 +49,10 @@ def moto_url() -> Iterator[str]:
     url = f"http://{host}:{bound}"
     post_json(
         f"{url}/moto-api/config",
-        {"batch": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}},
+        {
+            "batch": {"use_docker": False},
+            "stepfunctions": {"execute_state_machine": True},
+        },
     )
     yield url
     server.stop()

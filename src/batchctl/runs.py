@@ -25,8 +25,8 @@ from batchctl.naming import Names
 
 __all__ = [
     "CONTAINER_OVERRIDES_LIMIT_CHARS",
-    "STEP_FUNCTIONS_INPUT_LIMIT_BYTES",
     "SQS_MESSAGE_LIMIT_BYTES",
+    "STEP_FUNCTIONS_INPUT_LIMIT_BYTES",
     "SUBMIT_JOB_LIMIT_BYTES",
     "BatchJob",
     "BodySizes",
@@ -115,7 +115,9 @@ class JobInfo:
 
     def job_definitions(self, names: Names) -> dict[str, str]:
         """Job definition name of each step."""
-        return {step: names.job_definition(self.name, step if self.multi_step else None) for step in self.steps}
+        return {
+            step: names.job_definition(self.name, step if self.multi_step else None) for step in self.steps
+        }
 
 
 def find_job(cfg: JobsFile, name: str) -> JobInfo:
@@ -126,7 +128,9 @@ def find_job(cfg: JobsFile, name: str) -> JobInfo:
         close = difflib.get_close_matches(name, known, n=1)
         raise RunError(
             f"no job named {name!r} in {cfg.project}/{cfg.stage}; its jobs are: {', '.join(known)}",
-            hint=f"did you mean {close[0]!r}?" if close else "job names are the keys under `jobs:` in jobs.yaml",
+            hint=f"did you mean {close[0]!r}?"
+            if close
+            else "job names are the keys under `jobs:` in jobs.yaml",
         )
     steps = resolve_steps(cfg, name)
     return JobInfo(
@@ -418,12 +422,16 @@ def _send_batch(
             message = pending[str(bad["Id"])]
             if bad.get("SenderFault") or attempt == attempts:
                 del pending[str(bad["Id"])]
-                failed.append(SendFailure(message.line, str(bad.get("Code", "")), str(bad.get("Message", ""))))
+                failed.append(
+                    SendFailure(message.line, str(bad.get("Code", "")), str(bad.get("Message", "")))
+                )
         # Whatever is left was reported failed by the service (or not reported at all): send it again.
         if not pending:
             break
         if attempt == attempts:
-            failed.extend(SendFailure(m.line, "NotReported", "SQS did not report this entry") for m in pending.values())
+            failed.extend(
+                SendFailure(m.line, "NotReported", "SQS did not report this entry") for m in pending.values()
+            )
             break
         log.debug("resending %d of %d entries after %.1fs", len(pending), len(batch), delay)
         aws.sleep(delay)
@@ -659,7 +667,9 @@ def batch_jobs_from_history(events: Sequence[AwsDict]) -> list[tuple[str | None,
         if details_key is None:
             continue
         details = event.get(details_key, {})
-        if details.get("resourceType") != "batch" or not str(details.get("resource", "")).startswith(BATCH_TASK):
+        if details.get("resourceType") != "batch" or not str(details.get("resource", "")).startswith(
+            BATCH_TASK
+        ):
             continue
         # Submitted/succeeded carry the SubmitJob/DescribeJobs result as output; a failure carries it as cause.
         job_id = _job_id_of(details.get("output") or details.get("cause"))
@@ -788,7 +798,9 @@ def stuck_reason(
         reasons = []
         for env in environments:
             if env.status == "INVALID":
-                reasons.append(f"compute environment {env.name} is INVALID: {env.status_reason or 'no reason given'}")
+                reasons.append(
+                    f"compute environment {env.name} is INVALID: {env.status_reason or 'no reason given'}"
+                )
             elif env.state != "ENABLED":
                 reasons.append(f"compute environment {env.name} is {env.state}")
             else:
@@ -830,7 +842,8 @@ def _public_subnets(aws: Aws, subnets: Sequence[str]) -> frozenset[str]:
 
     def is_public(table: AwsDict) -> bool:
         return any(
-            route.get("DestinationCidrBlock") == "0.0.0.0/0" and str(route.get("GatewayId", "")).startswith("igw-")
+            route.get("DestinationCidrBlock") == "0.0.0.0/0"
+            and str(route.get("GatewayId", "")).startswith("igw-")
             for route in table.get("Routes", [])
         )
 
@@ -855,7 +868,9 @@ def explain_stuck(aws: Aws, job: BatchJob) -> str | None:
     """Why a Batch job stays RUNNABLE: its queue and compute environments, checked against what it asks for."""
     if not job.queue:
         return None
-    queues = aws.call("batch", "describe_job_queues", key=job.queue, jobQueues=[job.queue]).get("jobQueues", [])
+    queues = aws.call("batch", "describe_job_queues", key=job.queue, jobQueues=[job.queue]).get(
+        "jobQueues", []
+    )
     if not queues:
         return f"job queue {job.queue} does not exist"
     queue = queues[0]
@@ -951,7 +966,9 @@ def follow(
         execution = _describe_execution(aws, arn, job=job)
     except AwsError as exc:
         if exc.code in EXECUTION_MISSING_CODES:
-            raise RunError(f"no run {run_id!r} of job {job!r}", hint=f"list runs with `batchctl status {job}`") from exc
+            raise RunError(
+                f"no run {run_id!r} of job {job!r}", hint=f"list runs with `batchctl status {job}`"
+            ) from exc
         raise
     deadline = None if timeout_s is None else aws.clock() + timeout_s
     last_status: str | None = None
@@ -1008,7 +1025,9 @@ def follow(
         execution = _describe_execution(aws, arn, job=job)
 
 
-def run_log_streams(aws: Aws, names: Names, *, job: str, run_id: str) -> tuple[dict[str, str], bool, datetime]:
+def run_log_streams(
+    aws: Aws, names: Names, *, job: str, run_id: str
+) -> tuple[dict[str, str], bool, datetime]:
     """The log streams of a run's Batch jobs (stream → step), whether the run has ended, and when it started.
 
     AWS-QUIRKS 41: a job has a log stream only once it is RUNNING; array jobs are looked up child by child.
@@ -1018,7 +1037,9 @@ def run_log_streams(aws: Aws, names: Names, *, job: str, run_id: str) -> tuple[d
         execution = _describe_execution(aws, arn, job=job)
     except AwsError as exc:
         if exc.code in EXECUTION_MISSING_CODES:
-            raise RunError(f"no run {run_id!r} of job {job!r}", hint=f"list runs with `batchctl status {job}`") from exc
+            raise RunError(
+                f"no run {run_id!r} of job {job!r}", hint=f"list runs with `batchctl status {job}`"
+            ) from exc
         raise
     jobs = describe_batch_jobs(aws, batch_jobs_from_history(_history(aws, arn)))
     streams: dict[str, str] = {}
@@ -1108,17 +1129,22 @@ def list_runs(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         listed = list(
             pool.map(
-                lambda job: _list_job_executions(aws, names, job=job, limit=limit, failed_only=failed_only), jobs
+                lambda job: _list_job_executions(aws, names, job=job, limit=limit, failed_only=failed_only),
+                jobs,
             )
         )
     missing = [job for job, items in zip(jobs, listed, strict=True) if items is None]
     if jobs and len(missing) == len(jobs):
         which = f"job {jobs[0]!r} is" if len(jobs) == 1 else f"none of the {len(jobs)} jobs is"
-        raise RunError(f"{which} deployed in {names.prefix} (no state machine)", hint="run `batchctl deploy` first")
+        raise RunError(
+            f"{which} deployed in {names.prefix} (no state machine)", hint="run `batchctl deploy` first"
+        )
     if missing:
         log.debug("not deployed: %s", ", ".join(missing))
     items = sorted(
-        (pair for found in listed if found for pair in found), key=lambda pair: pair[1]["startDate"], reverse=True
+        (pair for found in listed if found for pair in found),
+        key=lambda pair: pair[1]["startDate"],
+        reverse=True,
     )[:limit]
     if not items:
         return []
@@ -1126,7 +1152,9 @@ def list_runs(
     def details(pair: tuple[str, AwsDict]) -> tuple[_Execution, list[tuple[str | None, str]]]:
         job, item = pair
         execution_arn = str(item["executionArn"])
-        return _describe_execution(aws, execution_arn, job=job), batch_jobs_from_history(_history(aws, execution_arn))
+        return _describe_execution(aws, execution_arn, job=job), batch_jobs_from_history(
+            _history(aws, execution_arn)
+        )
 
     with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(items)))) as pool:
         described = list(pool.map(details, items))
@@ -1238,13 +1266,17 @@ def retry_name(run_id: str, attempt: int) -> str:
     return base[: EXECUTION_NAME_LIMIT - len(suffix)] + suffix
 
 
-def retry_run(aws: Aws, names: Names, *, jobs: Sequence[str], run_id: str, max_names: int = 100) -> RetryResult:
+def retry_run(
+    aws: Aws, names: Names, *, jobs: Sequence[str], run_id: str, max_names: int = 100
+) -> RetryResult:
     """Re-run a FAILED, TIMED_OUT or ABORTED run with its original input: redrive it when AWS can, else start a new
     execution `<run>-r<n>` with the same input. A run that succeeded or is still running is refused."""
     execution = locate_run(aws, names, jobs=jobs, run_id=run_id)
     job = execution.job
     if execution.status in RUNNING_STATUSES:
-        raise RunError(f"run {run_id!r} of job {job!r} is still running", hint="wait for it to end, then retry")
+        raise RunError(
+            f"run {run_id!r} of job {job!r} is still running", hint="wait for it to end, then retry"
+        )
     if execution.status == "SUCCEEDED":
         raise RunError(
             f"run {run_id!r} of job {job!r} succeeded: there is nothing to retry",
@@ -1273,7 +1305,9 @@ def retry_run(aws: Aws, names: Names, *, jobs: Sequence[str], run_id: str, max_n
                 continue
             raise
         return RetryResult(job=job, retried=run_id, run_id=name, redriven=False)
-    raise RunError(f"run {run_id!r} already has {max_names} retries", hint="start a new run with `batchctl submit`")
+    raise RunError(
+        f"run {run_id!r} already has {max_names} retries", hint="start a new run with `batchctl submit`"
+    )
 
 
 # ---- schedules ----------------------------------------------------------------------------------------------------
@@ -1309,8 +1343,9 @@ def set_schedule_state(
     if not job.has_schedule:
         raise RunError(
             f"job {job.name!r} has no schedule",
-            hint="it runs through its queue or `batchctl submit --direct`" if job.has_queue else
-            "it runs with `batchctl submit --direct`",
+            hint="it runs through its queue or `batchctl submit --direct`"
+            if job.has_queue
+            else "it runs with `batchctl submit --direct`",
         )
     name, group = names.schedule(job.name), names.schedule_group
     key = f"{group}/{name}"
@@ -1323,7 +1358,9 @@ def set_schedule_state(
     wanted = "ENABLED" if enabled else "DISABLED"
     if current.get("State") == wanted:
         return ScheduleState(job=job.name, schedule=key, state=wanted, changed=False)
-    params: dict[str, Any] = {field: current[field] for field in _SCHEDULE_FIELDS if current.get(field) is not None}
+    params: dict[str, Any] = {
+        field: current[field] for field in _SCHEDULE_FIELDS if current.get(field) is not None
+    }
     start = params.get("StartDate")
     # Scheduler refuses a StartDate more than 5 minutes in the past; a past start date changes nothing anyway.
     if isinstance(start, datetime) and start < (now or datetime.now(UTC)):

@@ -79,7 +79,10 @@ def _patch_step_functions() -> None:
         return models[cache_key]
 
     def normalise_parameters(
-        self: Any, parameters: dict[str, Any], boto_service_name: str | None = None, service_action_name: str | None = None
+        self: Any,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
     ) -> None:
         model = operation_model(
             self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
@@ -96,8 +99,8 @@ def _patch_step_functions() -> None:
         if model is not None and model.output_shape is not None:
             self._from_boto_response(response, model.output_shape)
 
-    sts.StateTaskService._normalise_parameters = normalise_parameters
-    sts.StateTaskService._normalise_response = normalise_response
+    setattr(sts.StateTaskService, "_normalise_parameters", normalise_parameters)  # noqa: B010 (monkeypatch)
+    setattr(sts.StateTaskService, "_normalise_response", normalise_response)  # noqa: B010
 
 
 def _patch_batch_logs() -> None:
@@ -114,7 +117,7 @@ def _patch_batch_logs() -> None:
             prefix = options.get("awslogs-stream-prefix") or self.job_definition.name
             self._stream_name = f"{prefix}/default/{self.job_id}"
 
-    batch_models.Job.__init__ = init
+    setattr(batch_models.Job, "__init__", init)  # noqa: B010 (monkeypatch)
 
 
 def docker_answers() -> bool:
@@ -173,6 +176,8 @@ def start(*, port: int, use_docker: bool | None = None, relay_interval_s: float 
             port = int(sock.getsockname()[1])
     # moto's Step Functions executor calls back to localhost:$MOTO_PORT.
     os.environ["MOTO_PORT"] = str(port)
+    # AWS-managed policies (e.g. AmazonEC2ContainerServiceforEC2Role) exist on AWS; moto loads them on ask.
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     patch_moto()
     from moto.server import ThreadedMotoServer
 
@@ -187,7 +192,10 @@ def start(*, port: int, use_docker: bool | None = None, relay_interval_s: float 
     sandbox = Sandbox(port=port, use_docker=docker_on, server=server)
     _post_json(
         f"{sandbox.url}/moto-api/config",
-        {"batch": {"use_docker": docker_on}, "stepfunctions": {"execute_state_machine": True}},
+        {
+            "batch": {"use_docker": docker_on},
+            "stepfunctions": {"execute_state_machine": True},
+        },
     )
     sandbox.relay = PipeRelay(endpoint_url=sandbox.url, interval_s=relay_interval_s)
     sandbox.relay.start()

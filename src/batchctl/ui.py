@@ -92,6 +92,12 @@ class Ui:
             with self._lock:
                 self.err.print(message)
 
+    def detail(self, message: str) -> None:
+        """A detail line (build output, waits) shown with -v."""
+        if self.verbosity >= 1:
+            with self._lock:
+                self.err.print(f"  [dim]{escape(message)}[/]")
+
     def warn(self, message: str) -> None:
         with self._lock:
             self.err.print(f"[yellow]warning:[/] {escape(message)}")

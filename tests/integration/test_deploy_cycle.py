@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,8 @@ def test_cli_plan_json_lists_a_create_for_every_kind_then_deploy_and_destroy(
 ) -> None:
     config = tmp_path / "jobs.yaml"
     config.write_text((ROOT / "jobs.yaml").read_text().replace("region: ap-northeast-1", "region: eu-west-1"))
+    shutil.copy(ROOT / "Dockerfile", tmp_path / "Dockerfile")
+    shutil.copytree(ROOT / "job", tmp_path / "job")
     runner = CliRunner()
     planned = runner.invoke(app, ["-c", str(config), "-o", "json", "plan"], env=ENV)
     assert planned.exit_code == 0, planned.output

@@ -1,15 +1,19 @@
-"""`batchctl deploy`: apply exactly the plan that `plan` shows."""
+"""`batchctl deploy`: build and push the job image, then apply exactly the plan that `plan` shows."""
 
 from __future__ import annotations
 
 import threading
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from batchctl.cli.context import confirm_or_exit, reporting, state_of
-from batchctl.cli.plan import ParallelismOption, prepare
+from batchctl.cli.context import CliState, confirm_or_exit, reporting, state_of
+from batchctl.cli.plan import ParallelismOption, Prepared, prepare
 from batchctl.errors import ExitCode
+
+if TYPE_CHECKING:
+    from batchctl.plan import ApplyResult, Plan
 
 
 def deploy(
@@ -23,22 +27,20 @@ def deploy(
     ] = False,
     parallelism: ParallelismOption = 16,
 ) -> None:
-    """Create or update every resource of jobs.yaml, idempotently."""
+    """Build and push the image, then create or update every resource of jobs.yaml, idempotently."""
     state = state_of(ctx)
     ui = state.ui
     with reporting(ui):
         from batchctl import engine
 
         cfg = state.config()
-        if not skip_image and not cfg.image.uri:
-            ui.warn(
-                "building and pushing the image is not available yet: job definitions point at "
-                "the stage repository's :latest tag (push it yourself, or set image.uri)"
-            )
         prepared = prepare(state, parallelism=parallelism)
         plan = prepared.plan
         engine.check_replacements(plan, allow_replace=allow_replace)
+        needs_image = not skip_image and not cfg.image.uri
         if not plan.has_changes:
+            if needs_image:
+                _publish_image(state, prepared)
             if ui.is_json:
                 ui.json({"plan": plan.to_dict(), "result": {"done": [], "failed": [], "not_started": []}})
             else:
@@ -47,17 +49,21 @@ def deploy(
         if not ui.is_json:
             ui.render_plan(plan)
         confirm_or_exit(ui, question="Apply these changes?", yes=yes)
-        stop = threading.Event()
-        with ui.status(f"applying {len(plan.pending)} change(s)"):
-            result = engine.apply(
-                plan,
-                prepared.provisioners,
-                observed=prepared.observed,
-                parallelism=parallelism,
-                allow_replace=allow_replace,
-                on_event=ui.render_event,
-                stop=stop,
-            )
+        if needs_image:
+            # Build before any AWS change, so a broken Dockerfile changes nothing; the repository must exist
+            # before the push, and the job definitions should only point at a tag the repository holds.
+            _build_image(state)
+            first, rest = _split_repository(plan)
+            result = _apply(state, prepared, first, parallelism=parallelism, allow_replace=allow_replace)
+            if not result.failed and not result.interrupted:
+                _publish_image(state, prepared)
+                later = _apply(state, prepared, rest, parallelism=parallelism, allow_replace=allow_replace)
+                later.done[:0] = result.done
+                result = later
+        else:
+            if not cfg.image.uri:
+                ui.warn("--skip-image: job definitions point at an image tag this deploy did not push")
+            result = _apply(state, prepared, plan, parallelism=parallelism, allow_replace=allow_replace)
         if ui.is_json:
             ui.json({"plan": plan.to_dict(), "result": result.to_dict()})
         ui.render_apply_result(result, verb="deploy")
@@ -67,3 +73,88 @@ def deploy(
         if result.failed:
             ui.info("Fix the cause and run `batchctl deploy` again: it continues from what exists.")
             raise typer.Exit(int(ExitCode.FAILED))
+
+
+def _apply(
+    state: CliState, prepared: Prepared, plan: Plan, *, parallelism: int, allow_replace: bool
+) -> ApplyResult:
+    from batchctl import engine
+
+    if not plan.has_changes:
+        from batchctl.plan import ApplyResult
+
+        return ApplyResult()
+    with state.ui.status(f"applying {len(plan.pending)} change(s)"):
+        return engine.apply(
+            plan,
+            prepared.provisioners,
+            observed=prepared.observed,
+            parallelism=parallelism,
+            allow_replace=allow_replace,
+            on_event=state.ui.render_event,
+            stop=threading.Event(),
+        )
+
+
+def _split_repository(plan: Plan) -> tuple[Plan, Plan]:
+    """The repository's own change first (so the image can be pushed), everything else after (the repository's
+    change then counts as done)."""
+    from dataclasses import replace
+
+    from batchctl.diff import Action
+    from batchctl.specs import Kind
+
+    first = tuple(
+        c if c.key.kind is Kind.ECR_REPOSITORY else replace(c, action=Action.NOOP) for c in plan.changes
+    )
+    rest = tuple(
+        replace(c, action=Action.NOOP) if c.key.kind is Kind.ECR_REPOSITORY else c for c in plan.changes
+    )
+    return replace(plan, changes=first), replace(plan, changes=rest)
+
+
+def _is_local_endpoint(state: CliState) -> bool:
+    """True when AWS calls go to a loopback endpoint (the sandbox): its ECR has no registry to push to."""
+    import os
+    from urllib.parse import urlparse
+
+    url = state.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_ECR") or os.environ.get("AWS_ENDPOINT_URL")
+    return bool(url) and urlparse(url).hostname in {"127.0.0.1", "localhost", "::1"}
+
+
+def _build_image(state: CliState) -> None:
+    from batchctl.image import ImageBuilder, image_tag
+
+    cfg = state.config()
+    project_dir = state.config_path.resolve().parent
+    tag = image_tag(cfg, project_dir)
+    with state.ui.status(f"building the image {cfg.project}:{tag}"):
+        ImageBuilder().build(cfg, project_dir, tag, _progress(state))
+
+
+def _publish_image(state: CliState, prepared: Prepared) -> None:
+    from batchctl.build import names_for
+    from batchctl.image import publish_image
+
+    cfg = state.config()
+    aws = state.aws()
+    local = _is_local_endpoint(state)
+    with state.ui.status("pushing the image" if not local else "naming the image on the local engine"):
+        published = publish_image(
+            aws,
+            cfg,
+            state.config_path.resolve().parent,
+            names_for(cfg, aws.context()),
+            _progress(state),
+            push=not local,
+        )
+    if published.pushed:
+        state.ui.info(f"[green]↑[/] pushed {published.reference} ({published.digest})")
+    elif local:
+        state.ui.info(
+            f"image {published.reference} is on the local engine (the sandbox's Batch runs it there)"
+        )
+
+
+def _progress(state: CliState) -> Callable[[str], None]:
+    return state.ui.detail

@@ -30,6 +30,16 @@ class Prepared:
     provisioners: Provisioners
 
 
+def current_image_tag(state: CliState) -> str | None:
+    """The content-derived tag of the job image (offline), or None when jobs.yaml names a prebuilt `image.uri`."""
+    cfg = state.config()
+    if cfg.image.uri:
+        return None
+    from batchctl.image import image_tag
+
+    return image_tag(cfg, state.config_path.resolve().parent)
+
+
 def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prepared:
     """Load, build, read every resource and diff: the plan that deploy (or destroy) applies."""
     from batchctl import build, engine
@@ -37,9 +47,10 @@ def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prep
 
     cfg = state.config()
     aws = state.aws()
+    tag = None if destroy else current_image_tag(state)
     with state.ui.status("reading the AWS account"):
         ctx = aws.context()
-        specs = build.build_specs(cfg, ctx)
+        specs = build.build_specs(cfg, ctx, image_tag=tag)
         provisioners = build_provisioners(aws)
         observed = engine.read_all(specs, provisioners, parallelism=parallelism)
     if destroy:

@@ -299,7 +299,7 @@ class ComputeEnvironmentProvisioner:
                     "batch", "delete_compute_environment", key=key, computeEnvironment=name
                 ),
                 codes=CLIENT_EXCEPTION,
-                messages=("nope",),
+                messages=QUEUE_RELATIONSHIP_MARKERS,
                 what=f"{key}: its job queues to let go",
                 timeout_s=QUEUE_RELATIONSHIP_TIMEOUT_S,
                 interval_s=POLL_INTERVAL_S,

@@ -1,0 +1,346 @@
+"""Reading and following the CloudWatch Logs of a job's containers: find the log group, then FilterLogEvents page by
+page (merged in time order across streams, never an event twice), and with `follow` keep polling like
+`aws logs tail --follow`. Imports: naming, aws, errors, stdlib.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from batchctl.aws import Aws, AwsDict
+from batchctl.errors import AwsAuthError, AwsError, RunError
+from batchctl.naming import Names
+
+__all__ = [
+    "BATCH_DEFAULT_LOG_GROUP",
+    "LogEvent",
+    "LogSource",
+    "Tailer",
+    "parse_since",
+    "resolve_log_source",
+    "stream_label",
+    "tail",
+]
+
+log = logging.getLogger(__name__)
+
+BATCH_DEFAULT_LOG_GROUP = "/aws/batch/job"  # where Batch writes when a job definition names no awslogs-group
+MAX_PAGE_EVENTS = 10_000  # FilterLogEvents' largest page
+MAX_STREAM_NAMES = 100  # FilterLogEvents takes at most 100 logStreamNames
+THROTTLE_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
+THROTTLE_FIRST_DELAY_S = 1.0
+THROTTLE_MAX_DELAY_S = 30.0
+THROTTLE_MAX_RETRIES = 8
+SINCE_HINT = "use a duration such as 30s, 10m, 2h, 1d, 1w, or an ISO-8601 time such as 2024-05-01T10:00:00Z"
+
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_since(text: str, *, now: datetime | None = None) -> int:
+    """`10m`, `2h`, `1d` (before now) or an ISO-8601 time (UTC unless it has an offset) → epoch milliseconds."""
+    value = text.strip()
+    moment = now or datetime.now(UTC)
+    match = _DURATION.fullmatch(value.lower())
+    if match:
+        delta = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        return int((moment - delta).timestamp() * 1000)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise RunError(
+            f"--since {text!r} is neither a duration nor an ISO-8601 time", hint=SINCE_HINT
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)
+
+
+# ---- where a job's logs are ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogSource:
+    """A job's container log group and each step's stream prefix (streams are `<prefix>/<container>/<task id>`)."""
+
+    group: str
+    stream_prefixes: Mapping[str, str]
+    origin: str  # "job definition", "batchctl default" or "Batch default", for messages
+
+
+def _latest_active_definition(aws: Aws, name: str) -> AwsDict | None:
+    latest: AwsDict | None = None
+    for page in aws.pages(
+        "batch", "describe_job_definitions", key=name, jobDefinitionName=name, status="ACTIVE"
+    ):
+        for definition in page.get("jobDefinitions", []):
+            if definition.get("jobDefinitionName") != name:
+                continue
+            if latest is None or int(definition.get("revision", 0)) > int(latest.get("revision", 0)):
+                latest = definition
+    return latest
+
+
+def _log_options(definition: AwsDict) -> dict[str, str] | None:
+    """The awslogs options of a job definition; None when it logs with another driver."""
+    container = definition.get("containerProperties") or {}
+    configuration = container.get("logConfiguration") or {}
+    driver = configuration.get("logDriver")
+    if driver not in (None, "awslogs"):
+        return None
+    return {str(k): str(v) for k, v in (configuration.get("options") or {}).items()}
+
+
+def _group_exists(aws: Aws, name: str) -> bool:
+    # DescribeLogGroups filters by prefix: page and compare the exact name.
+    for page in aws.pages("logs", "describe_log_groups", key=name, logGroupNamePrefix=name):
+        if any(group.get("logGroupName") == name for group in page.get("logGroups", [])):
+            return True
+    return False
+
+
+def resolve_log_source(aws: Aws, names: Names, *, job: str, definitions: Mapping[str, str]) -> LogSource:
+    """Find a job's log group: the awslogs-group of its latest ACTIVE job definition, else the group batchctl names
+    for it, else Batch's default /aws/batch/job. `definitions` maps each step to its job definition name."""
+    prefixes: dict[str, str] = {}
+    configured: str | None = None
+    for step, definition_name in definitions.items():
+        definition = _latest_active_definition(aws, definition_name)
+        options = _log_options(definition) if definition is not None else None
+        if options is None:
+            # Without an awslogs-stream-prefix Batch names streams `<job definition>/default/<task id>`.
+            prefixes[step] = definition_name
+            continue
+        prefixes[step] = options.get("awslogs-stream-prefix") or definition_name
+        configured = configured or options.get("awslogs-group")
+    candidates = [
+        (configured, "job definition"),
+        (names.log_group(job), "batchctl default"),
+        (BATCH_DEFAULT_LOG_GROUP, "Batch default"),
+    ]
+    tried: list[str] = []
+    for group, origin in candidates:
+        if group is None or group in tried:
+            continue
+        tried.append(group)
+        if _group_exists(aws, group):
+            return LogSource(group=group, stream_prefixes=prefixes, origin=origin)
+    raise RunError(
+        f"no log group found for job {job!r} (tried {', '.join(tried)})",
+        hint="deploy the job with `batchctl deploy`; the group fills once a run has started its container",
+    )
+
+
+# ---- events -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One log line; `many_streams` says whether more than one stream has shown so far (then label lines)."""
+
+    timestamp_ms: int
+    ingestion_ms: int
+    event_id: str
+    stream: str
+    message: str
+    many_streams: bool = False
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
+
+
+def stream_label(stream: str) -> str:
+    """`<step>/<task id prefix>` for a Batch stream `<step>/<container>/<task id>`; other names as they are."""
+    parts = stream.split("/")
+    if len(parts) >= 3:
+        return f"{parts[0]}/{parts[-1][:8]}"
+    return stream
+
+
+def _event_of(raw: AwsDict, *, many: bool) -> LogEvent:
+    return LogEvent(
+        timestamp_ms=int(raw.get("timestamp", 0)),
+        ingestion_ms=int(raw.get("ingestionTime", 0)),
+        event_id=str(raw.get("eventId", "")),
+        stream=str(raw.get("logStreamName", "")),
+        message=str(raw.get("message", "")).rstrip("\n"),
+        many_streams=many,
+    )
+
+
+@dataclass
+class Tailer:
+    """FilterLogEvents over one log group from `start_ms`, remembering what it printed (so a later pass or a follow
+    never prints an event twice: AWS-QUIRKS 42, as `aws logs tail --follow` does)."""
+
+    aws: Aws
+    group: str
+    start_ms: int
+    on_event: Callable[[LogEvent], None]
+    filter_pattern: str | None = None
+    stream_prefix: str | None = None
+    # Called before each pass; None means every stream. An empty answer means "nothing to read yet" (a run whose
+    # Batch jobs have no stream until they run, AWS-QUIRKS 41).
+    streams: Callable[[], Collection[str]] | None = None
+    page_limit: int = MAX_PAGE_EVENTS
+    sleep: Callable[[float], None] | None = None
+    emitted: int = 0
+    _boundary_ms: int | None = None
+    _boundary_ids: set[str] = field(default_factory=set)
+    _seen_streams: set[str] = field(default_factory=set)
+    _queried: set[str] = field(default_factory=set)
+
+    def poll(self) -> int:
+        """One pass: every page from the newest timestamp seen (or the start); returns how many events it printed."""
+        if self.streams is None:
+            return self._pass(start_ms=self._resume_ms(), names=None)
+        wanted = set(self.streams())
+        known, fresh = wanted & self._queried, wanted - self._queried
+        printed = 0
+        if known:
+            printed += self._pass(start_ms=self._resume_ms(), names=known)
+        if fresh:
+            # A stream that showed up late (a job that started running since) is read from the start, so its first
+            # lines are not lost behind the newest timestamp of the others.
+            printed += self._pass(start_ms=self.start_ms, names=fresh)
+            self._queried |= fresh
+        return printed
+
+    def _resume_ms(self) -> int:
+        return self._boundary_ms if self._boundary_ms is not None else self.start_ms
+
+    def _pass(self, *, start_ms: int, names: set[str] | None) -> int:
+        params: dict[str, object] = {
+            "logGroupName": self.group,
+            "startTime": start_ms,
+            "limit": self.page_limit,
+        }
+        if self.filter_pattern:
+            params["filterPattern"] = self.filter_pattern
+        keep: set[str] | None = None
+        if names is not None and len(names) <= MAX_STREAM_NAMES:
+            params["logStreamNames"] = sorted(names)
+        elif names is not None:
+            keep = names  # too many names for one call: read the whole group and keep those streams
+        elif self.stream_prefix:
+            params["logStreamNamePrefix"] = self.stream_prefix
+        printed = 0
+        token: str | None = None
+        while True:
+            page = self._filter(params | ({"nextToken": token} if token else {}))
+            raw_events = list(page.get("events", []))
+            # FilterLogEvents interleaves streams; sort the page anyway so equal times come out in a stable order.
+            raw_events.sort(
+                key=lambda e: (
+                    int(e.get("timestamp", 0)),
+                    int(e.get("ingestionTime", 0)),
+                    str(e.get("eventId", "")),
+                )
+            )
+            for raw in raw_events:
+                stream = str(raw.get("logStreamName", ""))
+                if keep is not None and stream not in keep:
+                    continue
+                # The prefix filter is exact on AWS; moto ignores it, so check it here too.
+                if names is None and self.stream_prefix and not stream.startswith(self.stream_prefix):
+                    continue
+                if not self._is_new(raw):
+                    continue
+                self._seen_streams.add(stream)
+                self.on_event(_event_of(raw, many=len(self._seen_streams) > 1))
+                printed += 1
+            # AWS-QUIRKS 39: an empty page with a nextToken is not the end.
+            token = page.get("nextToken")
+            if not token:
+                break
+        self.emitted += printed
+        return printed
+
+    def _is_new(self, raw: AwsDict) -> bool:
+        """Track the newest timestamp and the ids printed at it; the next pass starts there and skips those ids."""
+        event_id = str(raw.get("eventId", ""))
+        timestamp = int(raw.get("timestamp", 0))
+        if self._boundary_ms is None or timestamp > self._boundary_ms:
+            self._boundary_ms = timestamp
+            self._boundary_ids = {event_id}
+            return True
+        if timestamp == self._boundary_ms:
+            if event_id in self._boundary_ids:
+                return False
+            self._boundary_ids.add(event_id)
+        return True
+
+    def _filter(self, params: dict[str, object]) -> AwsDict:
+        """FilterLogEvents, backing off on throttling (AWS-QUIRKS 40: about 5 calls a second per account)."""
+        delay = THROTTLE_FIRST_DELAY_S
+        sleep = self.sleep or self.aws.sleep
+        for retry in range(THROTTLE_MAX_RETRIES + 1):
+            try:
+                return self.aws.call("logs", "filter_log_events", key=self.group, **params)
+            except AwsAuthError:
+                raise
+            except AwsError as exc:
+                if exc.code == "ResourceNotFoundException" and "logStreamNames" in params:
+                    # A stream named by a run may not exist yet (AWS-QUIRKS 41): nothing to read this time.
+                    return {"events": []}
+                if exc.code == "ResourceNotFoundException":
+                    raise RunError(
+                        f"log group {self.group} does not exist", hint="deploy the job first"
+                    ) from exc
+                if exc.code not in THROTTLE_CODES or retry == THROTTLE_MAX_RETRIES:
+                    raise
+                log.debug("FilterLogEvents throttled; retrying in %.1fs", delay)
+                sleep(delay)
+                delay = min(delay * 2, THROTTLE_MAX_DELAY_S)
+        raise AssertionError("unreachable")
+
+    def follow(self, *, stop_event: threading.Event, poll_s: float = 1.0) -> None:
+        """Poll until `stop_event` is set; each pass starts at the newest timestamp seen."""
+        sleep = self.sleep or stop_event.wait
+        while not stop_event.is_set():
+            self.poll()
+            if stop_event.is_set():
+                return
+            sleep(poll_s)
+
+
+def tail(
+    aws: Aws,
+    group: str,
+    *,
+    start_ms: int,
+    on_event: Callable[[LogEvent], None],
+    filter_pattern: str | None = None,
+    stream_prefix: str | None = None,
+    streams: Callable[[], Collection[str]] | None = None,
+    follow: bool = False,
+    stop_event: threading.Event | None = None,
+    sleep: Callable[[float], None] | None = None,
+    poll_s: float = 1.0,
+    page_limit: int = MAX_PAGE_EVENTS,
+) -> int:
+    """Print a log group's events from `start_ms` in time order (one pass), or keep following until `stop_event`
+    is set; returns how many events were printed. `streams` narrows to those streams (e.g. one run's jobs),
+    `stream_prefix` to one step's streams."""
+    tailer = Tailer(
+        aws=aws,
+        group=group,
+        start_ms=start_ms,
+        on_event=on_event,
+        filter_pattern=filter_pattern,
+        stream_prefix=stream_prefix,
+        streams=streams,
+        page_limit=page_limit,
+        sleep=sleep,
+    )
+    if follow:
+        tailer.follow(stop_event=stop_event or threading.Event(), poll_s=poll_s)
+    else:
+        tailer.poll()
+    return tailer.emitted
