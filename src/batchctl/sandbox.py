@@ -49,6 +49,8 @@ def patch_moto() -> None:
        botocore operation model of the task's service and action, as the real service does.
     2. moto's Docker-backed Batch writes every job's output to /aws/batch/job, ignoring the job definition's
        awslogs-group and stream prefix; on AWS the output goes to the configured group, where `logs tail` reads.
+    3. moto's CreateJobQueue/UpdateJobQueue drop `jobStateTimeLimitActions`, so every plan would show the job
+       queue's RUNNABLE timeout as drift; we keep and describe them as AWS does.
     """
     global _patch_done
     _require_moto()
@@ -57,6 +59,7 @@ def patch_moto() -> None:
             return
         _patch_step_functions()
         _patch_batch_logs()
+        _patch_batch_time_limits()
         _patch_done = True
 
 
@@ -118,6 +121,34 @@ def _patch_batch_logs() -> None:
             self._stream_name = f"{prefix}/default/{self.job_id}"
 
     setattr(batch_models.Job, "__init__", init)  # noqa: B010 (monkeypatch)
+
+
+def _patch_batch_time_limits() -> None:
+    from moto.batch import models as batch_models
+    from moto.batch import responses
+
+    original_describe = batch_models.JobQueue.describe
+
+    def describe(self: Any) -> dict[str, Any]:
+        out: dict[str, Any] = original_describe(self)
+        out["jobStateTimeLimitActions"] = getattr(self, "batchctl_time_limit_actions", [])
+        return out
+
+    setattr(batch_models.JobQueue, "describe", describe)  # noqa: B010 (monkeypatch)
+
+    for operation, name_param in (("createjobqueue", "jobQueueName"), ("updatejobqueue", "jobQueue")):
+        original = getattr(responses.BatchResponse, operation)
+
+        def wrapped(self: Any, _original: Any = original, _name_param: str = name_param) -> Any:
+            result = _original(self)
+            actions = self._get_param("jobStateTimeLimitActions")
+            if actions is not None:
+                queue = self.batch_backend.get_job_queue(self._get_param(_name_param))
+                if queue is not None:
+                    queue.batchctl_time_limit_actions = actions
+            return result
+
+        setattr(responses.BatchResponse, operation, wrapped)
 
 
 def docker_answers() -> bool:

@@ -280,6 +280,7 @@ class ComputeEnvironmentSpec(_Keyed):
     replace_on: ClassVar[frozenset[str]] = frozenset(
         {"compute_type", "instance_role_arn", "service_role_arn"}
     )
+    unordered: ClassVar[frozenset[str]] = frozenset({"subnet_ids", "security_group_ids"})
     name: str
     compute_type: str
     max_vcpus: int

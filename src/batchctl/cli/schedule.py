@@ -30,7 +30,9 @@ def _set_state(ctx: typer.Context, job: str, *, enabled: bool) -> None:
         else:
             ui.info(escape(f"the schedule {result.schedule} of job {job} is already {verb}"))
         if ui.is_json:
-            ui.json({"job": job, "schedule": result.schedule, "state": result.state, "changed": result.changed})
+            ui.json(
+                {"job": job, "schedule": result.schedule, "state": result.state, "changed": result.changed}
+            )
         else:
             ui.result(escape(f"{result.schedule}: {result.state}"))
 

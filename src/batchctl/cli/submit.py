@@ -54,7 +54,9 @@ def read_messages(body: str | None, body_file: str | None) -> tuple[list[Message
             f"cannot read {body_file}: {exc.strerror or exc}", hint="check the path given to --body-file"
         ) from None
     except UnicodeDecodeError as exc:
-        raise RunError(f"cannot read {body_file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise RunError(
+            f"cannot read {body_file}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     if path.suffix.lower() == ".jsonl":
         return parse_jsonl(text, source=body_file), body_file
     return [Message(body=_strip_final_newline(text))], body_file
@@ -72,7 +74,8 @@ def submit(
     body_file: Annotated[
         str | None,
         typer.Option(
-            "--body-file", help="Read the body from FILE (- for stdin); a .jsonl file sends one message per line."
+            "--body-file",
+            help="Read the body from FILE (- for stdin); a .jsonl file sends one message per line.",
         ),
     ] = None,
     direct: Annotated[
@@ -81,13 +84,17 @@ def submit(
     wait: Annotated[
         bool, typer.Option("--wait", help="Follow the run to its end: exit 0 if it succeeded, 1 if not.")
     ] = False,
-    logs: Annotated[bool, typer.Option("--logs", help="Show the container output while waiting (implies --wait).")] = False,
+    logs: Annotated[
+        bool, typer.Option("--logs", help="Show the container output while waiting (implies --wait).")
+    ] = False,
 ) -> None:
     """Run a job now, through its queue (or --direct), and print the message or run id."""
     state = state_of(ctx)
     ui = state.ui
     if (body is None) == (body_file is None):
-        raise typer.BadParameter("give exactly one of --body and --body-file", param_hint="'--body' / '--body-file'")
+        raise typer.BadParameter(
+            "give exactly one of --body and --body-file", param_hint="'--body' / '--body-file'"
+        )
     wait = wait or logs
     with reporting(ui):
         from batchctl import runs
@@ -125,7 +132,13 @@ def submit(
             ui.info(f"sent message {message_id}; waiting for the pipe to start its run")
             with ui.status("waiting for the run to start"):
                 run_id = runs.find_execution_for_message(
-                    aws, names, job=job, message_id=message_id, sent_at=sent_at, timeout_s=PIPE_WAIT_S, poll_s=POLL_S
+                    aws,
+                    names,
+                    job=job,
+                    message_id=message_id,
+                    sent_at=sent_at,
+                    timeout_s=PIPE_WAIT_S,
+                    poll_s=POLL_S,
                 )
             ui.info(f"run {run_id} started")
         outcome = wait_for_run(state, aws, names, job=info, run_id=run_id, logs=logs)
@@ -221,7 +234,9 @@ def write_event(event: LogEvent, *, flush: bool) -> None:
         sys.stdout.flush()
 
 
-def wait_for_run(state: CliState, aws: Aws, names: Names, *, job: JobInfo, run_id: str, logs: bool) -> RunStatus:
+def wait_for_run(
+    state: CliState, aws: Aws, names: Names, *, job: JobInfo, run_id: str, logs: bool
+) -> RunStatus:
     """Follow a run to its end, printing progress on stderr (and its container output on stdout with `logs`)."""
     from batchctl import logtail, runs
 
@@ -234,7 +249,9 @@ def wait_for_run(state: CliState, aws: Aws, names: Names, *, job: JobInfo, run_i
     if logs:
         source: LogSource | None = None
         try:
-            source = logtail.resolve_log_source(aws, names, job=job.name, definitions=job.job_definitions(names))
+            source = logtail.resolve_log_source(
+                aws, names, job=job.name, definitions=job.job_definitions(names)
+            )
         except RunError as exc:
             ui.warn(f"no container output to show: {exc.message}")
         if source is not None:
@@ -258,7 +275,12 @@ def wait_for_run(state: CliState, aws: Aws, names: Names, *, job: JobInfo, run_i
             thread.start()
     try:
         outcome = runs.follow(
-            aws, names, job=job.name, run_id=run_id, on_update=lambda u: ui.info(describe_update(u)), poll_s=POLL_S
+            aws,
+            names,
+            job=job.name,
+            run_id=run_id,
+            on_update=lambda u: ui.info(describe_update(u)),
+            poll_s=POLL_S,
         )
     finally:
         stop.set()
