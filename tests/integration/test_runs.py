@@ -259,8 +259,13 @@ def test_follow_gives_up_after_its_timeout(aws: Any, boto: Any, names: Names) ->
         runs.follow(aws, names, job="fib", run_id=run_id, on_update=lambda _u: None, poll_s=0, timeout_s=0)
 
 
+def _role(boto: Any) -> None:
+    boto.client("iam").create_role(RoleName=ROLE.rsplit("/", 1)[-1], AssumeRolePolicyDocument="{}")
+
+
 def _batch_workflow(boto: Any, names: Names, job: str, *, log_group: str) -> None:
     """Compute environment, job queue, job definition (awslogs to `log_group`) and a one-step .sync workflow."""
+    _role(boto)
     ec2, batch = boto.client("ec2"), boto.client("batch")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
@@ -563,6 +568,7 @@ def test_retry_falls_back_when_redrive_is_refused(aws: Any, names: Names) -> Non
 
 
 def _environment(boto: Any, names: Names, *, max_vcpus: int, public: bool) -> None:
+    _role(boto)
     ec2, batch = boto.client("ec2"), boto.client("batch")
     vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.0.0/24")["Subnet"]["SubnetId"]

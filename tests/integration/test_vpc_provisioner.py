@@ -72,9 +72,9 @@ def fake_time() -> FakeTime:
 
 
 @pytest.fixture
-def timed_aws(aws_env: str, fake_time: FakeTime, botocore_session: Any) -> Aws:
+def timed_aws(aws_env: str, fake_time: FakeTime, shared_botocore: Any) -> Aws:
     """Our Aws on the moto server with a fake clock, to test bounded retries without waiting."""
-    return Aws(boto3.Session(botocore_session=botocore_session), sleep=fake_time.sleep, clock=fake_time.clock)
+    return Aws(boto3.Session(botocore_session=shared_botocore), sleep=fake_time.sleep, clock=fake_time.clock)
 
 
 def make_vpc(aws: Any, cidr: str = "10.0.0.0/16") -> str:
