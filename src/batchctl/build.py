@@ -6,9 +6,11 @@ Imports: config, naming, specs, asl, policies.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from batchctl import asl, policies
+from batchctl import asl, cron, policies
 from batchctl.config import JobsFile, StepSettings, resolve_steps
 from batchctl.naming import AwsContext, Names
 from batchctl.specs import (
@@ -434,3 +436,71 @@ def _job_definition(
         tags=tags,
         depends_on=tuple(sorted({job_role.key, execution_role.key, log_group.key, *deps})),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """What starts a job's runs, in words: its queue, its schedule (with the next run times), or only a command."""
+
+    job: str
+    kind: str  # "queue" | "schedule" | "direct"
+    text: str
+    queue: str | None = None
+    expression: str | None = None
+    timezone: str | None = None
+    enabled: bool = True
+    next_runs: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job": self.job,
+            "kind": self.kind,
+            "text": self.text,
+            "queue": self.queue,
+            "expression": self.expression,
+            "timezone": self.timezone,
+            "enabled": self.enabled,
+            "next_runs": list(self.next_runs),
+        }
+
+
+def build_triggers(cfg: JobsFile, names: Names, *, now: datetime, count: int = 3) -> list[Trigger]:
+    """Each job's triggers in human words; schedules list their next `count` run times after `now`."""
+    triggers: list[Trigger] = []
+    for job in sorted(cfg.jobs):
+        job_cfg = cfg.jobs[job]
+        if job_cfg.queue:
+            queue = names.queue(job)
+            triggers.append(
+                Trigger(
+                    job=job,
+                    kind="queue",
+                    queue=queue,
+                    text=(
+                        f"on demand: each message to SQS queue {queue} starts a run "
+                        f"(after {job_cfg.queue.max_receive_count} failed receives it moves to "
+                        f"{names.dead_letter_queue(job)})"
+                    ),
+                )
+            )
+        if job_cfg.schedule:
+            schedule = job_cfg.schedule
+            runs = cron.next_runs(schedule.expression, schedule.timezone, after=now, count=count)
+            shown = ", ".join(r.strftime("%a %Y-%m-%d %H:%M %Z") for r in runs) or "none in the next 8 years"
+            state = "" if schedule.enabled else " (paused: enabled is false)"
+            triggers.append(
+                Trigger(
+                    job=job,
+                    kind="schedule",
+                    expression=schedule.expression,
+                    timezone=schedule.timezone,
+                    enabled=schedule.enabled,
+                    next_runs=tuple(r.isoformat() for r in runs),
+                    text=f"on schedule {schedule.expression} in {schedule.timezone}{state}; next runs: {shown}",
+                )
+            )
+        if not job_cfg.queue and not job_cfg.schedule:
+            triggers.append(
+                Trigger(job=job, kind="direct", text=f"only when started: batchctl submit {job} --direct")
+            )
+    return triggers

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from batchctl.build import Trigger
 from batchctl.diff import Action, Change
 from batchctl.specs import UNCOMPARED_FIELDS, Key, Ref
 
@@ -40,6 +41,7 @@ class Plan:
     stage: str
     changes: tuple[Change, ...]
     destroy: bool = False
+    triggers: tuple[Trigger, ...] = ()
 
     def summary(self) -> dict[str, int]:
         counts = Counter(c.action.value for c in self.changes)
@@ -61,6 +63,7 @@ class Plan:
             "operation": "destroy" if self.destroy else "deploy",
             "summary": self.summary(),
             "changes": [change_to_dict(c) for c in self.changes],
+            "triggers": [t.to_dict() for t in self.triggers],
         }
 
 

@@ -171,6 +171,10 @@ class Ui:
                 + f", {summary['noop']} unchanged"
             )
         self.out.print(f"Plan for {escape(plan.project)}/{escape(plan.stage)}: {tail}.")
+        if plan.triggers:
+            self.out.print("Triggers:")
+            for trigger in plan.triggers:
+                self.out.print(f"  {escape(trigger.job)}: {escape(trigger.text)}")
 
     def render_event(self, event: Event) -> None:
         """One stderr line per finished change (so CI logs show progress)."""

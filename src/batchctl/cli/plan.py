@@ -56,7 +56,13 @@ def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prep
     if destroy:
         made = engine.make_destroy_plan(specs, observed, project=cfg.project, stage=cfg.stage)
     else:
-        made = engine.make_plan(specs, observed, project=cfg.project, stage=cfg.stage)
+        from dataclasses import replace
+        from datetime import UTC, datetime
+
+        triggers = build.build_triggers(cfg, build.names_for(cfg, ctx), now=datetime.now(UTC))
+        made = replace(
+            engine.make_plan(specs, observed, project=cfg.project, stage=cfg.stage), triggers=tuple(triggers)
+        )
     return Prepared(specs=specs, observed=observed, plan=made, provisioners=provisioners)
 
 
