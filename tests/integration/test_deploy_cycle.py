@@ -210,3 +210,14 @@ def test_cli_plan_json_lists_a_create_for_every_kind_then_deploy_and_destroy(
 
     check = runner.invoke(app, ["-c", str(config), "plan", "--check"], env=ENV)
     assert check.exit_code == 5
+
+
+def test_scaffolded_project_deploys_and_destroys(aws_env: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", str(tmp_path), "--project", "fresh"], env=ENV).exit_code == 0
+    config = str(tmp_path / "jobs.yaml")
+    region = {**ENV, "AWS_REGION": "eu-west-1"}
+    deployed = runner.invoke(app, ["-c", config, "deploy", "--yes", "--skip-image"], env=region)
+    assert deployed.exit_code == 0, deployed.output
+    assert runner.invoke(app, ["-c", config, "plan", "--check"], env=region).exit_code == 0
+    assert runner.invoke(app, ["-c", config, "destroy", "--yes"], env=region).exit_code == 0

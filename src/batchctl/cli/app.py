@@ -10,6 +10,7 @@ import typer
 from batchctl import __version__
 from batchctl.cli import deploy, destroy, plan, sandbox, schema, unavailable, validate
 from batchctl.cli import image as image_cli
+from batchctl.cli import init as init_cli
 from batchctl.cli import run as run_cli
 from batchctl.cli.context import CliState
 from batchctl.ui import Output, Ui
@@ -71,4 +72,5 @@ app.command("schema")(schema.schema)
 app.command("sandbox")(sandbox.sandbox)
 app.add_typer(image_cli.image_app, name="image")
 app.command("run")(run_cli.run)
+app.command("init")(init_cli.init)
 unavailable.register(app)

@@ -79,11 +79,3 @@ def register(app: typer.Typer) -> None:
         not_available(state_of(ctx).ui, "schedule resume", HINT)
 
     app.add_typer(schedule_app, name="schedule")
-
-    @app.command("init")
-    def init(
-        ctx: typer.Context,
-        directory: Annotated[str, typer.Argument(help="Folder to scaffold.")] = ".",
-    ) -> None:
-        """Scaffold jobs.yaml, Dockerfile and job/ in an empty folder."""
-        not_available(state_of(ctx).ui, "init", HINT)
