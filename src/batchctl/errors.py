@@ -17,7 +17,7 @@ BatchctlError                  (1)  printed as "error: ..." + "hint: ...", never
 │   ├── DockerUnavailableError
 │   ├── ImageBuildError
 │   └── ImagePushError
-└── NotAvailableError          (2)  a command that is not implemented yet says so
+└── UsageError                 (2)  options that cannot go together, a missing required choice
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ __all__ = [
     "ImageBuildError",
     "ImageError",
     "ImagePushError",
-    "NotAvailableError",
     "NotManagedError",
     "PlanError",
     "ReplacementRefusedError",
     "RunError",
+    "UsageError",
     "WaitTimeoutError",
 ]
 
@@ -183,7 +183,7 @@ class ImagePushError(ImageError):
     """The registry refused the push."""
 
 
-class NotAvailableError(BatchctlError):
-    """The command exists but is not implemented in this version."""
+class UsageError(BatchctlError):
+    """The command line asks for something that cannot be done as given."""
 
     exit_code = ExitCode.USAGE

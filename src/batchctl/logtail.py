@@ -220,6 +220,9 @@ class Tailer:
             "logGroupName": self.group,
             "startTime": start_ms,
             "limit": self.page_limit,
+            # AWS always interleaves streams (the parameter is deprecated and ignored there); moto only when asked,
+            # and without it pages would come stream by stream.
+            "interleaved": True,
         }
         if self.filter_pattern:
             params["filterPattern"] = self.filter_pattern

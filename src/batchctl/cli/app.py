@@ -8,7 +8,19 @@ from typing import Annotated
 import typer
 
 from batchctl import __version__
-from batchctl.cli import deploy, destroy, plan, sandbox, schema, unavailable, validate
+from batchctl.cli import (
+    deploy,
+    destroy,
+    logs,
+    plan,
+    retry,
+    sandbox,
+    schedule,
+    schema,
+    status,
+    submit,
+    validate,
+)
 from batchctl.cli import image as image_cli
 from batchctl.cli import init as init_cli
 from batchctl.cli import run as run_cli
@@ -73,4 +85,8 @@ app.command("sandbox")(sandbox.sandbox)
 app.add_typer(image_cli.image_app, name="image")
 app.command("run")(run_cli.run)
 app.command("init")(init_cli.init)
-unavailable.register(app)
+app.command("submit")(submit.submit)
+app.command("status")(status.status)
+app.command("retry")(retry.retry)
+app.add_typer(logs.logs_app, name="logs")
+app.add_typer(schedule.schedule_app, name="schedule")

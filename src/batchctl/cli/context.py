@@ -97,14 +97,6 @@ def confirm_or_exit(ui: Ui, *, question: str, yes: bool) -> None:
         raise typer.Exit(int(ExitCode.OK))
 
 
-def not_available(ui: Ui, command: str, issue_hint: str) -> None:
-    """A command that exists in --help but is not implemented yet: say so, exit 2."""
-    from batchctl.errors import NotAvailableError
-
-    with reporting(ui):
-        raise NotAvailableError(f"`batchctl {command}` is not available yet in this version", hint=issue_hint)
-
-
 def jsonable(value: Any) -> Any:
     from batchctl.plan import to_jsonable
 

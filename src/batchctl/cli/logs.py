@@ -112,5 +112,7 @@ def tail(
             return
         if ui.is_json:
             ui.json({"job": job, "log_group": source.group, "events": collected})
+        elif count == 0 and streams is not None and not streams():
+            ui.info(f"run {run} has no container output yet: its Batch jobs have not started running")
         elif count == 0:
             ui.info("no events in that time range" + (" matching the filter" if filter_pattern else ""))

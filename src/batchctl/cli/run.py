@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from batchctl.cli.context import reporting, state_of
-from batchctl.errors import NotAvailableError, RunError
+from batchctl.errors import RunError, UsageError
 
 
 def _read_body(body: str | None, body_file: str | None) -> str | None:
@@ -55,7 +55,7 @@ def run(
 
     with reporting(ui):
         if not local:
-            raise NotAvailableError(
+            raise UsageError(
                 "`batchctl run` runs a job on the local Docker engine and needs --local",
                 hint=f"to run it on AWS Batch, use `batchctl submit {job}`",
             )

@@ -121,9 +121,6 @@ def submit(
             if len(messages) > 1:
                 _report_batch(ui, job, result)
                 return
-            if not result.sent:
-                failure = result.failed[0]
-                raise RunError(f"SQS did not take the message: {failure.code}: {failure.reason}")
             message_id = result.sent[0].message_id
             if not wait:
                 ui.info(f"sent message {message_id} to {names.queue(job)}")
@@ -289,8 +286,11 @@ def wait_for_run(
     if tailer is not None and streams is not None and not failures:
         # The last lines can reach CloudWatch Logs a moment after the job ends: read once more.
         time.sleep(1.0)
-        streams.refresh()
-        tailer.poll()
+        try:
+            streams.refresh()
+            tailer.poll()
+        except BatchctlError as exc:
+            failures.append(exc)
     for failure in failures:
         ui.warn(f"reading the container output failed: {failure.message}")
     verdict = f"run {run_id} of {job.name} {outcome.status}"
