@@ -14,13 +14,20 @@ def sandbox(
     port: Annotated[
         int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free).")
     ] = 5000,
+    docker: Annotated[
+        bool | None,
+        typer.Option(
+            "--docker/--no-docker",
+            help="Run Batch jobs' containers on the local Docker engine (default: when one answers).",
+        ),
+    ] = None,
 ) -> None:
     """Run an embedded AWS (moto) on 127.0.0.1 until Ctrl-C; point batchctl at it with AWS_ENDPOINT_URL."""
     ui = state_of(ctx).ui
     with reporting(ui):
         from batchctl import sandbox as sandbox_mod
 
-        running = sandbox_mod.start(port=port)
+        running = sandbox_mod.start(port=port, use_docker=docker)
         try:
             lines = [
                 f"export AWS_ENDPOINT_URL={running.url}",
