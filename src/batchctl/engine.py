@@ -27,7 +27,7 @@ from batchctl import graph
 from batchctl.diff import Action, Change, diff
 from batchctl.errors import BatchctlError, ReplacementRefusedError
 from batchctl.plan import ApplyResult, Event, Phase, Plan
-from batchctl.provisioners.base import Provisioner
+from batchctl.provisioners.base import Prefetching, Provisioner
 from batchctl.specs import Key, Kind, Observed, Outputs, fill_refs
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ EventSink = Callable[[Event], None]
 Provisioners = Mapping[Kind, Provisioner]
 
 DEFAULT_PARALLELISM = 16
+# Below this many resources of a kind, one call each is as fast as a batched read (and reads less in big accounts).
+PREFETCH_MIN = 4
 
 
 def _ignore(_event: Event) -> None:
@@ -45,12 +47,34 @@ def _ignore(_event: Event) -> None:
 def read_all(
     specs: Sequence[Any], provisioners: Provisioners, *, parallelism: int = DEFAULT_PARALLELISM
 ) -> dict[Key, Observed | None]:
-    """Read every spec's live state concurrently; the first error (e.g. NotManagedError) is raised."""
+    """Read every spec's live state concurrently; the first error in spec order (e.g. NotManagedError) is raised.
+
+    A kind whose provisioner can prefetch (batched List/Describe calls, the tagging API) and has at least
+    PREFETCH_MIN specs is prefetched first; its reads start as soon as its prefetch is done, while other kinds'
+    reads already run. At most `parallelism` calls are in flight.
+    """
     if not specs:
         return {}
+    by_kind: dict[Kind, list[Any]] = {}
+    for spec in specs:
+        by_kind.setdefault(spec.kind, []).append(spec)
+    reads: dict[Key, Future[Observed | None]] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(specs)))) as pool:
-        futures = {s.key: pool.submit(provisioners[s.kind].read, s) for s in specs}
-        return {key: future.result() for key, future in futures.items()}
+        prefetches: dict[Future[None], Kind] = {}
+        for kind, group in by_kind.items():
+            prov = provisioners[kind]
+            if len(group) >= PREFETCH_MIN and isinstance(prov, Prefetching):
+                prefetches[pool.submit(prov.prefetch, group)] = kind
+            else:
+                reads.update({s.key: pool.submit(prov.read, s) for s in group})
+        while prefetches:
+            finished, _ = wait(prefetches, return_when=FIRST_COMPLETED)
+            for future in finished:
+                kind = prefetches.pop(future)
+                future.result()
+                prov = provisioners[kind]
+                reads.update({s.key: pool.submit(prov.read, s) for s in by_kind[kind]})
+        return {spec.key: reads[spec.key].result() for spec in specs}
 
 
 def outputs_of(observed: Mapping[Key, Observed | None]) -> dict[Key, Outputs]:

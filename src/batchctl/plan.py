@@ -8,11 +8,13 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from batchctl.build import Trigger
 from batchctl.diff import Action, Change
 from batchctl.specs import UNCOMPARED_FIELDS, Key, Ref
+
+if TYPE_CHECKING:
+    from batchctl.build import Trigger  # only a type here: build (and pydantic) load when a plan is built
 
 PLAN_FORMAT_VERSION = 1
 UNKNOWN = "(known after apply)"

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from batchctl.errors import BatchctlError, ExitCode
-from batchctl.ui import Ui
 
 if TYPE_CHECKING:
     from batchctl.aws import Aws
     from batchctl.config import JobsFile
     from batchctl.naming import AwsContext
+    from batchctl.ui import Ui
 
 
 @dataclass

@@ -6,11 +6,13 @@ proves ownership by tag), `create`/`update`/`delete` change it. Diffing happens 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Protocol
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from batchctl.aws import Aws
-from batchctl.errors import NotManagedError
+from batchctl.errors import AwsError, NotManagedError
 from batchctl.naming import TAG_PROJECT, TAG_STAGE
 from batchctl.specs import Key, Kind, Observed, Outputs
 
@@ -36,6 +38,79 @@ class Provisioner(Protocol):
 
     def delete(self, observed: Observed) -> None:
         """Delete the resource (waiting until AWS says it is gone). If this raises, it is assumed to still exist."""
+
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@runtime_checkable
+class Prefetching(Protocol):
+    """A provisioner that can read many resources of its kind in a few batched calls (a paged List/Describe, or
+    the tagging API) before the engine calls `read` for each of them."""
+
+    def prefetch(self, specs: Sequence[Any]) -> None:
+        """Fill this provisioner's `Hints` for `specs`. Never mutates, never raises AwsError: a batched read that
+        fails (e.g. AccessDenied on an optional permission) only leaves `read` to make its usual calls."""
+
+
+class Hints(Generic[T]):
+    """What a batched read found, by resource name, each taken at most once by `read`.
+
+    Rules: a hint only stands for what exists. A name the batch did not find is read live by `read` (listings can
+    lag behind a create), and a hint is taken (removed) when used, so a later `read` (during apply) is live again.
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[str, T] = {}
+        self._lock = threading.Lock()
+
+    def put(self, found: Mapping[str, T]) -> None:
+        with self._lock:
+            self._found.update(found)
+
+    def take(self, name: str) -> T | None:
+        with self._lock:
+            return self._found.pop(name, None)
+
+
+def prefetching(what: str, fetch: Callable[[], None]) -> None:
+    """Run a batched read; an AwsError is logged and ignored (the per-resource reads then happen as before)."""
+    try:
+        fetch()
+    except AwsError as exc:
+        log.debug("batched read of %s skipped: %s", what, exc.message)
+
+
+def tagged_resources(aws: Aws, specs: Sequence[Any], *, resource_type: str) -> dict[str, dict[str, str]]:
+    """ARN → tags of every resource of `resource_type` (tagging API form, e.g. "logs:log-group") tagged with the
+    project and stage of `specs`, in one paged GetResources. Empty when the specs carry no such tags.
+
+    The tagging API is eventually consistent: callers use these tags only when they equal the desired ones, and
+    read the resource's own tags otherwise."""
+    tags: Mapping[str, str] = getattr(specs[0], "tags", {}) if specs else {}
+    if TAG_PROJECT not in tags or TAG_STAGE not in tags:
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    try:
+        for page in aws.pages(
+            "resourcegroupstaggingapi",
+            "get_resources",
+            key=resource_type,
+            ResourceTypeFilters=[resource_type],
+            TagFilters=[
+                {"Key": TAG_PROJECT, "Values": [tags[TAG_PROJECT]]},
+                {"Key": TAG_STAGE, "Values": [tags[TAG_STAGE]]},
+            ],
+            ResourcesPerPage=100,
+        ):
+            for item in page.get("ResourceTagMappingList", []):
+                found[str(item["ResourceARN"])] = tags_from_list(item.get("Tags", []))
+    except AwsError as exc:  # e.g. no tag:GetResources permission: each resource's tags are read instead
+        log.debug("tags of %s not read in bulk: %s", resource_type, exc.message)
+        return {}
+    return found
 
 
 def tags_from_list(

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError, PlanError
-from batchctl.provisioners.base import check_owned
+from batchctl.provisioners.base import Hints, check_owned, prefetching
 from batchctl.specs import (
     AwsDict,
     ComputeEnvironmentSpec,
@@ -578,9 +578,30 @@ class JobDefinitionProvisioner:
 
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
+        self.hints: Hints[list[AwsDict]] = Hints()
+
+    def prefetch(self, specs: Sequence[JobDefinitionSpec]) -> None:
+        """Every ACTIVE job definition of the account in one paged DescribeJobDefinitions (100 a page; a list of
+        names is not accepted, only name:revision), instead of one call per name."""
+
+        def fetch() -> None:
+            wanted = {spec.name for spec in specs}
+            active: dict[str, list[AwsDict]] = {}
+            for page in self.aws.pages(
+                "batch", "describe_job_definitions", key="job definitions", status="ACTIVE", maxResults=100
+            ):
+                for definition in page.get("jobDefinitions", []):
+                    name = definition.get("jobDefinitionName")
+                    if name in wanted and definition.get("status") == "ACTIVE":
+                        active.setdefault(str(name), []).append(definition)
+            self.hints.put(
+                {n: sorted(found, key=lambda d: int(d["revision"])) for n, found in active.items()}
+            )
+
+        prefetching("job definitions", fetch)
 
     def read(self, spec: JobDefinitionSpec) -> Observed | None:
-        active = self._active(spec.key, spec.name)
+        active = self.hints.take(spec.name) or self._active(spec.key, spec.name)
         if not active:
             return None
         latest = active[-1]

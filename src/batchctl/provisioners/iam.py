@@ -7,13 +7,13 @@ consumers of a role or profile (sfn, pipes, batch), not here.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError
-from batchctl.provisioners.base import check_owned, tags_from_list, tags_to_list
+from batchctl.provisioners.base import Hints, check_owned, prefetching, tags_from_list, tags_to_list
 from batchctl.specs import AwsDict, InstanceProfileSpec, Key, Kind, Observed, Outputs, RoleSpec
 
 NO_SUCH_ENTITY = "NoSuchEntity"
@@ -51,8 +51,53 @@ class RoleProvisioner:
 
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
+        self.hints: Hints[Observed] = Hints()
+
+    def prefetch(self, specs: Sequence[RoleSpec]) -> None:
+        """Every role of the account in two paged reads instead of 4+ calls per role: ListRoles (descriptions)
+        and GetAccountAuthorizationDetails (trust policy, inline and managed policies, tags)."""
+        prefetching("IAM roles", lambda: self.hints.put(self._batched(specs)))
+
+    def _batched(self, specs: Sequence[RoleSpec]) -> dict[str, Observed]:
+        wanted = {spec.name: spec for spec in specs}
+        described: dict[str, AwsDict] = {}
+        for page in self.aws.pages("iam", "list_roles", key="iam roles", PaginationConfig={"PageSize": 1000}):
+            described.update({r["RoleName"]: r for r in page.get("Roles", []) if r["RoleName"] in wanted})
+        found: dict[str, Observed] = {}
+        for page in self.aws.pages(
+            "iam",
+            "get_account_authorization_details",
+            key="iam roles",
+            Filter=["Role"],
+            PaginationConfig={"PageSize": 1000},
+        ):
+            for detail in page.get("RoleDetailList", []):
+                name = str(detail["RoleName"])
+                if name not in wanted or name not in described:
+                    continue
+                spec = wanted[name]
+                state = RoleSpec(
+                    name=name,
+                    trust_policy=policy_document(detail["AssumeRolePolicyDocument"]),
+                    inline_policies={
+                        str(p["PolicyName"]): policy_document(p["PolicyDocument"])
+                        for p in detail.get("RolePolicyList", [])
+                    },
+                    managed_policy_arns=tuple(
+                        sorted(str(p["PolicyArn"]) for p in detail.get("AttachedManagedPolicies", []))
+                    ),
+                    description=str(described[name].get("Description", "")),
+                    tags=tags_from_list(detail.get("Tags", [])),
+                    depends_on=spec.depends_on,
+                )
+                found[name] = Observed(state, {"arn": str(detail["Arn"])})
+        return found
 
     def read(self, spec: RoleSpec) -> Observed | None:
+        hint = self.hints.take(spec.name)
+        if hint is not None:
+            check_owned(spec.key, spec.tags, hint.state.tags)
+            return hint
         role = self._get_role(spec.key, spec.name)
         if role is None:
             return None

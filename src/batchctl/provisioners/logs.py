@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError
-from batchctl.provisioners.base import check_owned
-from batchctl.specs import Kind, LogGroupSpec, Observed, Outputs
+from batchctl.provisioners.base import Hints, check_owned, prefetching, tagged_resources
+from batchctl.specs import AwsDict, Kind, LogGroupSpec, Observed, Outputs
 
 
 class LogGroupProvisioner:
@@ -17,26 +18,52 @@ class LogGroupProvisioner:
 
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
+        self.hints: Hints[tuple[AwsDict, dict[str, str] | None]] = Hints()
+
+    def prefetch(self, specs: Sequence[LogGroupSpec]) -> None:
+        """One paged DescribeLogGroups per parent path (`/batchctl/<project>/<stage>/`, ...) and one paged
+        GetResources for the tags, instead of two calls per group."""
+        prefetching("log groups", lambda: self.hints.put(self._batched(specs)))
+
+    def _batched(self, specs: Sequence[LogGroupSpec]) -> dict[str, tuple[AwsDict, dict[str, str] | None]]:
+        wanted = {spec.name for spec in specs}
+        groups: dict[str, AwsDict] = {}
+        for prefix in sorted({name.rsplit("/", 1)[0] + "/" if "/" in name else name for name in wanted}):
+            for page in self.aws.pages("logs", "describe_log_groups", key=prefix, logGroupNamePrefix=prefix):
+                groups.update(
+                    {g["logGroupName"]: g for g in page.get("logGroups", []) if g["logGroupName"] in wanted}
+                )
+        tags = tagged_resources(self.aws, specs, resource_type="logs:log-group")
+        return {name: (group, tags.get(_arn_of(group))) for name, group in groups.items()}
 
     def read(self, spec: LogGroupSpec) -> Observed | None:
+        hint = self.hints.take(spec.name)
+        if hint is not None:
+            group, tagged = hint
+            return self._observed(spec, group, tagged)
         # DescribeLogGroups filters by prefix: page through and keep the exact name only.
         for page in self.aws.pages("logs", "describe_log_groups", key=spec.key, logGroupNamePrefix=spec.name):
             for group in page.get("logGroups", []):
-                if group["logGroupName"] != spec.name:
-                    continue
-                arn = str(group["arn"]).removesuffix(":*")
-                tags = self.aws.call("logs", "list_tags_for_resource", key=spec.key, resourceArn=arn).get(
-                    "tags", {}
-                )
-                check_owned(spec.key, spec.tags, tags)
-                state = LogGroupSpec(
-                    name=spec.name,
-                    retention_days=group.get("retentionInDays"),
-                    tags=dict(tags),
-                    depends_on=spec.depends_on,
-                )
-                return Observed(state, {"arn": arn})
+                if group["logGroupName"] == spec.name:
+                    return self._observed(spec, group, None)
         return None
+
+    def _observed(self, spec: LogGroupSpec, group: AwsDict, tagged: dict[str, str] | None) -> Observed:
+        """The group as read; its tags from the tagging API when they are the desired ones, else read here."""
+        arn = _arn_of(group)
+        tags = tagged
+        if tags is None or tags != dict(spec.tags):
+            tags = self.aws.call("logs", "list_tags_for_resource", key=spec.key, resourceArn=arn).get(
+                "tags", {}
+            )
+        check_owned(spec.key, spec.tags, tags)
+        state = LogGroupSpec(
+            name=spec.name,
+            retention_days=group.get("retentionInDays"),
+            tags=dict(tags),
+            depends_on=spec.depends_on,
+        )
+        return Observed(state, {"arn": arn})
 
     def create(self, spec: LogGroupSpec) -> Outputs:
         try:
@@ -100,3 +127,8 @@ class LogGroupProvisioner:
 
     def _arn(self, name: str) -> str:
         return self.aws.context().arn("logs", f"log-group:{name}")
+
+
+def _arn_of(group: AwsDict) -> str:
+    """DescribeLogGroups gives `...:log-group:NAME:*`; tags and the tagging API use the ARN without `:*`."""
+    return str(group["arn"]).removesuffix(":*")

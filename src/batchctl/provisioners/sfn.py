@@ -5,12 +5,19 @@ Changes go through UpdateStateMachine and Tag/UntagResource, never CreateStateMa
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError
-from batchctl.provisioners.base import check_owned, tags_from_list, tags_to_list
+from batchctl.provisioners.base import (
+    Hints,
+    check_owned,
+    prefetching,
+    tagged_resources,
+    tags_from_list,
+    tags_to_list,
+)
 from batchctl.specs import AwsDict, Key, Kind, Observed, Outputs, StateMachineSpec
 
 NOT_FOUND = "StateMachineDoesNotExist"
@@ -53,6 +60,17 @@ class StateMachineProvisioner:
 
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
+        self.hints: Hints[dict[str, str]] = Hints()
+
+    def prefetch(self, specs: Sequence[StateMachineSpec]) -> None:
+        """Tags of every machine in one paged GetResources (DescribeStateMachine is still one call each)."""
+
+        def fetch() -> None:
+            arns = {self._arn(spec.name): spec.name for spec in specs}
+            tagged = tagged_resources(self.aws, specs, resource_type="states:stateMachine")
+            self.hints.put({arns[arn]: tags for arn, tags in tagged.items() if arn in arns})
+
+        prefetching("state machine tags", fetch)
 
     def read(self, spec: StateMachineSpec) -> Observed | None:
         arn = self._arn(spec.name)
@@ -61,13 +79,15 @@ class StateMachineProvisioner:
         # create() retries StateMachineDeleting until the name is free.
         if described is None or described.get("status") == DELETING:
             return None
-        tags = tags_from_list(
-            self.aws.call("stepfunctions", "list_tags_for_resource", key=spec.key, resourceArn=arn).get(
-                "tags", []
-            ),
-            key="key",
-            value="value",
-        )
+        tags = self.hints.take(spec.name)
+        if tags is None or tags != dict(spec.tags):  # the tagging API's view only when it is the desired one
+            tags = tags_from_list(
+                self.aws.call("stepfunctions", "list_tags_for_resource", key=spec.key, resourceArn=arn).get(
+                    "tags", []
+                ),
+                key="key",
+                value="value",
+            )
         check_owned(spec.key, spec.tags, tags)
         return Observed(_state(described, spec=spec, tags=tags), {"arn": arn})
 

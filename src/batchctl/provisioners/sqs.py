@@ -5,12 +5,12 @@ Found by exact name (GetQueueUrl); string attributes read back as ints, the Redr
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError
-from batchctl.provisioners.base import check_owned
+from batchctl.provisioners.base import Hints, check_owned, prefetching, tagged_resources
 from batchctl.specs import AwsDict, Key, Kind, Observed, Outputs, QueueSpec
 
 # SQS speaks JSON but stays "query compatible": botocore reports the legacy query code
@@ -57,18 +57,46 @@ class QueueProvisioner:
 
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
+        self.hints: Hints[tuple[str, dict[str, str] | None]] = Hints()
+
+    def prefetch(self, specs: Sequence[QueueSpec]) -> None:
+        """Queue URLs from one paged ListQueues (by the names' common prefix) and tags from one paged
+        GetResources, instead of GetQueueUrl and ListQueueTags for each queue."""
+
+        def fetch() -> None:
+            wanted = {spec.name for spec in specs}
+            first, last = min(wanted), max(wanted)  # the common prefix of all names is theirs
+            prefix = first[
+                : next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), len(first))
+            ]
+            urls: dict[str, str] = {}
+            params: AwsDict = {"QueueNamePrefix": prefix} if prefix else {}
+            for page in self.aws.pages("sqs", "list_queues", key="sqs queues", MaxResults=1000, **params):
+                for url in page.get("QueueUrls", []):
+                    name = str(url).rstrip("/").rsplit("/", 1)[-1]
+                    if name in wanted:
+                        urls[name] = str(url)
+            tagged = tagged_resources(self.aws, specs, resource_type="sqs")
+            self.hints.put({name: (url, tagged.get(self._arn(name))) for name, url in urls.items()})
+
+        prefetching("SQS queues", fetch)
 
     def read(self, spec: QueueSpec) -> Observed | None:
-        url = self._url(spec.key, spec.name)
+        hint = self.hints.take(spec.name)
+        url, tagged = hint if hint is not None else (self._url(spec.key, spec.name), None)
         if url is None:
             return None
         try:
             attributes: Mapping[str, str] = self.aws.call(
                 "sqs", "get_queue_attributes", key=spec.key, QueueUrl=url, AttributeNames=["All"]
             ).get("Attributes", {})
-            tags: dict[str, str] = dict(
-                self.aws.call("sqs", "list_queue_tags", key=spec.key, QueueUrl=url).get("Tags", {})
-            )
+            tags = tagged
+            if tags is None or tags != dict(
+                spec.tags
+            ):  # the tagging API's view only when it is the desired one
+                tags = dict(
+                    self.aws.call("sqs", "list_queue_tags", key=spec.key, QueueUrl=url).get("Tags", {})
+                )
         except AwsError as exc:
             if exc.code in NOT_FOUND:  # deleted between the two calls
                 return None
