@@ -45,9 +45,14 @@ def main() -> list[h.Row]:
         by_service = Counter(KIND_SERVICE.get(k, k) for k in (kind.split(".")[0] for kind in kinds))
 
         times, calls_seen, drift = [], Counter(), False
+        cpu: list[float] = []
+        moto_cpu: list[float] = []
         for i in range(REPEAT):
             box.reset_calls()
+            moto_before = box.server_cpu_s()
             result = h.batchctl(box, folder, "plan", "--check")
+            moto_cpu.append(box.server_cpu_s() - moto_before)
+            cpu.append(result.cpu_s)
             if result.returncode == 5:
                 drift = True
             elif result.returncode != 0:
@@ -67,7 +72,8 @@ def main() -> list[h.Row]:
                 f"  drift right after deploy: {[(c['key'], c['action'], list(c.get('fields', {}))) for c in pending][:8]}"
             )
         print(
-            f"  plan --check: median {h.secs(plan_s)} {h.spread(times)}; exit {'5 (drift!)' if drift else '0'}"
+            f"  plan --check: median {h.secs(plan_s)} {h.spread(times)}; exit {'5 (drift!)' if drift else '0'}; "
+            f"CPU: batchctl {h.secs(h.median(cpu))}, the sandbox (moto) {h.secs(h.median(moto_cpu))}"
         )
         h.print_calls(calls_seen, title="AWS calls of one no-op plan")
         reads = sum(n for op, n in calls_seen.items() if h.is_read(op))
@@ -110,7 +116,9 @@ def main() -> list[h.Row]:
             "≤ 2 s",
             f"{h.secs(plan_s)} (median of {REPEAT}); `--parallelism 1`: {h.secs(sequential.seconds)} ({ratio:.1f}×)",
             h.verdict(plan_s <= BOUND_S and not drift),
-            "plan --check exit 5: drift after deploy" if drift else "",
+            "plan --check exit 5: drift after deploy"
+            if drift
+            else f"CPU: batchctl {h.secs(h.median(cpu))}, sandbox {h.secs(h.median(moto_cpu))}",
         ),
         h.Row(
             "no-op `deploy`, same file",

@@ -1,6 +1,10 @@
 """Reading and following the CloudWatch Logs of a job's containers: find the log group, then FilterLogEvents page by
 page (merged in time order across streams, never an event twice), and with `follow` keep polling like
 `aws logs tail --follow`. Imports: naming, aws, errors, stdlib.
+
+Pages are as large as FilterLogEvents allows (10,000 events). A token chain is sequential, so when the first page is
+full the rest of the range is cut into time slices read concurrently (a few at a time: FilterLogEvents allows about
+5 calls a second per account) and printed in order.
 """
 
 from __future__ import annotations
@@ -8,9 +12,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Collection, Mapping
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from batchctl.aws import Aws, AwsDict
 from batchctl.errors import AwsAuthError, AwsError, RunError
@@ -32,6 +39,12 @@ log = logging.getLogger(__name__)
 BATCH_DEFAULT_LOG_GROUP = "/aws/batch/job"  # where Batch writes when a job definition names no awslogs-group
 MAX_PAGE_EVENTS = 10_000  # FilterLogEvents' largest page
 MAX_STREAM_NAMES = 100  # FilterLogEvents takes at most 100 logStreamNames
+# A first page this full means many more events: the rest of the range is read in TIME_SLICES slices,
+# SLICE_PARALLELISM at a time (FilterLogEvents: about 5 calls a second per account, AWS-QUIRKS 40).
+SLICE_AFTER_EVENTS = MAX_PAGE_EVENTS
+TIME_SLICES = 8
+SLICE_PARALLELISM = 4
+MIN_SLICE_MS = 1_000
 THROTTLE_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
 THROTTLE_FIRST_DELAY_S = 1.0
 THROTTLE_MAX_DELAY_S = 30.0
@@ -233,36 +246,80 @@ class Tailer:
             keep = names  # too many names for one call: read the whole group and keep those streams
         elif self.stream_prefix:
             params["logStreamNamePrefix"] = self.stream_prefix
-        printed = 0
-        token: str | None = None
-        while True:
-            page = self._filter(params | ({"nextToken": token} if token else {}))
-            raw_events = list(page.get("events", []))
-            # FilterLogEvents interleaves streams; sort the page anyway so equal times come out in a stable order.
-            raw_events.sort(
-                key=lambda e: (
-                    int(e.get("timestamp", 0)),
-                    int(e.get("ingestionTime", 0)),
-                    str(e.get("eventId", "")),
-                )
-            )
-            for raw in raw_events:
-                stream = str(raw.get("logStreamName", ""))
-                if keep is not None and stream not in keep:
-                    continue
-                # The prefix filter is exact on AWS; moto ignores it, so check it here too.
-                if names is None and self.stream_prefix and not stream.startswith(self.stream_prefix):
-                    continue
-                if not self._is_new(raw):
-                    continue
-                self._seen_streams.add(stream)
-                self.on_event(_event_of(raw, many=len(self._seen_streams) > 1))
-                printed += 1
-            # AWS-QUIRKS 39: an empty page with a nextToken is not the end.
+        first = self._filter(params)
+        printed = self._emit(first.get("events", []), names=names, keep=keep)
+        token: str | None = first.get("nextToken")
+        if token and len(first.get("events", [])) >= SLICE_AFTER_EVENTS:
+            newest = max(int(e.get("timestamp", 0)) for e in first["events"])
+            sliced = self._sliced(params, from_ms=newest, names=names, keep=keep)
+            if sliced is not None:
+                self.emitted += printed + sliced
+                return printed + sliced
+        # AWS-QUIRKS 39: an empty page with a nextToken is not the end.
+        while token:
+            page = self._filter(params | {"nextToken": token})
+            printed += self._emit(page.get("events", []), names=names, keep=keep)
             token = page.get("nextToken")
-            if not token:
-                break
         self.emitted += printed
+        return printed
+
+    def _sliced(
+        self, params: dict[str, object], *, from_ms: int, names: set[str] | None, keep: set[str] | None
+    ) -> int | None:
+        """Read from `from_ms` (the newest timestamp of the first page) on in TIME_SLICES consecutive time ranges
+        (the last one open), SLICE_PARALLELISM at a time, printing them in order. Events at `from_ms` that the first
+        page printed already are skipped by `_is_new`. None when the range is too short to cut."""
+        start = from_ms
+        end = int(time.time() * 1000)
+        if end - start < TIME_SLICES * MIN_SLICE_MS:
+            return None
+        cuts = [start + (end - start) * i // TIME_SLICES for i in range(TIME_SLICES)]
+        ranges: list[tuple[int, int | None]] = [(cut, following - 1) for cut, following in pairwise(cuts)]
+        ranges.append((cuts[-1], None))
+
+        def fetch(time_range: tuple[int, int | None]) -> list[list[AwsDict]]:
+            first_ms, last_ms = time_range
+            query = params | {"startTime": first_ms} | ({"endTime": last_ms} if last_ms is not None else {})
+            pages: list[list[AwsDict]] = []
+            token: str | None = None
+            while True:
+                page = self._filter(query | ({"nextToken": token} if token else {}))
+                pages.append(list(page.get("events", [])))
+                token = page.get("nextToken")
+                if not token:
+                    return pages
+
+        printed = 0
+        with ThreadPoolExecutor(max_workers=SLICE_PARALLELISM) as pool:
+            for pages in pool.map(fetch, ranges):  # in order; later slices are read meanwhile
+                for events in pages:
+                    printed += self._emit(events, names=names, keep=keep)
+        return printed
+
+    def _emit(self, events: Sequence[AwsDict], *, names: set[str] | None, keep: set[str] | None) -> int:
+        """Print one page's new events in time order; returns how many."""
+        raw_events = list(events)
+        # FilterLogEvents interleaves streams; sort the page anyway so equal times come out in a stable order.
+        raw_events.sort(
+            key=lambda e: (
+                int(e.get("timestamp", 0)),
+                int(e.get("ingestionTime", 0)),
+                str(e.get("eventId", "")),
+            )
+        )
+        printed = 0
+        for raw in raw_events:
+            stream = str(raw.get("logStreamName", ""))
+            if keep is not None and stream not in keep:
+                continue
+            # The prefix filter is exact on AWS; moto ignores it, so check it here too.
+            if names is None and self.stream_prefix and not stream.startswith(self.stream_prefix):
+                continue
+            if not self._is_new(raw):
+                continue
+            self._seen_streams.add(stream)
+            self.on_event(_event_of(raw, many=len(self._seen_streams) > 1))
+            printed += 1
         return printed
 
     def _is_new(self, raw: AwsDict) -> bool:

@@ -14,7 +14,7 @@ import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from batchctl.errors import BatchctlError
 
@@ -51,6 +51,9 @@ def patch_moto() -> None:
        awslogs-group and stream prefix; on AWS the output goes to the configured group, where `logs tail` reads.
     3. moto's CreateJobQueue/UpdateJobQueue drop `jobStateTimeLimitActions`, so every plan would show the job
        queue's RUNNABLE timeout as drift; we keep and describe them as AWS does.
+    4. moto's SendMessage builds every queue attribute, ApproximateNumberOfMessages* included (each a pass over
+       all messages), only to read ContentBasedDeduplication: sending n messages to one queue costs O(n²), 10,000
+       lines take minutes. While a message is sent, the queue answers that one attribute only (AWS: O(1)).
     """
     global _patch_done
     _require_moto()
@@ -60,6 +63,7 @@ def patch_moto() -> None:
         _patch_step_functions()
         _patch_batch_logs()
         _patch_batch_time_limits()
+        _patch_sqs_send()
         _patch_done = True
 
 
@@ -149,6 +153,36 @@ def _patch_batch_time_limits() -> None:
             return result
 
         setattr(responses.BatchResponse, operation, wrapped)
+
+
+def _patch_sqs_send() -> None:
+    from moto.sqs import models as sqs_models
+
+    sending = threading.local()
+    all_attributes = cast(property, sqs_models.Queue.attributes).fget
+    assert all_attributes is not None
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if not getattr(sending, "active", False):
+            result: dict[str, Any] = all_attributes(self)
+            return result
+        # What SendMessage reads (SQSBackend.send_message, _validate_message, Queue.add_message): FIFO dedup only.
+        if not self.fifo_queue:
+            return {}
+        value = self.content_based_deduplication
+        return {"ContentBasedDeduplication": str(value).lower() if isinstance(value, bool) else value}
+
+    original_send = sqs_models.SQSBackend.send_message
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sending.active = True
+        try:
+            return original_send(self, *args, **kwargs)
+        finally:
+            sending.active = False
+
+    setattr(sqs_models.Queue, "attributes", property(attributes))  # noqa: B010 (monkeypatch)
+    setattr(sqs_models.SQSBackend, "send_message", send_message)  # noqa: B010
 
 
 def docker_answers() -> bool:

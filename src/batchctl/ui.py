@@ -56,8 +56,9 @@ class Ui:
 
     @classmethod
     def create(cls, *, output: Output, verbosity: int, color: bool, debug: bool) -> Ui:
-        out = Console(highlight=False, no_color=not color or None, soft_wrap=True)
-        err = Console(stderr=True, highlight=False, no_color=not color or None, soft_wrap=True)
+        # emoji=False: rich would turn `:100:` into an emoji, and `jobs.yaml:100:5:` is a position.
+        out = Console(highlight=False, emoji=False, no_color=not color or None, soft_wrap=True)
+        err = Console(stderr=True, highlight=False, emoji=False, no_color=not color or None, soft_wrap=True)
         ui = cls(out=out, err=err, output=output, verbosity=verbosity, debug=debug)
         ui._configure_logging()
         return ui

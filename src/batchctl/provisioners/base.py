@@ -58,21 +58,34 @@ class Prefetching(Protocol):
 class Hints(Generic[T]):
     """What a batched read found, by resource name, each taken at most once by `read`.
 
-    Rules: a hint only stands for what exists. A name the batch did not find is read live by `read` (listings can
-    lag behind a create), and a hint is taken (removed) when used, so a later `read` (during apply) is live again.
+    Rules: a hint stands for what exists. A name the batch did not find is read live by `read` (a listing can lag
+    behind a create), unless the batch is the same call `read` would make (`absent`). A hint is taken (removed) when
+    used, so a later `read` (during apply) is live again.
     """
 
     def __init__(self) -> None:
         self._found: dict[str, T] = {}
+        self._absent: set[str] = set()
         self._lock = threading.Lock()
 
-    def put(self, found: Mapping[str, T]) -> None:
+    def put(self, found: Mapping[str, T], *, absent: Iterable[str] = ()) -> None:
+        """`absent`: names the batch proves absent, only when it is the very call `read` makes for one name
+        (e.g. DescribeLogGroups by prefix), so it is as current as that call would be."""
         with self._lock:
             self._found.update(found)
+            self._absent.update(absent)
 
     def take(self, name: str) -> T | None:
         with self._lock:
             return self._found.pop(name, None)
+
+    def absent(self, name: str) -> bool:
+        """True (once) when the batch proved `name` absent."""
+        with self._lock:
+            if name in self._absent:
+                self._absent.discard(name)
+                return True
+            return False
 
 
 def prefetching(what: str, fetch: Callable[[], None]) -> None:
@@ -84,7 +97,7 @@ def prefetching(what: str, fetch: Callable[[], None]) -> None:
 
 
 def tagged_resources(aws: Aws, specs: Sequence[Any], *, resource_type: str) -> dict[str, dict[str, str]]:
-    """ARN → tags of every resource of `resource_type` (tagging API form, e.g. "logs:log-group") tagged with the
+    """ARN → tags of every resource of `resource_type` (a tagging API filter: a service, e.g. "logs") tagged with the
     project and stage of `specs`, in one paged GetResources. Empty when the specs carry no such tags.
 
     The tagging API is eventually consistent: callers use these tags only when they equal the desired ones, and

@@ -594,13 +594,17 @@ class JobDefinitionProvisioner:
                     name = definition.get("jobDefinitionName")
                     if name in wanted and definition.get("status") == "ACTIVE":
                         active.setdefault(str(name), []).append(definition)
+            # The same DescribeJobDefinitions (status ACTIVE) that `read` makes by name: what it lacks is absent.
             self.hints.put(
-                {n: sorted(found, key=lambda d: int(d["revision"])) for n, found in active.items()}
+                {n: sorted(found, key=lambda d: int(d["revision"])) for n, found in active.items()},
+                absent=wanted - set(active),
             )
 
         prefetching("job definitions", fetch)
 
     def read(self, spec: JobDefinitionSpec) -> Observed | None:
+        if self.hints.absent(spec.name):
+            return None
         active = self.hints.take(spec.name) or self._active(spec.key, spec.name)
         if not active:
             return None

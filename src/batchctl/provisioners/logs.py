@@ -23,7 +23,13 @@ class LogGroupProvisioner:
     def prefetch(self, specs: Sequence[LogGroupSpec]) -> None:
         """One paged DescribeLogGroups per parent path (`/batchctl/<project>/<stage>/`, ...) and one paged
         GetResources for the tags, instead of two calls per group."""
-        prefetching("log groups", lambda: self.hints.put(self._batched(specs)))
+
+        def fetch() -> None:
+            found = self._batched(specs)
+            # The same DescribeLogGroups (by prefix) that `read` makes for one group: what it lacks is absent.
+            self.hints.put(found, absent=[spec.name for spec in specs if spec.name not in found])
+
+        prefetching("log groups", fetch)
 
     def _batched(self, specs: Sequence[LogGroupSpec]) -> dict[str, tuple[AwsDict, dict[str, str] | None]]:
         wanted = {spec.name for spec in specs}
@@ -33,7 +39,7 @@ class LogGroupProvisioner:
                 groups.update(
                     {g["logGroupName"]: g for g in page.get("logGroups", []) if g["logGroupName"] in wanted}
                 )
-        tags = tagged_resources(self.aws, specs, resource_type="logs:log-group")
+        tags = tagged_resources(self.aws, specs, resource_type="logs")
         return {name: (group, tags.get(_arn_of(group))) for name, group in groups.items()}
 
     def read(self, spec: LogGroupSpec) -> Observed | None:
@@ -41,6 +47,8 @@ class LogGroupProvisioner:
         if hint is not None:
             group, tagged = hint
             return self._observed(spec, group, tagged)
+        if self.hints.absent(spec.name):
+            return None
         # DescribeLogGroups filters by prefix: page through and keep the exact name only.
         for page in self.aws.pages("logs", "describe_log_groups", key=spec.key, logGroupNamePrefix=spec.name):
             for group in page.get("logGroups", []):

@@ -67,7 +67,7 @@ class StateMachineProvisioner:
 
         def fetch() -> None:
             arns = {self._arn(spec.name): spec.name for spec in specs}
-            tagged = tagged_resources(self.aws, specs, resource_type="states:stateMachine")
+            tagged = tagged_resources(self.aws, specs, resource_type="states")
             self.hints.put({arns[arn]: tags for arn, tags in tagged.items() if arn in arns})
 
         prefetching("state machine tags", fetch)
