@@ -1,0 +1,169 @@
+"""Find the per-job resources this project and stage own in AWS, whatever jobs.yaml says today.
+
+A job removed from jobs.yaml, a step renamed, a queue or schedule dropped: their resources are no longer among the
+specs, so neither `deploy` nor `destroy` would see them. `find_managed` lists every resource of the per-job kinds
+whose name could be ours and keeps those carrying our project+stage tags; what it finds that no spec names is an
+orphan (`deploy --prune` and `destroy` delete orphans; `plan` lists them).
+
+Only tags decide ownership: a same-named resource of another stage, another project or nobody is never returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from batchctl.aws import Aws, AwsDict, is_code
+from batchctl.errors import AwsError
+from batchctl.naming import TAG_PROJECT, TAG_STAGE, Names
+from batchctl.provisioners.base import tags_from_list
+from batchctl.specs import Kind
+
+# The kinds a job (or a step, queue or schedule of it) brings; shared kinds never become orphans of an edit.
+PER_JOB_KINDS = (
+    Kind.SCHEDULE,
+    Kind.PIPE,
+    Kind.STATE_MACHINE,
+    Kind.SQS_QUEUE,
+    Kind.JOB_DEFINITION,
+    Kind.LOG_GROUP,
+    Kind.IAM_ROLE,
+)
+ROLE_SUFFIXES = ("-job", "-sfn", "-pipe", "-sched")
+
+
+def _ours(tags: Mapping[str, str], names: Names) -> bool:
+    return tags.get(TAG_PROJECT) == names.project and tags.get(TAG_STAGE) == names.stage
+
+
+def _roles(aws: Aws, names: Names) -> set[str]:
+    candidates = [
+        str(role["RoleName"])
+        for page in aws.pages("iam", "list_roles", key="iam roles", PaginationConfig={"PageSize": 1000})
+        for role in page.get("Roles", [])
+        if str(role["RoleName"]).startswith(names.prefix + "-")
+        and str(role["RoleName"]).endswith(ROLE_SUFFIXES)
+    ]
+    found = set()
+    for name in candidates:
+        tags = tags_from_list(
+            aws.call("iam", "list_role_tags", key=f"iam.role/{name}", RoleName=name).get("Tags", [])
+        )
+        if _ours(tags, names):
+            found.add(name)
+    return found
+
+
+def _job_definitions(aws: Aws, names: Names) -> set[str]:
+    found = set()
+    for page in aws.pages(
+        "batch", "describe_job_definitions", key="job definitions", status="ACTIVE", maxResults=100
+    ):
+        for definition in page.get("jobDefinitions", []):
+            name = str(definition.get("jobDefinitionName", ""))
+            tags = {str(k): str(v) for k, v in (definition.get("tags") or {}).items()}
+            if (
+                name.startswith(names.prefix + "-")
+                and definition.get("status") == "ACTIVE"
+                and _ours(tags, names)
+            ):
+                found.add(name)
+    return found
+
+
+def _log_groups(aws: Aws, names: Names) -> set[str]:
+    prefixes = (f"/batchctl/{names.project}/{names.stage}/", f"/aws/vendedlogs/states/{names.prefix}-")
+    found = set()
+    for prefix in prefixes:
+        for page in aws.pages("logs", "describe_log_groups", key="log groups", logGroupNamePrefix=prefix):
+            for group in page.get("logGroups", []):
+                name = str(group["logGroupName"])
+                arn = str(group["arn"]).removesuffix(":*")
+                tags = aws.call(
+                    "logs", "list_tags_for_resource", key=f"logs.log_group/{name}", resourceArn=arn
+                )
+                if _ours(tags.get("tags", {}), names):
+                    found.add(name)
+    return found
+
+
+def _state_machines(aws: Aws, names: Names) -> set[str]:
+    found = set()
+    for page in aws.pages("stepfunctions", "list_state_machines", key="state machines"):
+        for machine in page.get("stateMachines", []):
+            name = str(machine["name"])
+            if not name.startswith(names.prefix + "-"):
+                continue
+            tags = aws.call(
+                "stepfunctions",
+                "list_tags_for_resource",
+                key=f"sfn.state_machine/{name}",
+                resourceArn=machine["stateMachineArn"],
+            )
+            if _ours(tags_from_list(tags.get("tags", []), key="key", value="value"), names):
+                found.add(name)
+    return found
+
+
+def _queues(aws: Aws, names: Names) -> set[str]:
+    found = set()
+    for page in aws.pages("sqs", "list_queues", key="sqs queues", QueueNamePrefix=names.prefix + "-"):
+        for url in page.get("QueueUrls", []):
+            tags = aws.call("sqs", "list_queue_tags", key=f"sqs.queue/{url}", QueueUrl=url).get("Tags", {})
+            if _ours(tags, names):
+                found.add(str(url).rsplit("/", 1)[-1])
+    return found
+
+
+def _pipes(aws: Aws, names: Names) -> set[str]:
+    found = set()
+    for page in aws.pages("pipes", "list_pipes", key="pipes", NamePrefix=names.prefix + "-"):
+        for pipe in page.get("Pipes", []):
+            described: AwsDict = aws.call(
+                "pipes", "describe_pipe", key=f"pipes.pipe/{pipe['Name']}", Name=pipe["Name"]
+            )
+            if _ours(described.get("Tags", {}), names):
+                found.add(str(pipe["Name"]))
+    return found
+
+
+def _schedules(aws: Aws, names: Names) -> set[str]:
+    """Schedules carry no tags: ours are those in our schedule group, which is tagged and only ever ours."""
+    group_key = f"scheduler.schedule_group/{names.schedule_group}"
+    try:
+        group = aws.call("scheduler", "get_schedule_group", key=group_key, Name=names.schedule_group)
+    except AwsError as exc:
+        if is_code(exc, "ResourceNotFoundException"):
+            return set()
+        raise
+    tags = tags_from_list(
+        aws.call("scheduler", "list_tags_for_resource", key=group_key, ResourceArn=group["Arn"]).get(
+            "Tags", []
+        )
+    )
+    if not _ours(tags, names):
+        return set()
+    return {
+        str(schedule["Name"])
+        for page in aws.pages("scheduler", "list_schedules", key="schedules", GroupName=names.schedule_group)
+        for schedule in page.get("Schedules", [])
+    }
+
+
+FINDERS: Mapping[Kind, Callable[[Aws, Names], set[str]]] = {
+    Kind.IAM_ROLE: _roles,
+    Kind.JOB_DEFINITION: _job_definitions,
+    Kind.LOG_GROUP: _log_groups,
+    Kind.STATE_MACHINE: _state_machines,
+    Kind.SQS_QUEUE: _queues,
+    Kind.PIPE: _pipes,
+    Kind.SCHEDULE: _schedules,
+}
+
+
+def find_managed(aws: Aws, names: Names, kinds: Iterable[Kind] = PER_JOB_KINDS) -> dict[Kind, set[str]]:
+    """Names of the resources of `kinds` tagged with this project and stage, by kind (kinds listed in parallel)."""
+    chosen = list(kinds)
+    with ThreadPoolExecutor(max_workers=len(chosen) or 1, thread_name_prefix="discover") as pool:
+        futures = {kind: pool.submit(FINDERS[kind], aws, names) for kind in chosen}
+        return {kind: future.result() for kind, future in futures.items()}
