@@ -19,7 +19,7 @@ from batchctl.config import JobsFile
 from batchctl.diff import Action, Change
 from batchctl.naming import AwsContext
 from batchctl.plan import ApplyResult, Plan
-from batchctl.provisioners.discover import find_managed
+from batchctl.provisioners.discover import find_orphans
 from batchctl.specs import Key, Observed
 
 
@@ -46,7 +46,7 @@ def find(
 ) -> Orphans:
     """Every resource of ours that no spec in `specs` declares, read and ordered for deletion."""
     names = names_for(cfg, ctx)
-    found = find_managed(aws, names)
+    found = find_orphans(aws, names, [spec.key for spec in specs])
     candidates = orphans.orphan_specs(specs, found, orphans.templates(cfg, ctx))
     observed = engine.read_all(candidates, provisioners, parallelism=parallelism) if candidates else {}
     changes = tuple(

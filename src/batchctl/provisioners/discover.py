@@ -17,7 +17,7 @@ from batchctl.aws import Aws, AwsDict, is_code
 from batchctl.errors import AwsError
 from batchctl.naming import TAG_PROJECT, TAG_STAGE, Names
 from batchctl.provisioners.base import tags_from_list
-from batchctl.specs import Kind
+from batchctl.specs import Key, Kind
 
 # The kinds a job (or a step, queue or schedule of it) brings; shared kinds never become orphans of an edit.
 PER_JOB_KINDS = (
@@ -36,13 +36,14 @@ def _ours(tags: Mapping[str, str], names: Names) -> bool:
     return tags.get(TAG_PROJECT) == names.project and tags.get(TAG_STAGE) == names.stage
 
 
-def _roles(aws: Aws, names: Names) -> set[str]:
+def _roles(aws: Aws, names: Names, declared: set[str]) -> set[str]:
     candidates = [
         str(role["RoleName"])
         for page in aws.pages("iam", "list_roles", key="iam roles", PaginationConfig={"PageSize": 1000})
         for role in page.get("Roles", [])
         if str(role["RoleName"]).startswith(names.prefix + "-")
         and str(role["RoleName"]).endswith(ROLE_SUFFIXES)
+        and str(role["RoleName"]) not in declared
     ]
     found = set()
     for name in candidates:
@@ -54,7 +55,7 @@ def _roles(aws: Aws, names: Names) -> set[str]:
     return found
 
 
-def _job_definitions(aws: Aws, names: Names) -> set[str]:
+def _job_definitions(aws: Aws, names: Names, declared: set[str]) -> set[str]:
     found = set()
     for page in aws.pages(
         "batch", "describe_job_definitions", key="job definitions", status="ACTIVE", maxResults=100
@@ -63,7 +64,8 @@ def _job_definitions(aws: Aws, names: Names) -> set[str]:
             name = str(definition.get("jobDefinitionName", ""))
             tags = {str(k): str(v) for k, v in (definition.get("tags") or {}).items()}
             if (
-                name.startswith(names.prefix + "-")
+                name not in declared
+                and name.startswith(names.prefix + "-")
                 and definition.get("status") == "ACTIVE"
                 and _ours(tags, names)
             ):
@@ -71,13 +73,15 @@ def _job_definitions(aws: Aws, names: Names) -> set[str]:
     return found
 
 
-def _log_groups(aws: Aws, names: Names) -> set[str]:
+def _log_groups(aws: Aws, names: Names, declared: set[str]) -> set[str]:
     prefixes = (f"/batchctl/{names.project}/{names.stage}/", f"/aws/vendedlogs/states/{names.prefix}-")
     found = set()
     for prefix in prefixes:
         for page in aws.pages("logs", "describe_log_groups", key="log groups", logGroupNamePrefix=prefix):
             for group in page.get("logGroups", []):
                 name = str(group["logGroupName"])
+                if name in declared:
+                    continue
                 arn = str(group["arn"]).removesuffix(":*")
                 tags = aws.call(
                     "logs", "list_tags_for_resource", key=f"logs.log_group/{name}", resourceArn=arn
@@ -87,12 +91,12 @@ def _log_groups(aws: Aws, names: Names) -> set[str]:
     return found
 
 
-def _state_machines(aws: Aws, names: Names) -> set[str]:
+def _state_machines(aws: Aws, names: Names, declared: set[str]) -> set[str]:
     found = set()
     for page in aws.pages("stepfunctions", "list_state_machines", key="state machines"):
         for machine in page.get("stateMachines", []):
             name = str(machine["name"])
-            if not name.startswith(names.prefix + "-"):
+            if name in declared or not name.startswith(names.prefix + "-"):
                 continue
             tags = aws.call(
                 "stepfunctions",
@@ -105,20 +109,24 @@ def _state_machines(aws: Aws, names: Names) -> set[str]:
     return found
 
 
-def _queues(aws: Aws, names: Names) -> set[str]:
+def _queues(aws: Aws, names: Names, declared: set[str]) -> set[str]:
     found = set()
     for page in aws.pages("sqs", "list_queues", key="sqs queues", QueueNamePrefix=names.prefix + "-"):
         for url in page.get("QueueUrls", []):
+            if str(url).rsplit("/", 1)[-1] in declared:
+                continue
             tags = aws.call("sqs", "list_queue_tags", key=f"sqs.queue/{url}", QueueUrl=url).get("Tags", {})
             if _ours(tags, names):
                 found.add(str(url).rsplit("/", 1)[-1])
     return found
 
 
-def _pipes(aws: Aws, names: Names) -> set[str]:
+def _pipes(aws: Aws, names: Names, declared: set[str]) -> set[str]:
     found = set()
     for page in aws.pages("pipes", "list_pipes", key="pipes", NamePrefix=names.prefix + "-"):
         for pipe in page.get("Pipes", []):
+            if str(pipe["Name"]) in declared:
+                continue
             described: AwsDict = aws.call(
                 "pipes", "describe_pipe", key=f"pipes.pipe/{pipe['Name']}", Name=pipe["Name"]
             )
@@ -127,30 +135,30 @@ def _pipes(aws: Aws, names: Names) -> set[str]:
     return found
 
 
-def _schedules(aws: Aws, names: Names) -> set[str]:
+def _schedules(aws: Aws, names: Names, declared: set[str]) -> set[str]:
     """Schedules carry no tags: ours are those in our schedule group, which is tagged and only ever ours."""
-    group_key = f"scheduler.schedule_group/{names.schedule_group}"
     try:
-        group = aws.call("scheduler", "get_schedule_group", key=group_key, Name=names.schedule_group)
+        undeclared = {
+            str(schedule["Name"])
+            for page in aws.pages(
+                "scheduler", "list_schedules", key="schedules", GroupName=names.schedule_group
+            )
+            for schedule in page.get("Schedules", [])
+            if str(schedule["Name"]) not in declared
+        }
     except AwsError as exc:
-        if is_code(exc, "ResourceNotFoundException"):
+        if is_code(exc, "ResourceNotFoundException"):  # no group, so no schedule
             return set()
         raise
-    tags = tags_from_list(
-        aws.call("scheduler", "list_tags_for_resource", key=group_key, ResourceArn=group["Arn"]).get(
-            "Tags", []
-        )
-    )
-    if not _ours(tags, names):
+    if not undeclared:
         return set()
-    return {
-        str(schedule["Name"])
-        for page in aws.pages("scheduler", "list_schedules", key="schedules", GroupName=names.schedule_group)
-        for schedule in page.get("Schedules", [])
-    }
+    group_key = f"scheduler.schedule_group/{names.schedule_group}"
+    group = aws.call("scheduler", "get_schedule_group", key=group_key, Name=names.schedule_group)
+    listed = aws.call("scheduler", "list_tags_for_resource", key=group_key, ResourceArn=group["Arn"])
+    return undeclared if _ours(tags_from_list(listed.get("Tags", [])), names) else set()
 
 
-FINDERS: Mapping[Kind, Callable[[Aws, Names], set[str]]] = {
+FINDERS: Mapping[Kind, Callable[[Aws, Names, set[str]], set[str]]] = {
     Kind.IAM_ROLE: _roles,
     Kind.JOB_DEFINITION: _job_definitions,
     Kind.LOG_GROUP: _log_groups,
@@ -161,9 +169,14 @@ FINDERS: Mapping[Kind, Callable[[Aws, Names], set[str]]] = {
 }
 
 
-def find_managed(aws: Aws, names: Names, kinds: Iterable[Kind] = PER_JOB_KINDS) -> dict[Kind, set[str]]:
-    """Names of the resources of `kinds` tagged with this project and stage, by kind (kinds listed in parallel)."""
-    chosen = list(kinds)
-    with ThreadPoolExecutor(max_workers=len(chosen) or 1, thread_name_prefix="discover") as pool:
-        futures = {kind: pool.submit(FINDERS[kind], aws, names) for kind in chosen}
+def find_orphans(aws: Aws, names: Names, declared: Iterable[Key]) -> dict[Kind, set[str]]:
+    """Names of the resources of the per-job kinds tagged with this project and stage that `declared` does not
+    name, by kind. Declared names are skipped before any per-resource call (their provisioners read them), so a
+    project without orphans costs one listing per kind (kinds listed in parallel)."""
+    by_kind: dict[Kind, set[str]] = {kind: set() for kind in PER_JOB_KINDS}
+    for key in declared:
+        if key.kind in by_kind:
+            by_kind[key.kind].add(key.name)
+    with ThreadPoolExecutor(max_workers=len(PER_JOB_KINDS), thread_name_prefix="discover") as pool:
+        futures = {kind: pool.submit(FINDERS[kind], aws, names, by_kind[kind]) for kind in PER_JOB_KINDS}
         return {kind: future.result() for kind, future in futures.items()}
