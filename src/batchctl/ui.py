@@ -64,7 +64,7 @@ class Ui:
         return ui
 
     def _configure_logging(self) -> None:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         root = logging.getLogger("batchctl")
         root.handlers[:] = [handler]
@@ -212,6 +212,17 @@ def _short(value: Any, limit: int = 120) -> str:
     if text == UNKNOWN:
         return text
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever `sys.stderr` is when a record arrives, not the stream of when it was set up: a command
+    run in-process (tests, CliRunner) swaps sys.stderr and closes its own when the command ends."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except (OSError, ValueError):  # stderr closed or gone: logging must never break the command
+            self.handleError(record)
 
 
 def _redact_filter(record: logging.LogRecord) -> bool:

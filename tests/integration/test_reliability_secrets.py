@@ -10,6 +10,8 @@ test_local_run.py cover them) and `sandbox` (it starts a server).
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +42,22 @@ LEAKS = fragments(SECRET_KEY) + fragments(SESSION_TOKEN)
 
 
 @pytest.fixture
-def credentials(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def credentials(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ASIAFAKEACCESSKEY123")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
     monkeypatch.setattr(submit_command, "POLL_S", 0.05)
+    # -vv sets up the process-wide botocore and batchctl loggers (a CLI process runs one command); undo it so
+    # later tests in this worker do not log every request.
+    saved = [
+        (log, log.level, log.handlers[:], log.propagate)
+        for log in map(logging.getLogger, ("botocore", "batchctl"))
+    ]
+    yield
+    for log, level, handlers, propagate in saved:
+        log.setLevel(level)
+        log.handlers[:] = handlers
+        log.propagate = propagate
 
 
 class Runs:

@@ -83,6 +83,10 @@ def test_deploy_plan_destroy_ride_out_a_throttling_storm_and_create_each_resourc
 
     sent = sum(throttler.sent.values())
     throttled = sum(throttler.throttled.values())
+    print(
+        f"throttling (deploy/plan/destroy): {sent} requests, {throttled} throttled, "
+        f"{sum(creates.created.values())} successful creates for {len(plan.pending)} planned"
+    )
     # The storm really happened: about 30% of several hundred requests, reads and writes of every service.
     assert sent > 300
     assert 0.2 < throttled / sent < 0.4, (throttled, sent)
