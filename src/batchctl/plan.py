@@ -44,6 +44,8 @@ class Plan:
     changes: tuple[Change, ...]
     destroy: bool = False
     triggers: tuple[Trigger, ...] = ()
+    # Resources of ours that jobs.yaml no longer declares (deploy --prune deletes them; destroy always does).
+    orphans: tuple[Key, ...] = ()
 
     def summary(self) -> dict[str, int]:
         counts = Counter(c.action.value for c in self.changes)
@@ -66,6 +68,7 @@ class Plan:
             "summary": self.summary(),
             "changes": [change_to_dict(c) for c in self.changes],
             "triggers": [t.to_dict() for t in self.triggers],
+            "orphans": [str(key) for key in self.orphans],
         }
 
 

@@ -172,6 +172,13 @@ class Ui:
                 + f", {summary['noop']} unchanged"
             )
         self.out.print(f"Plan for {escape(plan.project)}/{escape(plan.stage)}: {tail}.")
+        if plan.orphans:
+            self.out.print(
+                f"Not in jobs.yaml any more ({len(plan.orphans)}; `batchctl deploy --prune` deletes them, "
+                "`destroy` always does):"
+            )
+            for key in plan.orphans:
+                self.out.print(f"[red]- {escape(str(key))}[/]")
         if plan.triggers:
             self.out.print("Triggers:")
             for trigger in plan.triggers:

@@ -3,12 +3,26 @@ are found by tag, only ours, deleted dependents first, and the rest of the proje
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
 from batchctl import build, prune
+from batchctl.cli.app import app
 from batchctl.orphans import DELETE_ORDER
 from batchctl.provisioners import build_provisioners
-from tests.reliability_support import deploy, destroy, example, leftovers, plan_for
+from tests.reliability_support import (
+    ENV,
+    deploy,
+    destroy,
+    example,
+    example_text,
+    leftovers,
+    plan_for,
+    write_project,
+)
 
 WITHOUT_ETL_AND_FIBONACCI_QUEUE = {
     # etl's block goes entirely; fibonacci keeps running on demand through --direct, without its queue.
@@ -91,3 +105,47 @@ def test_nothing_to_prune_makes_no_mutating_call(aws: Any, recorder: Any) -> Non
     assert recorder.mutating == []
     assert recorder.calls  # it did look
     destroy(aws, cfg)
+
+
+def test_cli_plan_lists_orphans_deploy_keeps_them_until_prune_and_destroy_takes_them(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    config = write_project(tmp_path, example_text(stage="cli"))
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(app, ["-c", str(config), *args], env=ENV)
+
+    assert run("deploy", "--yes", "--skip-image").exit_code == 0
+    config.write_text(example_text(stage="cli", **WITHOUT_ETL_AND_FIBONACCI_QUEUE))
+
+    planned = run("-o", "json", "plan")
+    assert planned.exit_code == 0, planned.output
+    orphans = json.loads(planned.stdout)["plan"]["orphans"]
+    assert "sfn.state_machine/demo-cli-etl" in orphans
+    assert "pipes.pipe/demo-cli-fibonacci" in orphans
+    assert len(orphans) >= 10
+    text = run("plan")
+    assert "`batchctl deploy --prune` deletes them" in text.stdout
+    assert "- sqs.queue/demo-cli-fibonacci-dlq" in text.stdout
+    assert run("plan", "--check").exit_code == 5  # the account holds what jobs.yaml does not say
+
+    kept = run("deploy", "--yes", "--skip-image")
+    assert kept.exit_code == 0, kept.output
+    assert "--prune" in kept.stderr
+    assert json.loads(run("-o", "json", "plan").stdout)["plan"]["orphans"] == orphans
+
+    pruned = run("-o", "json", "deploy", "--yes", "--skip-image", "--prune")
+    assert pruned.exit_code == 0, pruned.output
+    done = json.loads(pruned.stdout)["result"]["done"]
+    assert sorted(done) == sorted(f"{key}:delete" for key in orphans)
+    assert run("plan", "--check").exit_code == 0
+
+    # The etl job comes back, then goes away from jobs.yaml again: destroy still takes everything.
+    config.write_text(example_text(stage="cli"))
+    assert run("deploy", "--yes", "--skip-image").exit_code == 0
+    config.write_text(example_text(stage="cli", **WITHOUT_ETL_AND_FIBONACCI_QUEUE))
+    destroyed = run("destroy", "--yes")
+    assert destroyed.exit_code == 0, destroyed.output
+    assert "deleted sfn.state_machine/demo-cli-etl" in destroyed.stderr
+    assert leftovers(boto, "demo", "cli") == []

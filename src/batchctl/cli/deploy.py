@@ -25,6 +25,13 @@ def deploy(
     allow_replace: Annotated[
         bool, typer.Option("--allow-replace", help="Allow deleting and recreating resources.")
     ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Also delete our resources that jobs.yaml no longer declares (removed jobs, steps, triggers).",
+        ),
+    ] = False,
     parallelism: ParallelismOption = 16,
 ) -> None:
     """Build and push the image, then create or update every resource of jobs.yaml, idempotently."""
@@ -38,17 +45,23 @@ def deploy(
         plan = prepared.plan
         engine.check_replacements(plan, allow_replace=allow_replace)
         needs_image = not skip_image and not cfg.image.uri
-        if not plan.has_changes:
+        pruning = prune and bool(plan.orphans)
+        if not plan.has_changes and not pruning:
             if needs_image:
                 _publish_image(state, prepared)
             if ui.is_json:
                 ui.json({"plan": plan.to_dict(), "result": {"done": [], "failed": [], "not_started": []}})
             else:
                 ui.info("No changes: everything is up to date.")
+                _mention_orphans(state, plan)
             return
         if not ui.is_json:
             ui.render_plan(plan)
-        confirm_or_exit(ui, question="Apply these changes?", yes=yes)
+        confirm_or_exit(
+            ui,
+            question=f"Apply these changes{' and delete what jobs.yaml no longer declares' if pruning else ''}?",
+            yes=yes,
+        )
         if needs_image:
             # Build before any AWS change, so a broken Dockerfile changes nothing; the repository must exist
             # before the push, and the job definitions should only point at a tag the repository holds.
@@ -64,9 +77,15 @@ def deploy(
             if not cfg.image.uri:
                 ui.warn("--skip-image: job definitions point at an image tag this deploy did not push")
             result = _apply(state, prepared, plan, parallelism=parallelism, allow_replace=allow_replace)
+        if pruning and not result.failed and not result.interrupted:
+            result = _prune(state, prepared, result, parallelism=parallelism)
+        elif pruning:
+            result.not_started.extend(prepared.orphans.plan.changes)
         if ui.is_json:
             ui.json({"plan": plan.to_dict(), "result": result.to_dict()})
         ui.render_apply_result(result, verb="deploy")
+        if not prune:
+            _mention_orphans(state, plan)
         if result.interrupted:
             ui.info("Run `batchctl deploy` again to finish.")
             raise typer.Exit(int(ExitCode.INTERRUPTED))
@@ -93,6 +112,31 @@ def _apply(
             allow_replace=allow_replace,
             on_event=state.ui.render_event,
             stop=threading.Event(),
+        )
+
+
+def _prune(state: CliState, prepared: Prepared, result: ApplyResult, *, parallelism: int) -> ApplyResult:
+    """Delete the orphans once the deploy itself went through; the results of both, in order."""
+    from batchctl import prune
+
+    with state.ui.status(f"deleting {len(prepared.orphans.keys)} resource(s) jobs.yaml no longer declares"):
+        pruned = prune.apply(
+            prepared.orphans,
+            prepared.provisioners,
+            parallelism=parallelism,
+            on_event=state.ui.render_event,
+            stop=threading.Event(),
+        )
+    pruned.done[:0] = result.done
+    return pruned
+
+
+def _mention_orphans(state: CliState, plan: Plan) -> None:
+    if plan.orphans:
+        state.ui.warn(
+            f"{len(plan.orphans)} resource(s) of this stage are no longer in jobs.yaml and were kept "
+            f"({', '.join(map(str, plan.orphans[:3]))}{', ...' if len(plan.orphans) > 3 else ''}); "
+            "`batchctl deploy --prune` deletes them"
         )
 
 

@@ -22,19 +22,27 @@ def destroy(
     state = state_of(ctx)
     ui = state.ui
     with reporting(ui):
-        from batchctl import engine
+        from batchctl import engine, prune
         from batchctl.plan import Plan
         from batchctl.specs import Kind
 
         prepared = prepare(state, parallelism=parallelism, destroy=True)
-        plan = prepared.plan
+        declared = prepared.plan
         if keep_images:
-            plan = Plan(
-                project=plan.project,
-                stage=plan.stage,
-                changes=tuple(c for c in plan.changes if c.key.kind is not Kind.ECR_REPOSITORY),
+            declared = Plan(
+                project=declared.project,
+                stage=declared.stage,
+                changes=tuple(c for c in declared.changes if c.key.kind is not Kind.ECR_REPOSITORY),
                 destroy=True,
             )
+        # What jobs.yaml no longer declares goes too (first: nothing declared depends on it).
+        orphans = prepared.orphans.plan
+        plan = Plan(
+            project=declared.project,
+            stage=declared.stage,
+            changes=orphans.changes + declared.changes,
+            destroy=True,
+        )
         if not plan.changes:
             if ui.is_json:
                 ui.json({"plan": plan.to_dict(), "result": {"done": [], "failed": [], "not_started": []}})
@@ -44,16 +52,29 @@ def destroy(
         if not ui.is_json:
             ui.render_plan(plan)
         confirm_or_exit(ui, question=f"Delete these {len(plan.changes)} resources?", yes=yes)
+        stop = threading.Event()
         with ui.status(f"deleting {len(plan.changes)} resource(s)"):
-            result = engine.apply_destroy(
-                plan,
+            result = prune.apply(
+                prepared.orphans,
                 prepared.provisioners,
-                specs=prepared.specs,
-                observed=prepared.observed,
                 parallelism=parallelism,
                 on_event=ui.render_event,
-                stop=threading.Event(),
+                stop=stop,
             )
+            if not result.failed and not result.interrupted:
+                rest = engine.apply_destroy(
+                    declared,
+                    prepared.provisioners,
+                    specs=prepared.specs,
+                    observed=prepared.observed,
+                    parallelism=parallelism,
+                    on_event=ui.render_event,
+                    stop=stop,
+                )
+                rest.done[:0] = result.done
+                result = rest
+            else:  # the declared resources were never started: say so
+                result.not_started.extend(declared.changes)
         if ui.is_json:
             ui.json({"plan": plan.to_dict(), "result": result.to_dict()})
         ui.render_apply_result(result, verb="destroy")

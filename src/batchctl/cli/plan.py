@@ -13,6 +13,7 @@ from batchctl.errors import ExitCode
 if TYPE_CHECKING:
     from batchctl.engine import Provisioners
     from batchctl.plan import Plan
+    from batchctl.prune import Orphans
     from batchctl.specs import Key, Observed
 
 ParallelismOption = Annotated[
@@ -28,6 +29,7 @@ class Prepared:
     observed: dict[Key, Observed | None]
     plan: Plan
     provisioners: Provisioners
+    orphans: Orphans  # resources of ours that jobs.yaml no longer declares, as a destroy plan
 
 
 def current_image_tag(state: CliState) -> str | None:
@@ -42,7 +44,7 @@ def current_image_tag(state: CliState) -> str | None:
 
 def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prepared:
     """Load, build, read every resource and diff: the plan that deploy (or destroy) applies."""
-    from batchctl import build, engine
+    from batchctl import build, engine, prune
     from batchctl.provisioners import build_provisioners
 
     cfg = state.config()
@@ -53,6 +55,7 @@ def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prep
         specs = build.build_specs(cfg, ctx, image_tag=tag)
         provisioners = build_provisioners(aws)
         observed = engine.read_all(specs, provisioners, parallelism=parallelism)
+        orphans = prune.find(aws, provisioners, cfg, ctx, specs, parallelism=parallelism)
     if destroy:
         made = engine.make_destroy_plan(specs, observed, project=cfg.project, stage=cfg.stage)
     else:
@@ -61,14 +64,21 @@ def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prep
 
         triggers = build.build_triggers(cfg, build.names_for(cfg, ctx), now=datetime.now(UTC))
         made = replace(
-            engine.make_plan(specs, observed, project=cfg.project, stage=cfg.stage), triggers=tuple(triggers)
+            engine.make_plan(specs, observed, project=cfg.project, stage=cfg.stage),
+            triggers=tuple(triggers),
+            orphans=tuple(orphans.keys),
         )
-    return Prepared(specs=specs, observed=observed, plan=made, provisioners=provisioners)
+    return Prepared(specs=specs, observed=observed, plan=made, provisioners=provisioners, orphans=orphans)
 
 
 def plan(
     ctx: typer.Context,
-    check: Annotated[bool, typer.Option("--check", help="Exit 5 when anything would change.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Exit 5 when anything would change or jobs.yaml no longer declares a resource."
+        ),
+    ] = False,
     show_unchanged: Annotated[
         bool, typer.Option("--show-unchanged", help="List unchanged resources too.")
     ] = False,
@@ -83,5 +93,5 @@ def plan(
             ui.json({"plan": prepared.plan.to_dict()})
         else:
             ui.render_plan(prepared.plan, show_noop=show_unchanged)
-    if check and prepared.plan.has_changes:
+    if check and (prepared.plan.has_changes or prepared.plan.orphans):
         raise typer.Exit(int(ExitCode.DRIFT))
