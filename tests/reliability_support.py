@@ -68,6 +68,7 @@ def write_project(directory: Path, text: str) -> Path:
     config = directory / "jobs.yaml"
     config.write_text(text)
     shutil.copy(ROOT / "Dockerfile", directory / "Dockerfile")
+    shutil.copy(ROOT / ".dockerignore", directory / ".dockerignore")
     if not (directory / "job").exists():
         shutil.copytree(ROOT / "job", directory / "job")
     return config

@@ -64,10 +64,13 @@ CMD ["python", "/opt/app/job/hello.py"]
 """
 
 DOCKERIGNORE = """\
-.git
-.venv
-__pycache__
-*.pyc
+# The image needs only the Dockerfile and job/: editing jobs.yaml (memory, schedule...) then leaves the image,
+# and so its content-derived tag, unchanged.
+*
+!Dockerfile
+!job
+**/__pycache__
+**/*.pyc
 """
 
 HELLO = '''\

@@ -13,6 +13,7 @@ from batchctl.cli.plan import ParallelismOption, Prepared, prepare
 from batchctl.errors import ExitCode
 
 if TYPE_CHECKING:
+    from batchctl.config import JobsFile
     from batchctl.plan import ApplyResult, Plan
 
 
@@ -32,6 +33,14 @@ def deploy(
             help="Also delete our resources that jobs.yaml no longer declares (removed jobs, steps, triggers).",
         ),
     ] = False,
+    jobs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--job",
+            metavar="NAME",
+            help="Only these jobs (repeat the option) and the shared resources they use.",
+        ),
+    ] = None,
     parallelism: ParallelismOption = 16,
 ) -> None:
     """Build and push the image, then create or update every resource of jobs.yaml, idempotently."""
@@ -41,8 +50,12 @@ def deploy(
         from batchctl import engine
 
         cfg = state.config()
+        if jobs:
+            _check_jobs(cfg, jobs, prune=prune)
         prepared = prepare(state, parallelism=parallelism)
         plan = prepared.plan
+        if jobs:
+            plan = _only_jobs(state, plan, jobs)
         engine.check_replacements(plan, allow_replace=allow_replace)
         needs_image = not skip_image and not cfg.image.uri
         pruning = prune and bool(plan.orphans)
@@ -129,6 +142,37 @@ def _prune(state: CliState, prepared: Prepared, result: ApplyResult, *, parallel
         )
     pruned.done[:0] = result.done
     return pruned
+
+
+def _check_jobs(cfg: JobsFile, jobs: list[str], *, prune: bool) -> None:
+    from batchctl.errors import UsageError
+
+    unknown = sorted(set(jobs) - set(cfg.jobs))
+    if unknown:
+        raise UsageError(
+            f"--job {unknown[0]}: jobs.yaml has no such job", hint=f"its jobs: {', '.join(sorted(cfg.jobs))}"
+        )
+    if prune:
+        raise UsageError(
+            "--prune and --job cannot be combined",
+            hint="--prune compares the whole jobs.yaml with the account",
+        )
+
+
+def _only_jobs(state: CliState, plan: Plan, jobs: list[str]) -> Plan:
+    """The plan with every change outside these jobs' resources (and the shared ones they use) made a NOOP:
+    the keys are those a jobs.yaml holding only these jobs would declare; their desired state stays the full
+    file's (so a shared policy keeps every job's grants)."""
+    from dataclasses import replace
+
+    from batchctl import build
+    from batchctl.diff import Action
+
+    cfg = state.config()
+    only = cfg.model_copy(update={"jobs": {name: cfg.jobs[name] for name in jobs}})
+    keys = {spec.key for spec in build.build_specs(only, state.aws().context())}
+    changes = tuple(c if c.key in keys else replace(c, action=Action.NOOP) for c in plan.changes)
+    return replace(plan, changes=changes, orphans=())
 
 
 def _mention_orphans(state: CliState, plan: Plan) -> None:
