@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import boto3
@@ -109,6 +109,19 @@ class Aws:
                     ) from exc
                 self._clients[service] = found
             return found
+
+    def preload(self, services: Iterable[str]) -> None:
+        """Create these clients in a background thread (building a client is mostly CPU: service model, endpoint
+        rules), so that it overlaps the first call's network wait instead of delaying the reads that follow."""
+
+        def create() -> None:
+            for service in services:
+                try:
+                    self.client(service)  # one at a time, under the lock: a Session is not thread-safe
+                except AwsError:  # e.g. no region: the first real call reports it
+                    return
+
+        threading.Thread(target=create, name="batchctl-clients", daemon=True).start()
 
     def call(self, service: str, operation: str, *, key: object = "", **params: Any) -> AwsDict:
         """Call `client(service).<operation>(**params)`; botocore errors become AwsError/AwsAuthError."""

@@ -97,6 +97,38 @@ def test_small_pages_give_every_event_once(aws: Any, boto: Any, names: Names, re
     assert recorder.calls.count("logs:FilterLogEvents") == 4
 
 
+def test_a_full_first_page_reads_the_rest_in_time_slices_once_and_in_order(
+    aws: Any, boto: Any, names: Names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Scaled down: a first page of 3 events counts as full, the rest of the range is cut in 4 slices.
+    monkeypatch.setattr(logtail, "SLICE_AFTER_EVENTS", 3)
+    monkeypatch.setattr(logtail, "TIME_SLICES", 4)
+    monkeypatch.setattr(logtail, "MIN_SLICE_MS", 1)
+    group = _group(boto, names)
+    offsets = range(-50_000, 0, 2_500)  # 20 events over the last 50 s, alternating streams, two at one time
+    _write(boto, group, "main/default/aaaa1111", [(o, f"a {o}") for o in offsets[::2]])
+    _write(
+        boto, group, "main/default/bbbb2222", [(o, f"b {o}") for o in offsets[1::2]] + [(-2_500, "b same")]
+    )
+    queries: list[dict[str, object]] = []
+    original = logtail.Tailer._filter
+
+    def spy(self: Tailer, params: dict[str, object]) -> Any:
+        queries.append(params)
+        return original(self, params)
+
+    monkeypatch.setattr(logtail.Tailer, "_filter", spy)
+    events = _read(aws, group, page_limit=3)
+    assert len(events) == 21
+    assert len({e.event_id for e in events}) == 21
+    assert [e.timestamp_ms for e in events] == sorted(e.timestamp_ms for e in events)
+    # One page over the whole range, then 4 slices: 3 closed (endTime), the last open.
+    assert "endTime" not in queries[0]
+    slice_starts = {q["startTime"] for q in queries[1:]}
+    assert len(slice_starts) == 4
+    assert sum(1 for q in queries[1:] if "endTime" in q and "nextToken" not in q) == 3
+
+
 def test_step_and_streams_narrow_to_those_streams(aws: Any, boto: Any, names: Names) -> None:
     group = _group(boto, names, "etl")
     _write(boto, group, "extract/default/1111", [(0, "extracting")])

@@ -217,3 +217,56 @@ def test_cycle_is_named() -> None:
     b = LogGroupSpec(name="b", depends_on=(Key(Kind.LOG_GROUP, "a"),))
     with pytest.raises(DependencyCycleError, match=r"logs\.log_group/a"):
         engine.make_plan([a, b], {}, project="p", stage="s")
+
+
+class PrefetchingProvisioner(FakeProvisioner):
+    """Reads every spec of its kind in one batch first; `read` then answers from it (counted as `hinted`)."""
+
+    def __init__(self, world: World, kind: Kind) -> None:
+        super().__init__(world, kind)
+        self.batches: list[list[Key]] = []
+        self.hinted: list[Key] = []
+        self._found: dict[Key, Observed] = {}
+
+    def prefetch(self, specs: Any) -> None:
+        self.batches.append([s.key for s in specs])
+        self._found = {s.key: self.world.items[s.key] for s in specs if s.key in self.world.items}
+
+    def read(self, spec: Any) -> Observed | None:
+        found = self._found.pop(spec.key, None)
+        if found is not None:
+            self.hinted.append(spec.key)
+            return found
+        return super().read(spec)
+
+
+def _log_groups(count: int) -> list[LogGroupSpec]:
+    return [LogGroupSpec(name=f"/batchctl/p/s/job-{i}", retention_days=30, tags=TAGS) for i in range(count)]
+
+
+def test_a_kind_with_enough_resources_is_prefetched_once_before_its_reads() -> None:
+    world = World()
+    groups = _log_groups(engine.PREFETCH_MIN + 2)
+    for spec in groups[:3]:
+        world.items[spec.key] = Observed(spec, {"arn": spec.name})
+    provs = provisioners(world)
+    batcher = PrefetchingProvisioner(world, Kind.LOG_GROUP)
+    provs[Kind.LOG_GROUP] = batcher
+    observed = engine.read_all([*groups, VPC], provs)
+    assert batcher.batches == [[s.key for s in groups]]
+    # Found in the batch: no call of its own. Not found: read live.
+    assert sorted(batcher.hinted) == sorted(s.key for s in groups[:3])
+    assert [key for op, key in world.calls if op == "read"].count(groups[5].key) == 1
+    assert list(observed) == [*(s.key for s in groups), VPC.key]
+    assert [observed[s.key] is not None for s in groups] == [True, True, True, False, False, False]
+
+
+def test_a_kind_with_few_resources_is_read_one_by_one() -> None:
+    world = World()
+    provs = provisioners(world)
+    batcher = PrefetchingProvisioner(world, Kind.LOG_GROUP)
+    provs[Kind.LOG_GROUP] = batcher
+    groups = _log_groups(engine.PREFETCH_MIN - 1)
+    engine.read_all(groups, provs)
+    assert batcher.batches == []
+    assert sorted(key for op, key in world.calls if op == "read") == sorted(s.key for s in groups)

@@ -1,36 +1,95 @@
-"""The typer app: global options (root callback) and the command modules, registered one by one.
+"""The typer app: global options (root callback) and the commands, one module each, loaded when used.
 
-Startup is part of the interface (DESIGN §7: `--help` ≤ 150 ms, `validate` ≤ 400 ms): this module and the command
-modules import only typer and stdlib at the top; rich (beyond typer's own help), pydantic, boto3 and docker load
-inside the commands that use them.
+Startup is part of the interface (DESIGN §7: `--help` ≤ 150 ms, `validate` ≤ 400 ms): this module imports only typer
+and stdlib; a command's module loads only when that command runs or shows its own help (`batchctl --help` lists the
+commands from SUMMARIES), and rich (beyond typer's own help), pydantic, boto3 and docker load inside the commands
+that use them.
 """
 
 from __future__ import annotations
 
+import importlib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer.core import TyperCommand, TyperGroup
 
 from batchctl import __version__
-from batchctl.cli import (
-    deploy,
-    destroy,
-    logs,
-    plan,
-    retry,
-    sandbox,
-    schedule,
-    schema,
-    status,
-    submit,
-    validate,
-)
-from batchctl.cli import image as image_cli
-from batchctl.cli import init as init_cli
-from batchctl.cli import run as run_cli
 from batchctl.cli.context import CliState
+
+# Command name → (module, attribute): a command function, or a Typer holding subcommands.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("batchctl.cli.validate", "validate"),
+    "plan": ("batchctl.cli.plan", "plan"),
+    "deploy": ("batchctl.cli.deploy", "deploy"),
+    "destroy": ("batchctl.cli.destroy", "destroy"),
+    "schema": ("batchctl.cli.schema", "schema"),
+    "sandbox": ("batchctl.cli.sandbox", "sandbox"),
+    "run": ("batchctl.cli.run", "run"),
+    "init": ("batchctl.cli.init", "init"),
+    "submit": ("batchctl.cli.submit", "submit"),
+    "status": ("batchctl.cli.status", "status"),
+    "retry": ("batchctl.cli.retry", "retry"),
+    "image": ("batchctl.cli.image", "image_app"),
+    "logs": ("batchctl.cli.logs", "logs_app"),
+    "schedule": ("batchctl.cli.schedule", "schedule_app"),
+}
+# What `batchctl --help` lists for each command without loading it: its help text (a unit test keeps them equal).
+SUMMARIES: dict[str, str] = {
+    "validate": "Check jobs.yaml offline; exit 3 listing every problem with its line and column.",
+    "plan": "Show what deploy would change (reads AWS, changes nothing).",
+    "deploy": "Build and push the image, then create or update every resource of jobs.yaml, idempotently.",
+    "destroy": "Delete every resource of this project and stage, dependents first.",
+    "schema": "Print the JSON Schema of jobs.yaml (for editor completion and checks).",
+    "sandbox": "Run an embedded AWS (moto) on 127.0.0.1 until Ctrl-C; point batchctl at it with AWS_ENDPOINT_URL.",
+    "run": "Run a job's container locally with the command, environment and Ref:: substitution Batch would use.",
+    "init": "Scaffold jobs.yaml, Dockerfile and job/ (one on-demand and one scheduled job) in an empty folder.",
+    "submit": "Run a job now, through its queue (or --direct), and print the message or run id.",
+    "status": "Recent runs: id, source, state, started, duration, Batch job ids.",
+    "retry": "Re-run a failed run with its original input; prints the id of the run now going.",
+    "image": "Build and push the job image.",
+    "logs": "Container output of a job's runs.",
+    "schedule": "Pause or resume a job's schedule.",
+}
+
+
+def load_command(name: str) -> Any:
+    """The click command of `name`, built by typer from its module (imported now)."""
+    module_name, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module_name), attribute)
+    if isinstance(target, typer.Typer):
+        group: Any = typer.main.get_group(target)  # as add_typer would: a group even with one subcommand
+        group.name = name
+        return group
+    single = typer.Typer(add_completion=False)
+    single.command(name)(target)
+    return typer.main.get_command(single)
+
+
+class LazyGroup(TyperGroup):
+    """The root group: commands are listed from SUMMARIES and loaded only when one runs or shows its help."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        if self._listing:
+            return TyperCommand(name=cmd_name, help=SUMMARIES[cmd_name])
+        return load_command(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
 
 class OutputFormat(StrEnum):
@@ -42,6 +101,7 @@ class OutputFormat(StrEnum):
 
 app = typer.Typer(
     name="batchctl",
+    cls=LazyGroup,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
@@ -91,19 +151,3 @@ def main(
     ctx.obj = CliState(
         config_path=config, ui=ui, stage=stage, profile=profile, region=region, endpoint_url=endpoint_url
     )
-
-
-app.command("validate")(validate.validate)
-app.command("plan")(plan.plan)
-app.command("deploy")(deploy.deploy)
-app.command("destroy")(destroy.destroy)
-app.command("schema")(schema.schema)
-app.command("sandbox")(sandbox.sandbox)
-app.add_typer(image_cli.image_app, name="image")
-app.command("run")(run_cli.run)
-app.command("init")(init_cli.init)
-app.command("submit")(submit.submit)
-app.command("status")(status.status)
-app.command("retry")(retry.retry)
-app.add_typer(logs.logs_app, name="logs")
-app.add_typer(schedule.schedule_app, name="schedule")

@@ -45,10 +45,11 @@ def current_image_tag(state: CliState) -> str | None:
 def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prepared:
     """Load, build, read every resource and diff: the plan that deploy (or destroy) applies."""
     from batchctl import build, engine, prune
-    from batchctl.provisioners import build_provisioners
+    from batchctl.provisioners import SERVICES, build_provisioners
 
     cfg = state.config()
     aws = state.aws()
+    aws.preload(("sts", *SERVICES))  # STS first: the next line waits for its answer, the rest build meanwhile
     tag = None if destroy else current_image_tag(state)
     with state.ui.status("reading the AWS account"):
         ctx = aws.context()

@@ -50,6 +50,22 @@ PROVISIONERS: Mapping[Kind, type[Provisioner]] = {
 }
 
 
+# Every service the provisioners call (for Aws.preload).
+SERVICES = (
+    "iam",
+    "ec2",
+    "logs",
+    "resourcegroupstaggingapi",
+    "batch",
+    "sqs",
+    "stepfunctions",
+    "pipes",
+    "scheduler",
+    "sns",
+    "ecr",
+)
+
+
 def build_provisioners(aws: Aws) -> dict[Kind, Provisioner]:
     """One provisioner instance per kind, sharing `aws` (and so its clients)."""
     return {kind: cls(aws) for kind, cls in PROVISIONERS.items()}

@@ -59,8 +59,8 @@ class Hints(Generic[T]):
     """What a batched read found, by resource name, each taken at most once by `read`.
 
     Rules: a hint stands for what exists. A name the batch did not find is read live by `read` (a listing can lag
-    behind a create), unless the batch is the same call `read` would make (`absent`). A hint is taken (removed) when
-    used, so a later `read` (during apply) is live again.
+    behind a create), unless the batch reads the same state as `read` would (`absent`). A hint is taken (removed)
+    when used, so a later `read` (during apply) is live again.
     """
 
     def __init__(self) -> None:
@@ -69,8 +69,9 @@ class Hints(Generic[T]):
         self._lock = threading.Lock()
 
     def put(self, found: Mapping[str, T], *, absent: Iterable[str] = ()) -> None:
-        """`absent`: names the batch proves absent, only when it is the very call `read` makes for one name
-        (e.g. DescribeLogGroups by prefix), so it is as current as that call would be."""
+        """`absent`: names the batch proves absent. Only from a call that reads the same state as `read`'s own
+        call, as current (DescribeLogGroups by prefix, DescribeJobDefinitions, IAM ListRoles); never from an index
+        that lags behind (the tagging API, SQS ListQueues)."""
         with self._lock:
             self._found.update(found)
             self._absent.update(absent)

@@ -56,9 +56,9 @@ class RoleProvisioner:
     def prefetch(self, specs: Sequence[RoleSpec]) -> None:
         """Every role of the account in two paged reads instead of 4+ calls per role: ListRoles (descriptions)
         and GetAccountAuthorizationDetails (trust policy, inline and managed policies, tags)."""
-        prefetching("IAM roles", lambda: self.hints.put(self._batched(specs)))
+        prefetching("IAM roles", lambda: self._batched(specs))
 
-    def _batched(self, specs: Sequence[RoleSpec]) -> dict[str, Observed]:
+    def _batched(self, specs: Sequence[RoleSpec]) -> None:
         wanted = {spec.name: spec for spec in specs}
         described: dict[str, AwsDict] = {}
         for page in self.aws.pages("iam", "list_roles", key="iam roles", PaginationConfig={"PageSize": 1000}):
@@ -91,13 +91,17 @@ class RoleProvisioner:
                     depends_on=spec.depends_on,
                 )
                 found[name] = Observed(state, {"arn": str(detail["Arn"])})
-        return found
+        # ListRoles reads the same IAM state GetRole does: a role it does not list is absent (a first deploy
+        # then makes no GetRole per role). A role listed by one call and not the other is read live.
+        self.hints.put(found, absent=[name for name in wanted if name not in described])
 
     def read(self, spec: RoleSpec) -> Observed | None:
         hint = self.hints.take(spec.name)
         if hint is not None:
             check_owned(spec.key, spec.tags, hint.state.tags)
             return hint
+        if self.hints.absent(spec.name):
+            return None
         role = self._get_role(spec.key, spec.name)
         if role is None:
             return None
