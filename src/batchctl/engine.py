@@ -17,6 +17,7 @@ Imports: graph, plan, diff, specs, provisioners (through the Provisioner protoco
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -139,6 +140,13 @@ class _Runner:
         self.stop = stop or threading.Event()
 
     def execute(self, result: ApplyResult) -> None:
+        restore = _stop_on_sigint(self.stop)
+        try:
+            self._execute(result)
+        finally:
+            restore()
+
+    def _execute(self, result: ApplyResult) -> None:
         ts = graph.sorter(self.edges)
         in_flight: dict[Future[Outputs | None], tuple[Change, float]] = {}
         ready: list[Key] = []
@@ -146,10 +154,13 @@ class _Runner:
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
             while True:
                 try:
+                    if self.stop.is_set() and not halted:
+                        halted = True
+                        result.interrupted = True
                     if not halted:
                         ready.extend(sorted(ts.get_ready()))
                         # Changes with nothing to do complete at once, which may free more.
-                        while ready and not halted:
+                        while ready and not halted and not self.stop.is_set():
                             key = ready[0]
                             change = self.changes.get(key)
                             if change is None or change.action is Action.NOOP:
@@ -197,6 +208,27 @@ class _Runner:
             for k, c in sorted(self.changes.items())
             if c.action is not Action.NOOP and k not in finished_keys
         ]
+
+
+def _stop_on_sigint(stop: threading.Event) -> Callable[[], None]:
+    """While changes run, the first Ctrl-C only sets `stop` (no KeyboardInterrupt can land between starting a
+    change and recording it); a second Ctrl-C raises as usual. Returns the function that restores the handler.
+    Signals can only be handled on the main thread: elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:  # installed from outside Python: fall back to the usual KeyboardInterrupt
+        previous = signal.default_int_handler
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, previous)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    return restore
 
 
 def apply(

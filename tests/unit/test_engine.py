@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import threading
 import time
 from typing import Any, ClassVar
@@ -192,8 +194,9 @@ def test_stop_event_halts_before_new_changes() -> None:
     stop.set()
     _, result = deploy(world, GROUPS, parallelism=1, stop=stop)
     assert result.interrupted
-    assert len(result.done) == 1
-    assert len(result.not_started) == len(GROUPS) - 1
+    assert result.done == []  # stopped before the first change: nothing starts
+    assert len(result.not_started) == len(GROUPS)
+    assert all(op == "read" for op, _ in world.calls)
 
 
 def test_destroy_deletes_dependents_first_and_only_what_exists() -> None:
@@ -270,3 +273,28 @@ def test_a_kind_with_few_resources_is_read_one_by_one() -> None:
     engine.read_all(groups, provs)
     assert batcher.batches == []
     assert sorted(key for op, key in world.calls if op == "read") == sorted(s.key for s in groups)
+
+
+class SigintOnCreate(FakeProvisioner):
+    """Sends this process a real SIGINT from inside the first create (a worker thread), as Ctrl-C would."""
+
+    def create(self, spec: Any) -> Outputs:
+        if not self.world.calls or all(op != "create" for op, _ in self.world.calls):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the main thread handles the signal while this change is still in flight
+        return super().create(spec)
+
+
+def test_ctrl_c_lets_the_running_change_finish_records_it_and_starts_nothing_more() -> None:
+    assert threading.current_thread() is threading.main_thread()  # where Python delivers signals
+    world = World()
+    provs: dict[Kind, Any] = {k: SigintOnCreate(world, k) for k in Kind}
+    before = signal.getsignal(signal.SIGINT)
+    observed = engine.read_all(GROUPS, provs)
+    plan = engine.make_plan(GROUPS, observed, project="p", stage="s")
+    result = engine.apply(plan, provs, observed=observed, parallelism=1)  # no KeyboardInterrupt escapes
+    assert result.interrupted
+    assert [c.key for c in result.done] == [GROUPS[0].key]
+    assert GROUPS[0].key in world.items  # the change in flight finished and is reported as done
+    assert [c.key for c in result.not_started] == [g.key for g in GROUPS[1:]]
+    assert signal.getsignal(signal.SIGINT) is before  # the usual Ctrl-C is back

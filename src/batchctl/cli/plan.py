@@ -44,6 +44,8 @@ def current_image_tag(state: CliState) -> str | None:
 
 def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prepared:
     """Load, build, read every resource and diff: the plan that deploy (or destroy) applies."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from batchctl import build, engine, prune
     from batchctl.provisioners import SERVICES, build_provisioners
 
@@ -55,8 +57,11 @@ def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prep
         ctx = aws.context()
         specs = build.build_specs(cfg, ctx, image_tag=tag)
         provisioners = build_provisioners(aws)
-        observed = engine.read_all(specs, provisioners, parallelism=parallelism)
-        orphans = prune.find(aws, provisioners, cfg, ctx, specs, parallelism=parallelism)
+        # The look for resources jobs.yaml no longer declares runs beside the reads, not after them.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="orphans") as pool:
+            looking = pool.submit(prune.find, aws, provisioners, cfg, ctx, specs, parallelism=parallelism)
+            observed = engine.read_all(specs, provisioners, parallelism=parallelism)
+            orphans = looking.result()
     if destroy:
         made = engine.make_destroy_plan(specs, observed, project=cfg.project, stage=cfg.stage)
     else:
