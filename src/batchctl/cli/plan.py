@@ -47,6 +47,8 @@ def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prep
     from concurrent.futures import ThreadPoolExecutor
 
     from batchctl import build, engine, prune
+    from batchctl.errors import AwsError
+    from batchctl.plan import Plan
     from batchctl.provisioners import SERVICES, build_provisioners
 
     cfg = state.config()
@@ -61,7 +63,11 @@ def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prep
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="orphans") as pool:
             looking = pool.submit(prune.find, aws, provisioners, cfg, ctx, specs, parallelism=parallelism)
             observed = engine.read_all(specs, provisioners, parallelism=parallelism)
-            orphans = looking.result()
+            try:
+                orphans = looking.result()
+            except AwsError as exc:  # e.g. no permission to list: the plan itself stands
+                state.ui.warn(f"could not look for resources jobs.yaml no longer declares: {exc.message}")
+                orphans = prune.Orphans(plan=Plan(project=cfg.project, stage=cfg.stage, changes=(), destroy=True))
     if destroy:
         made = engine.make_destroy_plan(specs, observed, project=cfg.project, stage=cfg.stage)
     else:
