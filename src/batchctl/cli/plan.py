@@ -67,7 +67,9 @@ def prepare(state: CliState, *, parallelism: int, destroy: bool = False) -> Prep
                 orphans = looking.result()
             except AwsError as exc:  # e.g. no permission to list: the plan itself stands
                 state.ui.warn(f"could not look for resources jobs.yaml no longer declares: {exc.message}")
-                orphans = prune.Orphans(plan=Plan(project=cfg.project, stage=cfg.stage, changes=(), destroy=True))
+                orphans = prune.Orphans(
+                    plan=Plan(project=cfg.project, stage=cfg.stage, changes=(), destroy=True)
+                )
     if destroy:
         made = engine.make_destroy_plan(specs, observed, project=cfg.project, stage=cfg.stage)
     else:
