@@ -246,6 +246,8 @@ def start(*, port: int, use_docker: bool | None = None, relay_interval_s: float 
     patch_moto()
     from moto.server import ThreadedMotoServer
 
+    # No access log line per request on the terminal (werkzeug logs them at INFO unless told otherwise).
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     try:
         server.start()
