@@ -93,7 +93,8 @@ def make_plan(
         found = observed.get(spec.key)
         desired = fill_refs(spec, known)
         changes.append(diff(desired, found.state if found else None))
-    return Plan(project=project, stage=stage, changes=tuple(changes))
+    edges = {key: frozenset(deps) for key, deps in graph.edges(specs).items()}
+    return Plan(project=project, stage=stage, changes=tuple(changes), edges=edges)
 
 
 def make_destroy_plan(
@@ -117,6 +118,21 @@ def check_replacements(plan: Plan, *, allow_replace: bool) -> None:
             f"the plan replaces {len(replaced)} resource(s): {lines}",
             hint="replacing deletes and recreates the resource; rerun with --allow-replace if that is intended",
         )
+    # A replacement deletes the old resource first, which AWS refuses (a VPC with subnets, a compute environment
+    # with a job queue) or which breaks what still points at it. Only a resource nothing existing depends on is
+    # replaced; the rest is refused here, before any call.
+    edges = plan.edges or graph.edges([c.desired for c in plan.changes])
+    existing = {c.key for c in plan.changes if c.action is not Action.CREATE}
+    for change in replaced:
+        dependents = sorted(k for k, deps in edges.items() if change.key in deps and k in existing)
+        if dependents:
+            shown = ", ".join(map(str, dependents[:3])) + (", ..." if len(dependents) > 3 else "")
+            raise ReplacementRefusedError(
+                f"{change.key} cannot be replaced ({', '.join(change.fields)}) while {len(dependents)} existing "
+                f"resource(s) depend on it: {shown}",
+                hint="keep the old value in jobs.yaml, or run `batchctl destroy` then `batchctl deploy` to "
+                "recreate the stage with the new one",
+            )
 
 
 class _Runner:

@@ -46,6 +46,8 @@ class Plan:
     triggers: tuple[Trigger, ...] = ()
     # Resources of ours that jobs.yaml no longer declares (deploy --prune deletes them; destroy always does).
     orphans: tuple[Key, ...] = ()
+    # What each resource depends on, from the specs before their Refs were filled (a filled Ref hides the edge).
+    edges: Mapping[Key, frozenset[Key]] = field(default_factory=dict, compare=False)
 
     def summary(self) -> dict[str, int]:
         counts = Counter(c.action.value for c in self.changes)

@@ -57,3 +57,29 @@ def test_deploy_job_refuses_an_unknown_job_and_prune(tmp_path: Path) -> None:
     both = runner.invoke(app, ["-c", str(config), "deploy", "--yes", "--job", "etl", "--prune"], env=ENV)
     assert both.exit_code == 2
     assert "--prune and --job cannot be combined" in both.stderr
+
+
+def test_a_new_cidr_is_refused_before_any_change_even_with_allow_replace(
+    aws_env: str, tmp_path: Path
+) -> None:
+    config = write_project(tmp_path, example_text(stage="net"))
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(app, ["-c", str(config), *args], env=ENV)
+
+    assert run("deploy", "--yes", "--skip-image").exit_code == 0
+    config.write_text(example_text(stage="net", **{"cidr: 10.20.0.0/24": "cidr: 10.30.0.0/24"}))
+    planned = json.loads(run("-o", "json", "plan").stdout)["plan"]["changes"]
+    assert {"key": "ec2.vpc/demo-net-vpc", "action": "replace"}.items() <= next(
+        c for c in planned if c["key"] == "ec2.vpc/demo-net-vpc"
+    ).items()
+    for extra in ([], ["--allow-replace"]):
+        refused = run("deploy", "--yes", "--skip-image", *extra)
+        assert refused.exit_code == 1, refused.output
+        assert "Traceback" not in refused.output
+    assert "ec2.vpc/demo-net-vpc cannot be replaced (cidr_block) while" in refused.stderr
+    assert "batchctl destroy" in refused.stderr
+    # Nothing was touched: the old network still stands and the plan is the same.
+    assert json.loads(run("-o", "json", "plan").stdout)["plan"]["changes"] == planned
+    assert run("destroy", "--yes").exit_code == 0

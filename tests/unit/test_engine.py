@@ -157,6 +157,22 @@ def test_replacement_allowed_deletes_then_creates() -> None:
     assert [c for c in world.calls if c[0] != "read"] == [("delete", queue.key), ("create", queue.key)]
 
 
+def test_replacing_a_resource_that_existing_resources_depend_on_is_refused_before_any_call() -> None:
+    world = World()
+    deploy(world, SPECS)
+    world.calls.clear()
+    moved = dataclasses.replace(VPC, cidr_block="10.1.0.0/24")
+    specs = [moved if s.key == VPC.key else s for s in SPECS]
+    with pytest.raises(ReplacementRefusedError) as refused:
+        deploy(world, specs, allow_replace=True)
+    assert str(VPC.key) in refused.value.message
+    assert "2 existing resource(s) depend on it: ec2.subnet/p-s-public-0, ec2.subnet/p-s-public-1" in (
+        refused.value.message
+    )
+    assert "batchctl destroy" in (refused.value.hint or "")
+    assert [c for c in world.calls if c[0] != "read"] == []
+
+
 def test_independent_changes_run_concurrently_within_the_bound() -> None:
     world = World()
     world.delay_s = 0.05
