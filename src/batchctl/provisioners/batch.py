@@ -115,14 +115,89 @@ def _is_propagation(reason: str) -> bool:
     return any(marker in reason for marker in PROPAGATION_MARKERS)
 
 
-# ---- compute environments ------------------------------------------------------------------------------------
-class ComputeEnvironmentProvisioner:
-    """MANAGED compute environment named exactly `spec.name` (FARGATE, FARGATE_SPOT, EC2 or SPOT)."""
+# ---- what compute environments and job queues share ----------------------------------------------------------
+class _DisableThenDelete:
+    """Describe by name, wait until VALID/INVALID, and remove as AWS requires for both kinds: disable, wait until
+    settled, delete, wait until gone (AWS-QUIRKS 7, 8, 9). Subclasses name their operations and fields."""
 
-    kind: ClassVar[Kind] = Kind.COMPUTE_ENVIRONMENT
+    DESCRIBE: ClassVar[str]  # e.g. describe_job_queues
+    NAMES_PARAM: ClassVar[str]  # its list-of-names parameter and response field, e.g. jobQueues
+    NAME_FIELD: ClassVar[str]  # the name field of one item, e.g. jobQueueName
+    UPDATE: ClassVar[str]  # e.g. update_job_queue
+    DELETE: ClassVar[str]  # e.g. delete_job_queue
+    NAME_PARAM: ClassVar[str]  # the single-name parameter of UPDATE and DELETE, e.g. jobQueue
 
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
+
+    def delete(self, observed: Observed) -> None:
+        spec: ComputeEnvironmentSpec | JobQueueSpec = observed.state
+        self._remove(spec.key, spec.name)
+
+    def _describe(self, key: Key, name: str) -> AwsDict | None:
+        found = self.aws.call("batch", self.DESCRIBE, key=key, **{self.NAMES_PARAM: [name]})
+        for item in found.get(self.NAMES_PARAM, []):
+            if item.get(self.NAME_FIELD) == name and item.get("status") != "DELETED":
+                result: AwsDict = item
+                return result
+        return None
+
+    def _wait_settled(self, key: Key, name: str, *, what: str) -> AwsDict:
+        """Wait until it is VALID or INVALID; an empty dict when it is gone."""
+
+        def probe() -> AwsDict | None:
+            item = self._describe(key, name)
+            if item is None:
+                return {}
+            return item if item.get("status") in SETTLED else None
+
+        return self.aws.wait_until(
+            probe, what=what, timeout_s=STATUS_TIMEOUT_S, interval_s=POLL_INTERVAL_S, key=key
+        )
+
+    def _delete(self, key: Key, name: str) -> None:
+        self.aws.call("batch", self.DELETE, key=key, **{self.NAME_PARAM: name})
+
+    def _remove(self, key: Key, name: str) -> None:
+        item = self._describe(key, name)
+        if item is None:
+            return
+        if item.get("status") != "DELETING":
+            if item.get("status") not in SETTLED:
+                item = self._wait_settled(key, name, what=f"{key} to settle before deletion")
+            if item and item.get("state") != "DISABLED":
+                self.aws.call("batch", self.UPDATE, key=key, **{self.NAME_PARAM: name, "state": "DISABLED"})
+                item = self._wait_settled(key, name, what=f"{key} to be disabled")
+            if not item:
+                return
+            self._delete(key, name)
+        self.aws.wait_until(
+            lambda: True if self._describe(key, name) is None else None,
+            what=f"{key} to be deleted",
+            timeout_s=DELETE_TIMEOUT_S,
+            interval_s=POLL_INTERVAL_S,
+            key=key,
+        )
+
+    def _remove_quietly(self, spec: ComputeEnvironmentSpec | JobQueueSpec) -> None:
+        # Cleanup after a failed create; the original error is what the user must see.
+        try:
+            self._remove(spec.key, spec.name)
+        except AwsError as exc:
+            log.debug("cleanup of %s failed: %s", spec.key, exc)
+
+
+# ---- compute environments ------------------------------------------------------------------------------------
+class ComputeEnvironmentProvisioner(_DisableThenDelete):
+    """MANAGED compute environment named exactly `spec.name` (FARGATE, FARGATE_SPOT, EC2 or SPOT)."""
+
+    kind: ClassVar[Kind] = Kind.COMPUTE_ENVIRONMENT
+    DESCRIBE = "describe_compute_environments"
+    NAMES_PARAM = "computeEnvironments"
+    NAME_FIELD = "computeEnvironmentName"
+    UPDATE = "update_compute_environment"
+    DELETE = "delete_compute_environment"
+    NAME_PARAM = "computeEnvironment"
 
     def read(self, spec: ComputeEnvironmentSpec) -> Observed | None:
         env = self._describe(spec.key, spec.name)
@@ -253,71 +328,17 @@ class ComputeEnvironmentProvisioner:
         _tag_changes(self.aws, key=spec.key, arn=arn, desired=spec.tags, live=before.tags)
         return {"arn": arn}
 
-    def delete(self, observed: Observed) -> None:
-        spec: ComputeEnvironmentSpec = observed.state
-        self._remove(spec.key, spec.name)
-
-    # ---- helpers -------------------------------------------------------------------------------------------
-    def _describe(self, key: Key, name: str) -> AwsDict | None:
-        found = self.aws.call("batch", "describe_compute_environments", key=key, computeEnvironments=[name])
-        for env in found.get("computeEnvironments", []):
-            if env.get("computeEnvironmentName") == name and env.get("status") != "DELETED":
-                result: AwsDict = env
-                return result
-        return None
-
-    def _wait_settled(self, key: Key, name: str, *, what: str) -> AwsDict:
-        """Wait until the environment is VALID or INVALID; an empty dict when it is gone."""
-
-        def probe() -> AwsDict | None:
-            env = self._describe(key, name)
-            if env is None:
-                return {}
-            return env if env.get("status") in SETTLED else None
-
-        return self.aws.wait_until(
-            probe, what=what, timeout_s=STATUS_TIMEOUT_S, interval_s=POLL_INTERVAL_S, key=key
-        )
-
-    def _remove(self, key: Key, name: str) -> None:
-        """AWS-QUIRKS 7, 8: disable, wait until settled, delete (retrying a lingering queue link), wait gone."""
-        env = self._describe(key, name)
-        if env is None:
-            return
-        if env.get("status") != "DELETING":
-            if env.get("status") not in SETTLED:
-                env = self._wait_settled(key, name, what=f"{key} to settle before deletion")
-            if env and env.get("state") != "DISABLED":
-                self.aws.call(
-                    "batch", "update_compute_environment", key=key, computeEnvironment=name, state="DISABLED"
-                )
-                env = self._wait_settled(key, name, what=f"{key} to be disabled")
-            if not env:
-                return
-            self.aws.retry_on(
-                lambda: self.aws.call(
-                    "batch", "delete_compute_environment", key=key, computeEnvironment=name
-                ),
-                codes=CLIENT_EXCEPTION,
-                messages=QUEUE_RELATIONSHIP_MARKERS,
-                what=f"{key}: its job queues to let go",
-                timeout_s=QUEUE_RELATIONSHIP_TIMEOUT_S,
-                interval_s=POLL_INTERVAL_S,
-            )
-        self.aws.wait_until(
-            lambda: True if self._describe(key, name) is None else None,
-            what=f"{key} to be deleted",
-            timeout_s=DELETE_TIMEOUT_S,
+    def _delete(self, key: Key, name: str) -> None:
+        """A queue being deleted still holds the environment for a while (AWS-QUIRKS 8): retry until it lets go."""
+        delete = super()._delete
+        self.aws.retry_on(
+            lambda: delete(key, name),
+            codes=CLIENT_EXCEPTION,
+            messages=QUEUE_RELATIONSHIP_MARKERS,
+            what=f"{key}: its job queues to let go",
+            timeout_s=QUEUE_RELATIONSHIP_TIMEOUT_S,
             interval_s=POLL_INTERVAL_S,
-            key=key,
         )
-
-    def _remove_quietly(self, spec: ComputeEnvironmentSpec) -> None:
-        # Cleanup after a failed create; the original error is what the user must see.
-        try:
-            self._remove(spec.key, spec.name)
-        except AwsError as exc:
-            log.debug("cleanup of %s failed: %s", spec.key, exc)
 
     def _service_linked_role(self, key: Key) -> str:
         """ARN of Batch's service-linked role, created when the account has none yet."""
@@ -411,13 +432,16 @@ class ComputeEnvironmentProvisioner:
 
 
 # ---- job queues ----------------------------------------------------------------------------------------------
-class JobQueueProvisioner:
+class JobQueueProvisioner(_DisableThenDelete):
     """Job queue named exactly `spec.name` over compute environments in order; cancels jobs stuck RUNNABLE."""
 
     kind: ClassVar[Kind] = Kind.JOB_QUEUE
-
-    def __init__(self, aws: Aws) -> None:
-        self.aws = aws
+    DESCRIBE = "describe_job_queues"
+    NAMES_PARAM = "jobQueues"
+    NAME_FIELD = "jobQueueName"
+    UPDATE = "update_job_queue"
+    DELETE = "delete_job_queue"
+    NAME_PARAM = "jobQueue"
 
     def read(self, spec: JobQueueSpec) -> Observed | None:
         queue = self._describe(spec.key, spec.name)
@@ -486,60 +510,6 @@ class JobQueueProvisioner:
                 raise _invalid_error(spec.key, "UpdateJobQueue", reason)
         _tag_changes(self.aws, key=spec.key, arn=arn, desired=spec.tags, live=before.tags)
         return {"arn": arn}
-
-    def delete(self, observed: Observed) -> None:
-        spec: JobQueueSpec = observed.state
-        self._remove(spec.key, spec.name)
-
-    # ---- helpers -------------------------------------------------------------------------------------------
-    def _describe(self, key: Key, name: str) -> AwsDict | None:
-        found = self.aws.call("batch", "describe_job_queues", key=key, jobQueues=[name])
-        for queue in found.get("jobQueues", []):
-            if queue.get("jobQueueName") == name and queue.get("status") != "DELETED":
-                result: AwsDict = queue
-                return result
-        return None
-
-    def _wait_settled(self, key: Key, name: str, *, what: str) -> AwsDict:
-        """Wait until the queue is VALID or INVALID; an empty dict when it is gone."""
-
-        def probe() -> AwsDict | None:
-            queue = self._describe(key, name)
-            if queue is None:
-                return {}
-            return queue if queue.get("status") in SETTLED else None
-
-        return self.aws.wait_until(
-            probe, what=what, timeout_s=STATUS_TIMEOUT_S, interval_s=POLL_INTERVAL_S, key=key
-        )
-
-    def _remove(self, key: Key, name: str) -> None:
-        """AWS-QUIRKS 9: disable, wait, delete, then wait until gone (DELETING lasts about a minute)."""
-        queue = self._describe(key, name)
-        if queue is None:
-            return
-        if queue.get("status") != "DELETING":
-            if queue.get("status") not in SETTLED:
-                queue = self._wait_settled(key, name, what=f"{key} to settle before deletion")
-            if queue and queue.get("state") != "DISABLED":
-                self.aws.call("batch", "update_job_queue", key=key, jobQueue=name, state="DISABLED")
-                queue = self._wait_settled(key, name, what=f"{key} to be disabled")
-            if not queue:
-                return
-            self.aws.call("batch", "delete_job_queue", key=key, jobQueue=name)
-        self.aws.wait_until(
-            lambda: True if self._describe(key, name) is None else None,
-            what=f"{key} to be deleted",
-            timeout_s=DELETE_TIMEOUT_S,
-            interval_s=POLL_INTERVAL_S,
-            key=key,
-        )
-
-    def _remove_quietly(self, spec: JobQueueSpec) -> None:
-        try:
-            self._remove(spec.key, spec.name)
-        except AwsError as exc:
-            log.debug("cleanup of %s failed: %s", spec.key, exc)
 
     def _environment_arn(self, value: str) -> str:
         if value.startswith("arn:"):

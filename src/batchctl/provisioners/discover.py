@@ -19,16 +19,6 @@ from batchctl.naming import TAG_PROJECT, TAG_STAGE, Names
 from batchctl.provisioners.base import tags_from_list
 from batchctl.specs import Key, Kind
 
-# The kinds a job (or a step, queue or schedule of it) brings; shared kinds never become orphans of an edit.
-PER_JOB_KINDS = (
-    Kind.SCHEDULE,
-    Kind.PIPE,
-    Kind.STATE_MACHINE,
-    Kind.SQS_QUEUE,
-    Kind.JOB_DEFINITION,
-    Kind.LOG_GROUP,
-    Kind.IAM_ROLE,
-)
 ROLE_SUFFIXES = ("-job", "-sfn", "-pipe", "-sched")
 
 
@@ -158,6 +148,7 @@ def _schedules(aws: Aws, names: Names, declared: set[str]) -> set[str]:
     return undeclared if _ours(tags_from_list(listed.get("Tags", [])), names) else set()
 
 
+# The kinds a job (or a step, queue or schedule of it) brings; shared kinds never become orphans of an edit.
 FINDERS: Mapping[Kind, Callable[[Aws, Names, set[str]], set[str]]] = {
     Kind.IAM_ROLE: _roles,
     Kind.JOB_DEFINITION: _job_definitions,
@@ -173,10 +164,10 @@ def find_orphans(aws: Aws, names: Names, declared: Iterable[Key]) -> dict[Kind, 
     """Names of the resources of the per-job kinds tagged with this project and stage that `declared` does not
     name, by kind. Declared names are skipped before any per-resource call (their provisioners read them), so a
     project without orphans costs one listing per kind (kinds listed in parallel)."""
-    by_kind: dict[Kind, set[str]] = {kind: set() for kind in PER_JOB_KINDS}
+    by_kind: dict[Kind, set[str]] = {kind: set() for kind in FINDERS}
     for key in declared:
         if key.kind in by_kind:
             by_kind[key.kind].add(key.name)
-    with ThreadPoolExecutor(max_workers=len(PER_JOB_KINDS), thread_name_prefix="discover") as pool:
-        futures = {kind: pool.submit(FINDERS[kind], aws, names, by_kind[kind]) for kind in PER_JOB_KINDS}
+    with ThreadPoolExecutor(max_workers=len(FINDERS), thread_name_prefix="discover") as pool:
+        futures = {kind: pool.submit(find, aws, names, by_kind[kind]) for kind, find in FINDERS.items()}
         return {kind: future.result() for kind, future in futures.items()}
