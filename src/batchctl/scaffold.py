@@ -126,20 +126,40 @@ class ScaffoldError(BatchctlError):
     """The project files cannot be written."""
 
 
-def project_name(directory: Path) -> str:
-    """A valid project name from the folder's name (lower case, [a-z0-9-], starting with a letter, ≤ 20)."""
-    name = re.sub(r"[^a-z0-9-]+", "-", directory.resolve().name.lower()).strip("-")
+PROJECT_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
+PROJECT_NAME_RULE = "lower-case letters, digits and hyphens, starting with a letter, at most 20 characters"
+
+
+def suggest_project_name(text: str) -> str:
+    """A valid project name close to `text` (lower case, [a-z0-9-], starting with a letter, ≤ 20), for hints."""
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
     name = re.sub(r"^[^a-z]+", "", name)[:20].rstrip("-")
     return name or "jobs"
+
+
+def project_name(directory: Path) -> str:
+    """The folder's name when it is a valid project name as it is.
+
+    A name is never derived silently: two folders cut to the same 20 characters would share every AWS resource name,
+    and one project's `destroy` would delete the other's. So a folder name that would have to change is refused,
+    with a suggestion for `--project`.
+    """
+    folder = directory.resolve().name
+    if PROJECT_NAME.fullmatch(folder):
+        return folder
+    raise ScaffoldError(
+        f"the folder name {folder!r} is not a valid project name ({PROJECT_NAME_RULE})",
+        hint=f"choose the project's name with --project NAME, e.g. --project {suggest_project_name(folder)}",
+    )
 
 
 def scaffold(directory: Path, *, project: str | None = None) -> list[Path]:
     """Write a new project into `directory`; refuse (writing nothing) if any of its files exists."""
     name = project or project_name(directory)
-    if not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", name):
+    if not PROJECT_NAME.fullmatch(name):
         raise ScaffoldError(
-            f"{name!r} is not a valid project name",
-            hint="use lower-case letters, digits and hyphens, starting with a letter, at most 20 characters",
+            f"{name!r} is not a valid project name ({PROJECT_NAME_RULE})",
+            hint=f"for example --project {suggest_project_name(name)}",
         )
     files = {
         "jobs.yaml": JOBS_YAML.format(project=name),
