@@ -204,29 +204,31 @@ class Tailer:
     page_limit: int = MAX_PAGE_EVENTS
     sleep: Callable[[float], None] | None = None
     emitted: int = 0
-    _boundary_ms: int | None = None
-    _boundary_ids: set[str] = field(default_factory=set)
-    _seen_streams: set[str] = field(default_factory=set)
-    _queried: set[str] = field(default_factory=set)
+    # Per stream: the newest timestamp printed and the ids printed at it.
+    _positions: dict[str, tuple[int, set[str]]] = field(default_factory=dict)
 
     def poll(self) -> int:
-        """One pass: every page from the newest timestamp seen (or the start); returns how many events it printed."""
+        """One pass: every page from where each stream stopped (or the start); returns how many events it printed.
+
+        Each stream keeps its own position. Parallel jobs write at their own pace: a stream whose job started late
+        (or that did not exist yet when first asked for) holds lines older than the newest line of the others, and
+        reading it from the others' position would drop them.
+        """
         if self.streams is None:
             return self._pass(start_ms=self._resume_ms(), names=None)
         wanted = set(self.streams())
-        known, fresh = wanted & self._queried, wanted - self._queried
+        seen = {name for name in wanted if name in self._positions}
         printed = 0
-        if known:
-            printed += self._pass(start_ms=self._resume_ms(), names=known)
-        if fresh:
-            # A stream that showed up late (a job that started running since) is read from the start, so its first
-            # lines are not lost behind the newest timestamp of the others.
-            printed += self._pass(start_ms=self.start_ms, names=fresh)
-            self._queried |= fresh
+        if seen:
+            printed += self._pass(start_ms=min(self._positions[name][0] for name in seen), names=seen)
+        if wanted - seen:
+            printed += self._pass(start_ms=self.start_ms, names=wanted - seen)
         return printed
 
     def _resume_ms(self) -> int:
-        return self._boundary_ms if self._boundary_ms is not None else self.start_ms
+        """Where a pass over the whole group starts: the newest line seen in any stream, as `aws logs tail` does."""
+        newest = [timestamp for timestamp, _ids in self._positions.values()]
+        return max(newest) if newest else self.start_ms
 
     def _pass(self, *, start_ms: int, names: set[str] | None) -> int:
         params: dict[str, object] = {
@@ -317,23 +319,23 @@ class Tailer:
                 continue
             if not self._is_new(raw):
                 continue
-            self._seen_streams.add(stream)
-            self.on_event(_event_of(raw, many=len(self._seen_streams) > 1))
+            self.on_event(_event_of(raw, many=len(self._positions) > 1))
             printed += 1
         return printed
 
     def _is_new(self, raw: AwsDict) -> bool:
-        """Track the newest timestamp and the ids printed at it; the next pass starts there and skips those ids."""
+        """Track each stream's newest timestamp and the ids printed at it; later passes skip what is behind it."""
+        stream = str(raw.get("logStreamName", ""))
         event_id = str(raw.get("eventId", ""))
         timestamp = int(raw.get("timestamp", 0))
-        if self._boundary_ms is None or timestamp > self._boundary_ms:
-            self._boundary_ms = timestamp
-            self._boundary_ids = {event_id}
+        position = self._positions.get(stream)
+        if position is None or timestamp > position[0]:
+            self._positions[stream] = (timestamp, {event_id})
             return True
-        if timestamp == self._boundary_ms:
-            if event_id in self._boundary_ids:
-                return False
-            self._boundary_ids.add(event_id)
+        newest, ids = position
+        if timestamp < newest or event_id in ids:
+            return False
+        ids.add(event_id)
         return True
 
     def _filter(self, params: dict[str, object]) -> AwsDict:

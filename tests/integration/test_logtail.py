@@ -163,6 +163,44 @@ def test_a_stream_that_shows_up_late_is_read_from_the_start(aws: Any, boto: Any,
     assert [e.message for e in events][3:] == ["a0 start", "a2 ERROR disk", "a4 done"]
 
 
+def test_a_stream_asked_for_before_it_existed_is_read_from_the_start(
+    aws: Any, boto: Any, names: Names
+) -> None:
+    group = _group(boto, names)
+    _write(boto, group, "main/default/bbbb2222", [(10, "b1 start"), (50, "b5 done")])
+    known = ["main/default/bbbb2222", "main/default/aaaa1111"]  # a's job has not started: no stream yet
+    events: list[LogEvent] = []
+    tailer = Tailer(
+        aws=aws, group=group, start_ms=NOW_MS - 60_000, on_event=events.append, streams=lambda: known
+    )
+    tailer.poll()
+    assert [e.message for e in events] == ["b1 start", "b5 done"]
+    # a's first lines are older than b's newest: each stream resumes from its own position, not from b's.
+    _write(boto, group, "main/default/aaaa1111", [(0, "a0 start"), (20, "a2 work")])
+    tailer.poll()
+    assert [e.message for e in events][2:] == ["a0 start", "a2 work"]
+    tailer.poll()
+    assert len(events) == 4
+
+
+def test_each_stream_keeps_its_own_position(aws: Any, boto: Any, names: Names) -> None:
+    group = _group(boto, names)
+    _two_streams(boto, group)  # a: 0, 20, 40; b: 10, 30, 50
+    streams = ["main/default/aaaa1111", "main/default/bbbb2222"]
+    events: list[LogEvent] = []
+    tailer = Tailer(
+        aws=aws, group=group, start_ms=NOW_MS - 60_000, on_event=events.append, streams=lambda: streams
+    )
+    tailer.poll()
+    assert len(events) == 6
+    # a writes a line at 45: after a's own newest line (40), before b's (50). It must not be lost.
+    _write(boto, group, "main/default/aaaa1111", [(45, "a4.5 late")])
+    tailer.poll()
+    assert [e.message for e in events][6:] == ["a4.5 late"]
+    tailer.poll()
+    assert len(events) == 7
+
+
 def test_follow_shows_a_new_event_once(aws: Any, boto: Any, names: Names) -> None:
     group = _group(boto, names)
     _write(boto, group, "main/default/aaaa1111", [(0, "first")])
