@@ -179,7 +179,7 @@ class _Model(BaseModel):
 
 
 def cron_problem(expression: str) -> str | None:
-    """What is wrong with an AWS cron expression (6 fields, one of day-of-month/day-of-week `?`), or None."""
+    """What cron.parse (the one AWS cron grammar) finds wrong with an expression, or None."""
     try:
         cron.parse(expression)
     except cron.CronError as exc:
