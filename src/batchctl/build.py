@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from batchctl import asl, cron, policies
-from batchctl.config import JobsFile, StepSettings, resolve_steps
+from batchctl.config import FARGATE_TYPES, RUN_PARAMETERS, JobsFile, StepSettings, resolve_steps
 from batchctl.naming import AwsContext, Names
 from batchctl.specs import (
     ComputeEnvironmentSpec,
@@ -37,9 +37,6 @@ from batchctl.specs import (
     VpcSpec,
 )
 
-FARGATE_TYPES = frozenset({"FARGATE", "FARGATE_SPOT"})
-# Batch parameters every job definition declares, so `Ref::body` etc. become "" when a run does not set them.
-RUN_PARAMETERS = ("body", "time", "source", "id")
 DLQ_RETENTION_S = 1_209_600  # the SQS maximum: failed messages wait 14 days for a look
 STATE_MACHINE_LOG_LEVEL = "ERROR"
 

@@ -1,107 +1,169 @@
-"""Next run times of EventBridge Scheduler expressions (AWS's 6-field cron, and rate), in a time zone.
+"""The one grammar of AWS cron (EventBridge Scheduler's 6 fields): parse() validates and raises; next run times.
 
-Imports: stdlib only. Pure: the caller passes the current time. Validation lives in config.py; this module assumes
-a valid expression. AWS cron fields: minutes hours day-of-month month day-of-week year, with day-of-week 1-7 =
-SUN-SAT, `?` (no value), `L` (last), `W` (nearest weekday) and `#` (nth weekday of the month).
+Imports: stdlib only. Pure: the caller passes the current time. Fields: minutes hours day-of-month month day-of-week
+year, with day-of-week 1-7 = SUN-SAT, `?` (no value), `L` (last), `W` (nearest weekday), `LW` (last weekday of the
+month) and `#` (nth weekday of the month). Also rate expressions (`rate(5 minutes)`), which config validates.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-MONTHS = {name: i for i, name in enumerate(calendar.month_abbr) if name} | {
-    name.upper(): i for i, name in enumerate(calendar.month_abbr) if name
-}
+__all__ = ["Cron", "CronError", "next_runs", "parse", "rate_seconds"]
+
+MONTHS = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
 DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 SEARCH_DAYS = 366 * 8  # far enough for any yearly expression; sparse year lists beyond it show no next run
 
 DayTest = Callable[[date], bool]
+T = TypeVar("T")
 
 
-def _value(text: str, names: dict[str, int]) -> int:
-    return names.get(text.upper(), 0) or int(text)
+class CronError(ValueError):
+    """A cron expression AWS refuses; the message names the field and says what is wrong."""
 
 
-def _ints(field: str, low: int, high: int, names: dict[str, int] | None = None) -> set[int]:
-    """Values of a numeric field: `*`, `a`, `a-b`, `*/n`, `a/n`, `a-b/n`, and comma lists of those."""
-    names = names or {}
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    low: int
+    high: int
+    names: Mapping[str, int]
+
+
+MINUTES = _Field("minutes", 0, 59, {})
+HOURS = _Field("hours", 0, 23, {})
+DAY_OF_MONTH = _Field("day-of-month", 1, 31, {})
+MONTH = _Field("month", 1, 12, MONTHS)
+DAY_OF_WEEK = _Field("day-of-week", 1, 7, DAYS)
+YEAR = _Field("year", 1970, 2199, {})
+
+
+# ---- parsing --------------------------------------------------------------------------------------------------
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _number(text: str, field: _Field) -> int:
+    """One value: a number within the field's bounds, or a name (JAN, MON; any case) where the field has names."""
+    named = field.names.get(text.upper())
+    if named is not None:
+        return named
+    if not _is_number(text):
+        hint = f" or {next(iter(field.names))}-style names" if field.names else ""
+        raise CronError(f"{text!r} is not a number{hint}")
+    if not field.low <= int(text) <= field.high:
+        raise CronError(f"{text} is outside {field.low}-{field.high}")
+    return int(text)
+
+
+def _values(text: str, field: _Field) -> frozenset[int]:
+    """`*`, `a`, `a-b`, each with an optional `/step`, and comma lists of those. `a/step` runs from a to the
+    field's end; a range may wrap past the end (FRI-MON, 22-2), and its step carries across the wrap."""
     found: set[int] = set()
-    for part in field.split(","):
-        base, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if base in ("*", "?"):
-            start, end = low, high
-        elif "-" in base:
-            a, b = base.split("-", 1)
-            start, end = _value(a, names), _value(b, names)
+    for part in text.split(","):
+        base, slash, step_text = part.partition("/")
+        if slash and not (_is_number(step_text) and 1 <= int(step_text) <= field.high):
+            raise CronError(f"step {step_text!r} must be a number from 1 to {field.high}")
+        if base == "*":
+            start, end = field.low, field.high
         else:
-            start = _value(base, names)
-            end = high if step_text else start
-        if start <= end:
-            found.update(range(start, end + 1, step))
-        else:  # a wrapping range such as FRI-MON
-            found.update(v for v in range(low, high + 1) if v >= start or v <= end)
-    return {v for v in found if low <= v <= high}
+            numbers = []
+            for bound in base.split("-", 1) if "-" in base[1:] else [base]:
+                if not bound:
+                    raise CronError(f"{part!r} is not a value, range or list")
+                numbers.append(_number(bound, field))
+            if len(numbers) == 2:
+                start, end = numbers
+            else:
+                start = numbers[0]
+                end = field.high if slash else start
+        span: Sequence[int] = (
+            range(start, end + 1)
+            if start <= end
+            else [*range(start, field.high + 1), *range(field.low, end + 1)]
+        )
+        found.update(span[:: int(step_text) if slash else 1])
+    return frozenset(found)
 
 
-def _always(_day: date) -> bool:
-    return True
+def _day_of_month(text: str, field: _Field) -> DayTest:
+    if text == "L":
+        return _is_last_day
+    # LW is missing from AWS's table of wildcards, yet EventBridge accepts it with Quartz's meaning: the last
+    # weekday (Monday to Friday) of the month.
+    if text == "LW":
+        return _is_last_weekday_of_month
+    if match := re.fullmatch(r"([0-9]{1,2})W", text):
+        return partial(_is_nearest_weekday, _number(match.group(1), field))
+    return partial(_day_in, _values(text, field))
 
 
-def _any_of(tests: tuple[DayTest, ...], day: date) -> bool:
-    return any(test(day) for test in tests)
+def _day_of_week(text: str, field: _Field) -> DayTest:
+    if text == "L":  # alone, L is the last day of the week: Saturday
+        return partial(_weekday_in, frozenset({7}))
+    if match := re.fullmatch(r"(\w+)L", text):
+        return partial(_is_last_weekday, _number(match.group(1), field))
+    if match := re.fullmatch(r"(\w+)#(\w+)", text):
+        weekday = _number(match.group(1), field)
+        if match.group(2) not in {"1", "2", "3", "4", "5"}:
+            raise CronError("the # occurrence must be 1-5")
+        return partial(_is_nth_weekday, weekday, int(match.group(2)))
+    return partial(_weekday_in, _values(text, field))
+
+
+def _in_field(field: _Field, text: str, parse_field: Callable[[str, _Field], T]) -> T:
+    """Parse one field; a problem is raised as `day-of-week '8': 8 is outside 1-7`."""
+    try:
+        if text == "?":
+            raise CronError("'?' is only allowed in day-of-month or day-of-week")
+        return parse_field(text, field)
+    except CronError as exc:
+        raise CronError(f"{field.name} {text!r}: {exc}") from None
+
+
+def parse(expression: str) -> Cron:
+    """Parse an AWS cron expression, bare or as `cron(...)`; raise CronError saying what is wrong (the first
+    problem, fields checked left to right)."""
+    text = expression.strip()
+    if text.startswith("cron(") and text.endswith(")"):
+        text = text[len("cron(") : -1]
+    fields = text.split()
+    if len(fields) != 6:
+        extra = " (add a year field, e.g. '*')" if len(fields) == 5 else ""
+        raise CronError(
+            "AWS cron has 6 fields (minutes hours day-of-month month day-of-week year), "
+            f"this has {len(fields)}{extra}"
+        )
+    minutes, hours, dom, month, dow, year = fields
+    if (dom == "?") == (dow == "?"):
+        raise CronError("exactly one of day-of-month and day-of-week must be '?', e.g. '0 12 * * ? *'")
+    # Keyword arguments are evaluated in the order written: the fields' order, so the first problem is reported.
+    return Cron(
+        minutes=_in_field(MINUTES, minutes, _values),
+        hours=_in_field(HOURS, hours, _values),
+        day_of_month=None if dom == "?" else _in_field(DAY_OF_MONTH, dom, _day_of_month),
+        months=_in_field(MONTH, month, _values),
+        day_of_week=None if dow == "?" else _in_field(DAY_OF_WEEK, dow, _day_of_week),
+        years=_in_field(YEAR, year, _values),
+    )
+
+
+# ---- matching days --------------------------------------------------------------------------------------------
 
 
 def _aws_weekday(day: date) -> int:
     """AWS numbering: 1 = Sunday ... 7 = Saturday."""
     return (day.isoweekday() % 7) + 1
-
-
-def _day_of_month_test(field: str) -> DayTest | None:
-    if field == "?":
-        return None
-    if field == "*":
-        return _always
-    tests: list[DayTest] = []
-    for part in field.split(","):
-        if part == "L":
-            tests.append(_is_last_day)
-        elif part == "LW":
-            tests.append(_is_last_weekday_of_month)
-        elif part.endswith("W"):
-            wanted = int(part[:-1])
-            tests.append(partial(_is_nearest_weekday, wanted))
-        else:
-            values = _ints(part, 1, 31)
-            tests.append(partial(_day_in, frozenset(values)))
-    return partial(_any_of, tuple(tests))
-
-
-def _day_of_week_test(field: str) -> DayTest | None:
-    if field == "?":
-        return None
-    if field == "*":
-        return _always
-    tests: list[DayTest] = []
-    for part in field.split(","):
-        if "#" in part:
-            day_text, nth_text = part.split("#", 1)
-            weekday, nth = _value(day_text, DAYS), int(nth_text)
-            tests.append(partial(_is_nth_weekday, weekday, nth))
-        elif part.endswith("L") and part != "L":
-            weekday = _value(part[:-1], DAYS)
-            tests.append(partial(_is_last_weekday, weekday))
-        elif part == "L":
-            tests.append(partial(_weekday_in, frozenset({7})))
-        else:
-            values = _ints(part, 1, 7, DAYS)
-            tests.append(partial(_weekday_in, frozenset(values)))
-    return partial(_any_of, tuple(tests))
 
 
 def _is_last_day(day: date) -> bool:
@@ -162,19 +224,6 @@ class Cron:
     day_of_month: DayTest | None
     day_of_week: DayTest | None
 
-    @classmethod
-    def parse(cls, expression: str) -> Cron:
-        fields = expression.strip().removeprefix("cron(").removesuffix(")").split()
-        minutes, hours, dom, month, dow, year = fields
-        return cls(
-            minutes=frozenset(_ints(minutes, 0, 59)),
-            hours=frozenset(_ints(hours, 0, 23)),
-            months=frozenset(_ints(month, 1, 12, MONTHS)),
-            years=frozenset(_ints(year, 1970, 2199)),
-            day_of_month=_day_of_month_test(dom),
-            day_of_week=_day_of_week_test(dow),
-        )
-
     def matches_day(self, day: date) -> bool:
         if day.year not in self.years or day.month not in self.months:
             return False
@@ -219,4 +268,4 @@ def next_runs(expression: str, timezone: str, *, after: datetime, count: int = 3
         step = timedelta(seconds=rate_seconds(expression))
         start = after.astimezone(zone)
         return [start + step * (i + 1) for i in range(count)]
-    return Cron.parse(expression).next_runs(after=after, zone=zone, count=count)
+    return parse(expression).next_runs(after=after, zone=zone, count=count)

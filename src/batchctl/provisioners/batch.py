@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from batchctl.aws import Aws
+from batchctl.config import FARGATE_TYPES
 from batchctl.errors import AwsError, PlanError
 from batchctl.provisioners.base import Hints, check_owned, prefetching
 from batchctl.specs import (
@@ -27,7 +28,6 @@ from batchctl.specs import (
 
 log = logging.getLogger(__name__)
 
-FARGATE_TYPES = frozenset({"FARGATE", "FARGATE_SPOT"})
 EC2_TYPES = frozenset({"EC2", "SPOT"})
 # Batch changes instance types, subnets, security groups or the allocation strategy of an EC2/SPOT environment in
 # place only with the service-linked role and one of these strategies; otherwise it must be replaced (QUIRKS 10).
