@@ -6,6 +6,7 @@ them in. Discovery (provisioners.discover) and deletion (prune) are effectful an
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,17 +41,64 @@ def templates(cfg: JobsFile, ctx: AwsContext) -> dict[Kind, Any]:
     return found
 
 
+# A job or step name inside a generated name (config allows [a-z][a-z0-9-]*; a step adds `-<step>`).
+_JOB_PART = "[a-z][a-z0-9-]*"
+
+
+def name_patterns(cfg: JobsFile, ctx: AwsContext) -> dict[Kind, re.Pattern[str]]:
+    """For each per-job kind, the names batchctl would generate for some job of this project and stage.
+
+    Built from the specs of a template job, so the patterns follow naming.py and never a second description of it:
+    every name of a kind that contains the template job's name becomes `before<job>after`.
+    """
+    job = JobConfig(command=["true"], queue=QueueConfig(), schedule=ScheduleConfig(rate="rate(1 day)"))
+    ghost = cfg.model_copy(update={"jobs": {_TEMPLATE_JOB: job}})
+    shapes: dict[Kind, set[str]] = {kind: set() for kind in DELETE_ORDER}
+    for spec in build_specs(ghost, ctx):
+        if spec.kind in shapes and _TEMPLATE_JOB in spec.name:
+            before, _, after = spec.name.partition(_TEMPLATE_JOB)
+            shapes[spec.kind].add(re.escape(before) + _JOB_PART + re.escape(after))
+    return {kind: re.compile("|".join(sorted(forms))) for kind, forms in shapes.items() if forms}
+
+
+def is_generated(kind: Kind, name: str, patterns: Mapping[Kind, re.Pattern[str]]) -> bool:
+    """Whether `name` is one batchctl would give a resource of `kind` in this project and stage."""
+    pattern = patterns.get(kind)
+    return pattern is not None and pattern.fullmatch(name) is not None
+
+
 def orphan_specs(
-    specs: Iterable[Any], found: Mapping[Kind, set[str]], shapes: Mapping[Kind, Any]
+    specs: Iterable[Any],
+    found: Mapping[Kind, set[str]],
+    shapes: Mapping[Kind, Any],
+    *,
+    patterns: Mapping[Kind, re.Pattern[str]] | None = None,
 ) -> list[Any]:
-    """A spec (named after the orphan, shaped like `shapes[kind]`) for each found name no spec declares."""
+    """A spec (named after the orphan, shaped like `shapes[kind]`) for each found name no spec declares.
+
+    With `patterns`, only names batchctl would generate qualify: a resource carrying our tags under another name
+    (copied tags, another tool, a look-alike) is `foreign_names`' business, never deleted as an orphan.
+    """
     declared = {spec.key for spec in specs}
     orphans = []
     for kind in DELETE_ORDER:
         for name in sorted(found.get(kind, ())):
-            if Key(kind, name) not in declared:
-                orphans.append(dataclasses.replace(shapes[kind], name=name))
+            if Key(kind, name) in declared:
+                continue
+            if patterns is not None and not is_generated(kind, name, patterns):
+                continue
+            orphans.append(dataclasses.replace(shapes[kind], name=name))
     return orphans
+
+
+def foreign_names(found: Mapping[Kind, set[str]], patterns: Mapping[Kind, re.Pattern[str]]) -> list[Key]:
+    """Found (tagged ours) names that batchctl would never generate here: reported, never updated or deleted."""
+    return [
+        Key(kind, name)
+        for kind in DELETE_ORDER
+        for name in sorted(found.get(kind, ()))
+        if not is_generated(kind, name, patterns)
+    ]
 
 
 @dataclass(frozen=True)
