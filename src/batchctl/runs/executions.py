@@ -40,6 +40,7 @@ __all__ = [
     "locate_run",
     "retry_name",
     "retry_run",
+    "run_batch_jobs",
     "source_of_input",
     "summarize_cause",
 ]
@@ -106,6 +107,11 @@ def execution_history(aws: Aws, arn: str) -> list[AwsDict]:
     for page in aws.pages("stepfunctions", "get_execution_history", key=arn, executionArn=arn):
         events.extend(page.get("events", []))
     return events
+
+
+def run_batch_jobs(aws: Aws, arn: str) -> list[BatchJob]:
+    """The Batch jobs the execution submitted, in order, as DescribeJobs shows them now."""
+    return describe_batch_jobs(aws, batch_jobs_from_history(execution_history(aws, arn)))
 
 
 def source_of_input(input_text: str | None) -> str:

@@ -7,21 +7,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
 from batchctl.aws import Aws
 from batchctl.errors import BatchctlError, RunError
 from batchctl.naming import Names
-from batchctl.runs.batchjobs import (
-    BatchJob,
-    batch_jobs_from_history,
-    describe_batch_jobs,
-    explain_if_allowed,
-    is_stuck,
-)
-from batchctl.runs.executions import RUNNING_STATUSES, describe_execution, describe_run, execution_history
+from batchctl.runs.batchjobs import BatchJob, describe_batch_jobs, explain_if_allowed, is_stuck
+from batchctl.runs.executions import RUNNING_STATUSES, describe_execution, describe_run, run_batch_jobs
 
 __all__ = [
     "LOG_LOOKBACK_MS",
@@ -99,35 +93,25 @@ def follow(
         if execution.status != last_status:
             on_update(RunUpdate(run_id=run_id, status=execution.status))
             last_status = execution.status
-        jobs = describe_batch_jobs(aws, batch_jobs_from_history(execution_history(aws, arn)))
+        jobs = run_batch_jobs(aws, arn)
         moment = now()
         for batch_job in jobs:
+            changed = RunUpdate(
+                run_id=run_id,
+                status=execution.status,
+                step=batch_job.step,
+                batch_job_id=batch_job.job_id,
+                batch_status=batch_job.status,
+                reason=batch_job.status_reason,
+            )
             if batch_status.get(batch_job.job_id) != batch_job.status:
                 batch_status[batch_job.job_id] = batch_job.status
-                on_update(
-                    RunUpdate(
-                        run_id=run_id,
-                        status=execution.status,
-                        step=batch_job.step,
-                        batch_job_id=batch_job.job_id,
-                        batch_status=batch_job.status,
-                        reason=batch_job.status_reason,
-                    )
-                )
+                on_update(changed)
             if batch_job.job_id not in explained and is_stuck(batch_job, moment):
                 explained.add(batch_job.job_id)
                 reason = explain_if_allowed(aws, batch_job)
                 if reason:
-                    on_update(
-                        RunUpdate(
-                            run_id=run_id,
-                            status=execution.status,
-                            step=batch_job.step,
-                            batch_job_id=batch_job.job_id,
-                            batch_status=batch_job.status,
-                            reason=reason,
-                        )
-                    )
+                    on_update(replace(changed, reason=reason))
         if execution.status not in RUNNING_STATUSES:
             return RunStatus(
                 job=job,
@@ -154,8 +138,7 @@ def run_log_streams(
     AWS-QUIRKS 41: a job has a log stream only once it is RUNNING; array jobs are looked up child by child.
     """
     execution = describe_run(aws, names, job=job, run_id=run_id)
-    arn = execution.arn
-    jobs = describe_batch_jobs(aws, batch_jobs_from_history(execution_history(aws, arn)))
+    jobs = run_batch_jobs(aws, execution.arn)
     streams: dict[str, str] = {}
     children: list[tuple[str | None, str]] = []
     for batch_job in jobs:
