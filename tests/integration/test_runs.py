@@ -1,9 +1,11 @@
-"""runs.py against the moto server: submitting through the queue and directly, finding and following runs, listing
-them, retrying, explaining stuck Batch jobs, pausing schedules."""
+"""The runs package against the moto server: submitting through the queue and directly, finding and following
+runs, listing them, retrying, explaining stuck Batch jobs, pausing schedules, reading output in the background."""
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -11,7 +13,7 @@ from uuid import uuid4
 import pytest
 from botocore.stub import ANY, Stubber
 
-from batchctl import asl, runs
+from batchctl import asl, logtail, runs
 from batchctl.naming import Names
 from batchctl.runs import BatchJob, JobInfo, Message
 from batchctl.sandbox import PipeRelay
@@ -689,3 +691,90 @@ def test_schedule_errors(aws: Any, names: Names) -> None:
     with pytest.raises(runs.RunError, match="does not exist") as caught:
         runs.set_schedule_state(aws, names, job=JobInfo(name="daily", has_schedule=True), enabled=False)
     assert caught.value.hint == "run `batchctl deploy` first"
+
+
+# ---- container output in the background ---------------------------------------------------------------------
+
+
+def _put_lines(boto: Any, group: str, stream: str, messages: list[str]) -> None:
+    start_ms = int(datetime.now(UTC).timestamp() * 1000)
+    boto.client("logs").put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[{"timestamp": start_ms + offset, "message": m} for offset, m in enumerate(messages)],
+    )
+
+
+def _until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _background(
+    aws: Any, group: str, seen: list[str], sleeps: list[float], refreshes: list[int]
+) -> runs.BackgroundLogTail:
+    reader = logtail.Tailer(
+        aws=aws,
+        group=group,
+        start_ms=runs.log_start_ms(datetime.now(UTC)),
+        on_event=lambda event: seen.append(event.message),
+    )
+    # One pass, then the thread waits (on the stop event) until stop(): only the last read can see later lines.
+    return runs.BackgroundLogTail(
+        reader, refresh=lambda: refreshes.append(1), poll_s=3600, sleep=sleeps.append
+    )
+
+
+def test_background_tail_reads_while_running_and_once_more_at_stop(aws: Any, boto: Any, names: Names) -> None:
+    group, stream = names.log_group("fib"), "main/default/aaaa1111"
+    boto.client("logs").create_log_group(logGroupName=group)
+    boto.client("logs").create_log_stream(logGroupName=group, logStreamName=stream)
+    _put_lines(boto, group, stream, ["one", "two"])
+    seen: list[str] = []
+    sleeps: list[float] = []
+    refreshes: list[int] = []
+    tail = _background(aws, group, seen, sleeps, refreshes)
+    tail.start()
+    _until(lambda: len(seen) == 2)
+    _put_lines(boto, group, stream, ["three"])
+    assert seen == ["one", "two"]
+    assert tail.stop() == ()
+    assert seen == ["one", "two", "three"]
+    assert sleeps == [runs.LOG_SETTLE_S]
+    assert refreshes == [1]
+    # Stopping again reads nothing more, and a tail starts once.
+    assert tail.stop() == ()
+    assert (sleeps, refreshes) == ([runs.LOG_SETTLE_S], [1])
+    with pytest.raises(RuntimeError, match="starts once"):
+        tail.start()
+
+
+def test_background_tail_skips_the_last_read_when_told(aws: Any, boto: Any, names: Names) -> None:
+    group, stream = names.log_group("fib"), "main/default/aaaa1111"
+    boto.client("logs").create_log_group(logGroupName=group)
+    boto.client("logs").create_log_stream(logGroupName=group, logStreamName=stream)
+    _put_lines(boto, group, stream, ["one"])
+    seen: list[str] = []
+    sleeps: list[float] = []
+    refreshes: list[int] = []
+    tail = _background(aws, group, seen, sleeps, refreshes)
+    tail.start()
+    _until(lambda: seen == ["one"])
+    _put_lines(boto, group, stream, ["late"])
+    assert tail.stop(final_read=False) == ()
+    assert (seen, sleeps, refreshes) == (["one"], [], [])
+
+
+def test_background_tail_keeps_a_read_failure_and_reads_no_more(aws: Any, names: Names) -> None:
+    seen: list[str] = []
+    sleeps: list[float] = []
+    refreshes: list[int] = []
+    tail = _background(aws, names.log_group("ghost"), seen, sleeps, refreshes)
+    tail.start()
+    _until(lambda: bool(tail.failures))
+    (failure,) = tail.stop()
+    assert isinstance(failure, runs.RunError)
+    assert failure.message == f"log group {names.log_group('ghost')} does not exist"
+    assert (seen, sleeps, refreshes) == ([], [], [])

@@ -1,5 +1,5 @@
-"""The pure parts of runs.py: body limits, .jsonl parsing, job lookup, run ids, input sources, Batch job ids from
-an execution history, failure causes, and why a Batch job stays RUNNABLE."""
+"""The pure parts of the runs package: body limits, .jsonl parsing, job lookup, run ids, input sources, Batch job
+ids from an execution history, failure causes, and why a Batch job stays RUNNABLE."""
 
 from __future__ import annotations
 
@@ -38,8 +38,15 @@ NO_REF = (("python", "report.py"),)
 
 
 def test_small_body_fits_every_limit() -> None:
-    check_body('{"n": 30}', commands=ONE_REF)
-    check_body('{"n": 30}', commands=ONE_REF, via_queue=False)
+    body = '{"n": 30}'
+    for via_queue in (True, False):
+        assert runs.body_problems(body, commands=ONE_REF, via_queue=via_queue) == []
+        sizes = runs.measure_body(body, commands=ONE_REF, via_queue=via_queue)
+        assert sizes.sqs_message_bytes == len(body) <= runs.SQS_MESSAGE_LIMIT_BYTES
+        assert len(body) < sizes.workflow_input_bytes <= runs.STEP_FUNCTIONS_INPUT_LIMIT_BYTES
+        assert len(body) < sizes.submit_job_bytes <= runs.SUBMIT_JOB_LIMIT_BYTES
+        assert 2 * len(body) < sizes.container_overrides_chars <= runs.CONTAINER_OVERRIDES_LIMIT_CHARS
+        check_body(body, commands=ONE_REF, via_queue=via_queue)  # the raising form agrees: no error
 
 
 def test_body_over_the_overrides_limit_names_only_that_limit() -> None:
@@ -360,3 +367,9 @@ def test_fargate_in_public_subnets_without_public_ip() -> None:
     assert _reason(assign_public_ip="DISABLED", public=frozenset()) is None
     assert _reason(assign_public_ip="ENABLED", public=frozenset({"subnet-1"})) is None
     assert "assignPublicIp DISABLED" in (_reason(assign_public_ip=None, public=frozenset({"subnet-1"})) or "")
+
+
+def test_log_reading_starts_a_minute_before_the_run() -> None:
+    started = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    assert runs.log_start_ms(started) == 1_714_557_600_000 - 60_000
+    assert runs.LOG_LOOKBACK_MS == 60_000

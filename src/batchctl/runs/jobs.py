@@ -1,0 +1,54 @@
+"""The jobs of jobs.yaml as the run commands see them (JobInfo) and looking one up by name.
+Imports: config, naming, errors, stdlib."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from batchctl.config import JobsFile, resolve_steps
+from batchctl.errors import RunError
+from batchctl.naming import Names
+
+__all__ = ["JobInfo", "find_job"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobInfo:
+    """What the run commands need to know about one job of jobs.yaml."""
+
+    name: str
+    has_queue: bool = False
+    has_schedule: bool = False
+    steps: tuple[str, ...] = ("main",)
+    commands: tuple[tuple[str, ...], ...] = ()
+    multi_step: bool = False  # step names are part of the job definition names
+
+    def job_definitions(self, names: Names) -> dict[str, str]:
+        """Job definition name of each step."""
+        return {
+            step: names.job_definition(self.name, step if self.multi_step else None) for step in self.steps
+        }
+
+
+def find_job(cfg: JobsFile, name: str) -> JobInfo:
+    """The job called `name`; an unknown name is a RunError listing the known ones."""
+    job = cfg.jobs.get(name)
+    if job is None:
+        known = sorted(cfg.jobs)
+        close = difflib.get_close_matches(name, known, n=1)
+        raise RunError(
+            f"no job named {name!r} in {cfg.project}/{cfg.stage}; its jobs are: {', '.join(known)}",
+            hint=f"did you mean {close[0]!r}?"
+            if close
+            else "job names are the keys under `jobs:` in jobs.yaml",
+        )
+    steps = resolve_steps(cfg, name)
+    return JobInfo(
+        name=name,
+        has_queue=job.queue is not None,
+        has_schedule=job.schedule is not None,
+        steps=tuple(step.name for step in steps),
+        commands=tuple(tuple(step.command) for step in steps),
+        multi_step=job.steps is not None,
+    )
