@@ -1,4 +1,4 @@
-"""CLI commands that work offline: validate, schema, --help, usage errors, not-yet-available commands."""
+"""CLI commands that work offline: validate, schema, --version, and the global options' usage error."""
 
 from __future__ import annotations
 
@@ -26,10 +26,6 @@ jobs:
     memory_mib: 3000
     schedule: {cron: "30 21 * * *", timezone: Asia/Tokio}
 """
-
-
-def invoke(*args: str, stdin: str | None = None) -> object:
-    return CliRunner().invoke(app, list(args), env=ENV, input=stdin)
 
 
 def test_validate_example_exits_zero() -> None:
