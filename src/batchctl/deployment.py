@@ -290,13 +290,7 @@ def deploy(
     if pruning and _went_through(result):
         count = len(prepared.orphans.keys)
         with listener.status(f"deleting {count} resource(s) jobs.yaml no longer declares"):
-            pruned = delete_orphans(
-                prepared.orphans,
-                prepared.provisioners,
-                parallelism=parallelism,
-                on_event=listener.render_event,
-                stop=threading.Event(),
-            )
+            pruned = _delete_orphans(prepared, listener, parallelism=parallelism, stop=threading.Event())
         result = _followed_by(result, pruned)
     elif pruning:
         result.not_started.extend(prepared.orphans.plan.changes)
@@ -320,13 +314,7 @@ def destroy(
     declared = replace(plan, changes=tuple(c for c in plan.changes if c.key not in orphaned))
     stop = threading.Event()
     with listener.status(f"deleting {len(plan.changes)} resource(s)"):
-        result = delete_orphans(
-            prepared.orphans,
-            prepared.provisioners,
-            parallelism=parallelism,
-            on_event=listener.render_event,
-            stop=stop,
-        )
+        result = _delete_orphans(prepared, listener, parallelism=parallelism, stop=stop)
         if not _went_through(result):  # the declared resources were never started: say so
             result.not_started.extend(declared.changes)
             return result
@@ -340,6 +328,18 @@ def destroy(
             stop=stop,
         )
     return _followed_by(result, rest)
+
+
+def _delete_orphans(
+    prepared: Prepared, listener: Listener, *, parallelism: int, stop: threading.Event
+) -> ApplyResult:
+    return delete_orphans(
+        prepared.orphans,
+        prepared.provisioners,
+        parallelism=parallelism,
+        on_event=listener.render_event,
+        stop=stop,
+    )
 
 
 def _went_through(result: ApplyResult) -> bool:

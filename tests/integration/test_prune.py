@@ -99,7 +99,9 @@ def test_nothing_to_prune_makes_no_mutating_call(aws: Any, recorder: Any) -> Non
     assert result.failed == []
     recorder.calls.clear()
     provisioners = build_provisioners(aws)
-    found = deployment.find_orphans(aws, provisioners, cfg, aws.context(), build.build_specs(cfg, aws.context()))
+    found = deployment.find_orphans(
+        aws, provisioners, cfg, aws.context(), build.build_specs(cfg, aws.context())
+    )
     assert found.keys == []
     assert deployment.delete_orphans(found, provisioners).done == []
     assert recorder.mutating == []
