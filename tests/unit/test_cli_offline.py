@@ -86,3 +86,33 @@ def test_version() -> None:
     result = CliRunner().invoke(app, ["--version"], env=ENV)
     assert result.exit_code == 0
     assert result.stdout.startswith("batchctl ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["run", "fibonacci"],
+            "error: `batchctl run` runs a job on the local Docker engine and needs --local",
+        ),
+        (
+            ["run", "fibonacci", "--local", "--body", "x", "--body-file", "y"],
+            "error: give --body or --body-file",
+        ),
+        (["submit", "fibonacci"], "error: give exactly one of --body and --body-file"),
+        (["validate", "-q", "-v"], "error: --quiet and --verbose cannot be combined"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_error_line(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["-c", str(EXAMPLE), *args], env=ENV)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_global_options_after_the_command_give_the_same_document() -> None:
+    before = CliRunner().invoke(app, ["-c", str(EXAMPLE), "-o", "json", "--stage", "qa", "validate"], env=ENV)
+    after = CliRunner().invoke(app, ["validate", "--stage", "qa", "-c", str(EXAMPLE), "-o", "json"], env=ENV)
+    assert before.exit_code == after.exit_code == 0, after.output
+    assert json.loads(before.stdout)["stage"] == "qa"
+    assert after.stdout == before.stdout

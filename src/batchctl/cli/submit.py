@@ -43,12 +43,12 @@ def submit(
     ] = False,
 ) -> None:
     """Run a job now, through its queue (or --direct), and print the message or run id."""
-    from batchctl import runs
-
     state: CliState = ctx.obj
     ui = state.ui
     if (body is None) == (body_file is None):
         raise UsageError("give exactly one of --body and --body-file")
+    from batchctl import runs
+
     wait = wait or logs
     info = runs.find_job(state.config(), job)
     messages, source = read_messages(body, body_file)
