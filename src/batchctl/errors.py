@@ -18,6 +18,7 @@ BatchctlError                  (1)  printed as "error: ..." + "hint: ...", never
 │   ├── ImageBuildError
 │   └── ImagePushError
 └── UsageError                 (2)  options that cannot go together, a missing required choice
+    └── ConfirmationRequiredError   a change needs a yes, and stdin is not a terminal to ask on
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "ConfigNotFoundError",
     "ConfigSyntaxError",
     "ConfigValidationError",
+    "ConfirmationRequiredError",
     "DependencyCycleError",
     "DockerUnavailableError",
     "ExitCode",
@@ -187,3 +189,7 @@ class UsageError(BatchctlError):
     """The command line asks for something that cannot be done as given."""
 
     exit_code = ExitCode.USAGE
+
+
+class ConfirmationRequiredError(UsageError):
+    """A command that changes resources needs confirmation, and there is no terminal to ask on (use --yes)."""

@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -132,6 +132,16 @@ class Ui:
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
         sys.stdout.flush()
 
+    def emit(self, payload: Mapping[str, Any], text: str | Callable[[], None] | None = None) -> None:
+        """A command's result: with -o json the document `payload`; otherwise `text` on stdout (plain text, one
+        line per result line), or the renderer `text` is called, or (None) nothing."""
+        if self.is_json:
+            self.json(payload)
+        elif callable(text):
+            text()
+        elif text is not None:
+            self.result(escape(text))
+
     @contextmanager
     def status(self, message: str) -> Iterator[None]:
         """A spinner for long waits, only on an interactive stderr."""
@@ -201,6 +211,22 @@ class Ui:
                     f"[red]✗ failed to {event.action.value} {escape(str(event.key))}[/] "
                     f"({event.duration_s:.1f}s): {escape(event.error or '')}"
                 )
+
+    def render_kept_orphans(self, plan: Plan) -> None:
+        """After a deploy without --prune: a warning naming what jobs.yaml no longer declares, if anything."""
+        if plan.orphans:
+            shown = ", ".join(map(str, plan.orphans[:3])) + (", ..." if len(plan.orphans) > 3 else "")
+            self.warn(
+                f"{len(plan.orphans)} resource(s) of this stage are no longer in jobs.yaml and were kept "
+                f"({shown}); `batchctl deploy --prune` deletes them"
+            )
+
+    def render_image(self, reference: str, digest: str | None) -> None:
+        """Where deploy put the job image: pushed (with its digest), or (None) named on the local engine."""
+        if digest is not None:
+            self.info(f"[green]↑[/] pushed {escape(reference)} ({escape(digest)})")
+        else:
+            self.info(f"image {escape(reference)} is on the local engine (the sandbox's Batch runs it there)")
 
     def render_apply_result(self, result: ApplyResult, *, verb: str) -> None:
         """Closing lines of deploy/destroy: counts, and what was not done when it stopped early."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from batchctl import build, prune
+from batchctl import build, deployment
 from batchctl.cli.app import app
 from batchctl.orphans import DELETE_ORDER
 from batchctl.provisioners import build_provisioners
@@ -60,7 +60,7 @@ def test_removed_job_and_dropped_queue_are_found_by_tag_and_pruned_leaving_the_r
     assert result.failed == [], result.failed
     provisioners = build_provisioners(aws)
     specs = build.build_specs(after, aws.context())
-    found = prune.find(aws, provisioners, after, aws.context(), specs)
+    found = deployment.find_orphans(aws, provisioners, after, aws.context(), specs)
 
     expected = {key for key in keys_of(aws, before) - keys_of(aws, after) if key.kind in DELETE_ORDER}
     assert len(expected) >= 10, (
@@ -72,10 +72,10 @@ def test_removed_job_and_dropped_queue_are_found_by_tag_and_pruned_leaving_the_r
     assert order.index("pipes.pipe/demo-prune-fibonacci") < order.index("sqs.queue/demo-prune-fibonacci")
     assert order.index("sfn.state_machine/demo-prune-etl") < order.index("iam.role/demo-prune-etl-sfn")
 
-    removed = prune.apply(found, provisioners)
+    removed = deployment.delete_orphans(found, provisioners)
     assert removed.failed == [], removed.failed
     assert sorted(c.key for c in removed.done) == sorted(found.keys)
-    assert prune.find(aws, provisioners, after, aws.context(), specs).keys == []
+    assert deployment.find_orphans(aws, provisioners, after, aws.context(), specs).keys == []
     plan, _ = plan_for(aws, after)
     assert not plan.has_changes, [str(c.key) for c in plan.pending]
     # The strays and the other stage are untouched.
@@ -99,9 +99,11 @@ def test_nothing_to_prune_makes_no_mutating_call(aws: Any, recorder: Any) -> Non
     assert result.failed == []
     recorder.calls.clear()
     provisioners = build_provisioners(aws)
-    found = prune.find(aws, provisioners, cfg, aws.context(), build.build_specs(cfg, aws.context()))
+    found = deployment.find_orphans(
+        aws, provisioners, cfg, aws.context(), build.build_specs(cfg, aws.context())
+    )
     assert found.keys == []
-    assert prune.apply(found, provisioners).done == []
+    assert deployment.delete_orphans(found, provisioners).done == []
     assert recorder.mutating == []
     assert recorder.calls  # it did look
     destroy(aws, cfg)

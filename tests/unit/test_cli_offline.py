@@ -1,4 +1,4 @@
-"""CLI commands that work offline: validate, schema, --help, usage errors, not-yet-available commands."""
+"""CLI commands that work offline: validate, schema, --version, and the global options' usage error."""
 
 from __future__ import annotations
 
@@ -26,10 +26,6 @@ jobs:
     memory_mib: 3000
     schedule: {cron: "30 21 * * *", timezone: Asia/Tokio}
 """
-
-
-def invoke(*args: str, stdin: str | None = None) -> object:
-    return CliRunner().invoke(app, list(args), env=ENV, input=stdin)
 
 
 def test_validate_example_exits_zero() -> None:
@@ -90,3 +86,33 @@ def test_version() -> None:
     result = CliRunner().invoke(app, ["--version"], env=ENV)
     assert result.exit_code == 0
     assert result.stdout.startswith("batchctl ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["run", "fibonacci"],
+            "error: `batchctl run` runs a job on the local Docker engine and needs --local",
+        ),
+        (
+            ["run", "fibonacci", "--local", "--body", "x", "--body-file", "y"],
+            "error: give --body or --body-file",
+        ),
+        (["submit", "fibonacci"], "error: give exactly one of --body and --body-file"),
+        (["validate", "-q", "-v"], "error: --quiet and --verbose cannot be combined"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_error_line(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["-c", str(EXAMPLE), *args], env=ENV)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_global_options_after_the_command_give_the_same_document() -> None:
+    before = CliRunner().invoke(app, ["-c", str(EXAMPLE), "-o", "json", "--stage", "qa", "validate"], env=ENV)
+    after = CliRunner().invoke(app, ["validate", "--stage", "qa", "-c", str(EXAMPLE), "-o", "json"], env=ENV)
+    assert before.exit_code == after.exit_code == 0, after.output
+    assert json.loads(before.stdout)["stage"] == "qa"
+    assert after.stdout == before.stdout

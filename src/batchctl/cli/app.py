@@ -1,4 +1,6 @@
-"""The typer app: global options (root callback) and the commands, one module each, loaded when used.
+"""The typer app: the root group and its callback. The global options (also accepted after the command, see
+options.py), the one error guard every command runs in (`reporting`, entered by the callback), and the commands of
+commands.py, each loaded when used.
 
 Startup is part of the interface (DESIGN §7: `--help` ≤ 150 ms, `validate` ≤ 400 ms): this module imports only typer
 and stdlib; a command's module loads only when that command runs or shows its own help (`batchctl --help` lists the
@@ -8,71 +10,29 @@ that use them.
 
 from __future__ import annotations
 
-import importlib
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from batchctl import __version__
-from batchctl.cli.context import CliState
-
-# Command name → (module, attribute): a command function, or a Typer holding subcommands.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("batchctl.cli.validate", "validate"),
-    "plan": ("batchctl.cli.plan", "plan"),
-    "deploy": ("batchctl.cli.deploy", "deploy"),
-    "destroy": ("batchctl.cli.destroy", "destroy"),
-    "schema": ("batchctl.cli.schema", "schema"),
-    "sandbox": ("batchctl.cli.sandbox", "sandbox"),
-    "run": ("batchctl.cli.run", "run"),
-    "init": ("batchctl.cli.init", "init"),
-    "submit": ("batchctl.cli.submit", "submit"),
-    "status": ("batchctl.cli.status", "status"),
-    "retry": ("batchctl.cli.retry", "retry"),
-    "image": ("batchctl.cli.image", "image_app"),
-    "logs": ("batchctl.cli.logs", "logs_app"),
-    "schedule": ("batchctl.cli.schedule", "schedule_app"),
-}
-# What `batchctl --help` lists for each command without loading it: its help text (a unit test keeps them equal).
-SUMMARIES: dict[str, str] = {
-    "validate": "Check jobs.yaml offline; exit 3 listing every problem with its line and column.",
-    "plan": "Show what deploy would change (reads AWS, changes nothing).",
-    "deploy": "Build and push the image, then create or update every resource of jobs.yaml, idempotently.",
-    "destroy": "Delete every resource of this project and stage, dependents first.",
-    "schema": "Print the JSON Schema of jobs.yaml (for editor completion and checks).",
-    "sandbox": "Run an embedded AWS (moto) on 127.0.0.1 until Ctrl-C; point batchctl at it with AWS_ENDPOINT_URL.",
-    "run": "Run a job's container locally with the command, environment and Ref:: substitution Batch would use.",
-    "init": "Scaffold jobs.yaml, Dockerfile and job/ (one on-demand and one scheduled job) in an empty folder.",
-    "submit": "Run a job now, through its queue (or --direct), and print the message or run id.",
-    "status": "Recent runs: id, source, state, started, duration, Batch job ids.",
-    "retry": "Re-run a failed run with its original input; prints the id of the run now going.",
-    "image": "Build and push the job image.",
-    "logs": "Container output of a job's runs.",
-    "schedule": "Pause or resume a job's schedule.",
-}
-
-
-def load_command(name: str) -> Any:
-    """The click command of `name`, built by typer from its module (imported now)."""
-    module_name, attribute = COMMANDS[name]
-    target = getattr(importlib.import_module(module_name), attribute)
-    if isinstance(target, typer.Typer):
-        group: Any = typer.main.get_group(target)  # as add_typer would: a group even with one subcommand
-        group.name = name
-        return group
-    single = typer.Typer(add_completion=False)
-    single.command(name)(target)
-    return typer.main.get_command(single)
+from batchctl.cli.commands import COMMANDS, SUMMARIES, load_command
+from batchctl.cli.context import CliState, reporting
+from batchctl.cli.options import globals_first
+from batchctl.errors import UsageError
 
 
 class LazyGroup(TyperGroup):
-    """The root group: commands are listed from SUMMARIES and loaded only when one runs or shows its help."""
+    """The root group: commands are listed from SUMMARIES and loaded only when one runs or shows its help; the
+    global options given after the command move in front of it before parsing (`plan -o json`)."""
 
     _listing = False
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self._loaded: dict[str, Any] = {}
 
     def list_commands(self, ctx: Any) -> list[str]:
         return [*super().list_commands(ctx), *COMMANDS]
@@ -82,7 +42,9 @@ class LazyGroup(TyperGroup):
             return super().get_command(ctx, cmd_name)
         if self._listing:
             return TyperCommand(name=cmd_name, help=SUMMARIES[cmd_name])
-        return load_command(cmd_name)
+        if cmd_name not in self._loaded:
+            self._loaded[cmd_name] = load_command(cmd_name)
+        return self._loaded[cmd_name]
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
@@ -90,6 +52,12 @@ class LazyGroup(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        def command(name: str) -> Any:
+            return self.get_command(ctx, name) if name in COMMANDS else None
+
+        return super().parse_args(ctx, globals_first(args, root=self.params, command=command))
 
 
 class OutputFormat(StrEnum):
@@ -141,8 +109,6 @@ def main(
     ] = False,
 ) -> None:
     """Reconcile the AWS Batch jobs declared in jobs.yaml."""
-    if quiet and verbose:
-        raise typer.BadParameter("--quiet and --verbose cannot be combined")
     from batchctl.ui import Output, Ui
 
     ui = Ui.create(
@@ -151,3 +117,7 @@ def main(
     ctx.obj = CliState(
         config_path=config, ui=ui, stage=stage, profile=profile, region=region, endpoint_url=endpoint_url
     )
+    # The one error guard: the root context exits it with whatever the command (parsing included) raised.
+    ctx.with_resource(reporting(ui))
+    if quiet and verbose:
+        raise UsageError("--quiet and --verbose cannot be combined")

@@ -1,24 +1,32 @@
-"""What every command shares: global options in `CliState` (ctx.obj), the error-reporting guard, and lazy access
-to the config, the AWS session and the AwsContext."""
+"""What every command shares: the global options in `CliState` (ctx.obj) with lazy access to the config, the AWS
+session, the names and the project folder; the error guard `reporting` (app.py wraps every command in it); the
+confirmation before changes. Imports: typer, errors (the rest lazily: this module loads for `--help`)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from batchctl.errors import BatchctlError, ExitCode
+from batchctl.errors import BatchctlError, ConfirmationRequiredError, ExitCode
 
 if TYPE_CHECKING:
     from batchctl.aws import Aws
     from batchctl.config import JobsFile
-    from batchctl.naming import AwsContext
+    from batchctl.naming import Names
+    from batchctl.plan import Plan
     from batchctl.ui import Ui
+
+ParallelismOption = Annotated[
+    int, typer.Option("--parallelism", min=1, max=64, help="AWS calls and changes in flight at once.")
+]
+# The "result" of a deploy or destroy that had nothing to do (-o json).
+NOTHING_DONE: dict[str, list[str]] = {"done": [], "failed": [], "not_started": []}
 
 
 @dataclass
@@ -33,6 +41,11 @@ class CliState:
     endpoint_url: str | None = None
     _config: JobsFile | None = field(default=None, repr=False)
     _aws: Aws | None = field(default=None, repr=False)
+
+    @property
+    def project_dir(self) -> Path:
+        """The folder of jobs.yaml: paths in it (image.context) are relative to it."""
+        return self.config_path.resolve().parent
 
     def config(self) -> JobsFile:
         """jobs.yaml, loaded and validated once (exit 3 on any issue)."""
@@ -52,14 +65,12 @@ class CliState:
             self._aws = Aws(session, endpoint_url=self.endpoint_url)
         return self._aws
 
-    def context(self) -> AwsContext:
-        return self.aws().context()
+    def names(self) -> Names:
+        """The names and ARNs of the configured project+stage in the caller's account."""
+        from batchctl.naming import Names
 
-
-def state_of(ctx: typer.Context) -> CliState:
-    state = ctx.obj
-    assert isinstance(state, CliState)
-    return state
+        cfg = self.config()
+        return Names(project=cfg.project, stage=cfg.stage, ctx=self.aws().context())
 
 
 @contextmanager
@@ -73,7 +84,7 @@ def reporting(ui: Ui) -> Iterator[None]:
     except KeyboardInterrupt:
         ui.info("interrupted")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    except (typer.Exit, typer.Abort):
+    except (typer.Exit, typer.Abort, typer.TyperException):  # typer's own: usage errors, exits
         raise
     except Exception:
         if ui.debug:
@@ -83,21 +94,26 @@ def reporting(ui: Ui) -> Iterator[None]:
 
 
 def confirm_or_exit(ui: Ui, *, question: str, yes: bool) -> None:
-    """Ask on a TTY; off a TTY `--yes` is required (exit 2)."""
+    """Ask on a TTY (no: exit 0, nothing changed); off a TTY `--yes` is required (ConfirmationRequiredError)."""
     if yes:
         return
     if not sys.stdin.isatty():
-        ui.err.print(
-            "[red]error:[/] refusing to change resources without confirmation: stdin is not a terminal"
+        raise ConfirmationRequiredError(
+            "refusing to change resources without confirmation: stdin is not a terminal",
+            hint="rerun with --yes",
         )
-        ui.err.print("[dim]hint:[/] rerun with --yes")
-        raise typer.Exit(int(ExitCode.USAGE))
     if not typer.confirm(question, default=False, err=True):
         ui.info("Nothing changed.")
         raise typer.Exit(int(ExitCode.OK))
 
 
-def jsonable(value: Any) -> Any:
-    from batchctl.plan import to_jsonable
+def confirmation(ui: Ui, plan: Plan, *, yes: bool) -> Callable[[str], None]:
+    """The question deploy and destroy ask before the first change: the plan (on stdout; with -o json the final
+    document holds it), then `confirm_or_exit`."""
 
-    return to_jsonable(value)
+    def confirm(question: str) -> None:
+        if not ui.is_json:
+            ui.render_plan(plan)
+        confirm_or_exit(ui, question=question, yes=yes)
+
+    return confirm

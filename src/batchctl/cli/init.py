@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from batchctl.cli.context import reporting, state_of
+from batchctl.cli.context import CliState
 
 
 def init(
@@ -18,17 +19,18 @@ def init(
     ] = None,
 ) -> None:
     """Scaffold jobs.yaml, Dockerfile and job/ (one on-demand and one scheduled job) in an empty folder."""
-    ui = state_of(ctx).ui
-    with reporting(ui):
-        from batchctl.config import load_config
-        from batchctl.scaffold import scaffold
+    from batchctl.config import load_config
+    from batchctl.scaffold import scaffold
 
-        written = scaffold(directory, project=project)
-        cfg = load_config(directory / "jobs.yaml")  # what we write must validate
-        if ui.is_json:
-            ui.json({"project": cfg.project, "files": [str(p) for p in written]})
-            return
+    state: CliState = ctx.obj
+    ui = state.ui
+    written = scaffold(directory, project=project)
+    cfg = load_config(directory / "jobs.yaml")  # what we write must validate
+    where = "" if directory.resolve() == Path.cwd() else f"cd {directory} && "
+
+    def created() -> None:
         for path in written:
-            ui.result(f"created {path}")
-        where = "" if directory.resolve() == Path.cwd() else f"cd {directory} && "
-        ui.info(f"Next: {where}batchctl validate && batchctl plan")
+            ui.result(escape(f"created {path}"))
+        ui.info(escape(f"Next: {where}batchctl validate && batchctl plan"))
+
+    ui.emit({"project": cfg.project, "files": [str(p) for p in written]}, created)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from batchctl.cli.context import reporting, state_of
-from batchctl.cli.submit import RunStreams, names_of, write_event
+from batchctl.cli.context import CliState
+from batchctl.cli.follow import RunStreams, write_event
 from batchctl.errors import RunError
 
 if TYPE_CHECKING:
@@ -57,62 +57,63 @@ def tail(
 ) -> None:
     """Print (and with --follow keep printing) a job's container output. With -o json: one document, or with
     --follow one JSON object per line."""
-    state = state_of(ctx)
+    from batchctl import logtail, runs
+
+    state: CliState = ctx.obj
     ui = state.ui
-    with reporting(ui):
-        from batchctl import logtail, runs
-
-        info = runs.find_job(state.config(), job)
-        if step is not None and step not in info.steps:
-            raise RunError(
-                f"job {job!r} has no step {step!r}; its steps are: {', '.join(info.steps)}",
-                hint="step names are the `name:` of each entry under `steps:` (a single-command job has `main`)",
-            )
-        start_ms = logtail.parse_since(since) if since is not None else None
-        aws = state.aws()
-        names = names_of(state)
-        source = logtail.resolve_log_source(aws, names, job=job, definitions=info.job_definitions(names))
-        streams: RunStreams | None = None
-        prefix: str | None = None
-        if run is not None:
-            streams = RunStreams(aws, names, job=job, run_id=run, step=step)
-            if start_ms is None:
-                start_ms = int(streams.started.timestamp() * 1000) - RUN_START_SLACK_MS
-        elif step is not None:
-            prefix = source.stream_prefixes[step] + "/"
+    info = runs.find_job(state.config(), job)
+    if step is not None and step not in info.steps:
+        raise RunError(
+            f"job {job!r} has no step {step!r}; its steps are: {', '.join(info.steps)}",
+            hint="step names are the `name:` of each entry under `steps:` (a single-command job has `main`)",
+        )
+    start_ms = logtail.parse_since(since) if since is not None else None
+    aws = state.aws()
+    names = state.names()
+    source = logtail.resolve_log_source(aws, names, job=job, definitions=info.job_definitions(names))
+    streams: RunStreams | None = None
+    prefix: str | None = None
+    if run is not None:
+        streams = RunStreams(aws, names, job=job, run_id=run, step=step)
         if start_ms is None:
-            start_ms = logtail.parse_since(DEFAULT_SINCE)
+            start_ms = int(streams.started.timestamp() * 1000) - RUN_START_SLACK_MS
+    elif step is not None:
+        prefix = source.stream_prefixes[step] + "/"
+    if start_ms is None:
+        start_ms = logtail.parse_since(DEFAULT_SINCE)
 
-        collected: list[dict[str, object]] = []
+    collected: list[dict[str, object]] = []
 
-        def on_event(event: LogEvent) -> None:
-            if not ui.is_json:
-                write_event(event, flush=follow)
-            elif follow:
-                sys.stdout.write(json.dumps({"version": 1, **_event_dict(event)}, sort_keys=True) + "\n")
-                sys.stdout.flush()
-            else:
-                collected.append(_event_dict(event))
-
-        ui.info(f"reading {source.group}" + (" (Ctrl-C to stop)" if follow else ""))
-        try:
-            count = logtail.tail(
-                aws,
-                source.group,
-                start_ms=start_ms,
-                on_event=on_event,
-                filter_pattern=filter_pattern,
-                stream_prefix=prefix,
-                streams=streams,
-                follow=follow,
-            )
-        except KeyboardInterrupt:
-            # Ending a follow with Ctrl-C is how it is meant to stop: exit 0, no message.
+    def on_event(event: LogEvent) -> None:
+        if not ui.is_json:
+            write_event(event, flush=follow)
+        elif follow:
+            sys.stdout.write(json.dumps({"version": 1, **_event_dict(event)}, sort_keys=True) + "\n")
             sys.stdout.flush()
-            return
-        if ui.is_json:
-            ui.json({"job": job, "log_group": source.group, "events": collected})
-        elif count == 0 and streams is not None and not streams():
+        else:
+            collected.append(_event_dict(event))
+
+    ui.info(f"reading {source.group}" + (" (Ctrl-C to stop)" if follow else ""))
+    try:
+        count = logtail.tail(
+            aws,
+            source.group,
+            start_ms=start_ms,
+            on_event=on_event,
+            filter_pattern=filter_pattern,
+            stream_prefix=prefix,
+            streams=streams,
+            follow=follow,
+        )
+    except KeyboardInterrupt:
+        # Ending a follow with Ctrl-C is how it is meant to stop: exit 0, no message.
+        sys.stdout.flush()
+        return
+
+    def nothing_shown() -> None:
+        if count == 0 and streams is not None and not streams():
             ui.info(f"run {run} has no container output yet: its Batch jobs have not started running")
         elif count == 0:
             ui.info("no events in that time range" + (" matching the filter" if filter_pattern else ""))
+
+    ui.emit({"job": job, "log_group": source.group, "events": collected}, nothing_shown)

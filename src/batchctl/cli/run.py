@@ -4,25 +4,14 @@ container's exit code. Remote runs are `batchctl submit`."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from batchctl.cli.context import reporting, state_of
-from batchctl.errors import RunError, UsageError
-
-
-def _read_body(body: str | None, body_file: str | None) -> str | None:
-    if body_file is None:
-        return body
-    if body_file == "-":
-        return sys.stdin.read()
-    try:
-        return Path(body_file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RunError(f"cannot read --body-file {body_file}: {exc}") from exc
+from batchctl.cli.body import read_body
+from batchctl.cli.context import CliState
+from batchctl.errors import UsageError
 
 
 def run(
@@ -40,10 +29,18 @@ def run(
     ] = None,
 ) -> None:
     """Run a job's container locally with the command, environment and Ref:: substitution Batch would use."""
-    state = state_of(ctx)
+    state: CliState = ctx.obj
     ui = state.ui
     if body is not None and body_file is not None:
-        raise typer.BadParameter("give --body or --body-file, not both", param_hint="'--body-file'")
+        raise UsageError("give --body or --body-file, not both")
+    if not local:
+        raise UsageError(
+            "`batchctl run` runs a job on the local Docker engine and needs --local",
+            hint=f"to run it on AWS Batch, use `batchctl submit {job}`",
+        )
+    from batchctl.image import ImageBuilder
+    from batchctl.local import run_local
+
     output: list[str] = []
 
     def on_output(line: str) -> None:
@@ -53,29 +50,20 @@ def run(
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
 
-    with reporting(ui):
-        if not local:
-            raise UsageError(
-                "`batchctl run` runs a job on the local Docker engine and needs --local",
-                hint=f"to run it on AWS Batch, use `batchctl submit {job}`",
-            )
-        from batchctl.image import ImageBuilder
-        from batchctl.local import run_local
+    code = run_local(
+        state.config(),
+        job,
+        body=read_body(body, body_file),
+        project_dir=state.project_dir,
+        engine=ImageBuilder(),
+        on_output=on_output,
+        on_progress=lambda line: ui.info(escape(line)),
+        on_warning=ui.warn,
+    )
 
-        cfg = state.config()
-        text = _read_body(body, body_file)
-        code = run_local(
-            cfg,
-            job,
-            body=text,
-            project_dir=state.config_path.parent,
-            engine=ImageBuilder(),
-            on_output=on_output,
-            on_progress=lambda line: ui.info(escape(line)),
-            on_warning=ui.warn,
-        )
-        if ui.is_json:
-            ui.json({"job": job, "exit_code": code, "output": output})
-        elif code != 0:
+    def exited() -> None:
+        if code != 0:
             ui.info(f"job {escape(job)} exited with {code}")
+
+    ui.emit({"job": job, "exit_code": code, "output": output}, exited)
     raise typer.Exit(code)

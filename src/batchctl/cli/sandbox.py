@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from batchctl.cli.context import reporting, state_of
+from batchctl.cli.context import CliState
 
 
 def sandbox(
@@ -23,31 +24,28 @@ def sandbox(
     ] = None,
 ) -> None:
     """Run an embedded AWS (moto) on 127.0.0.1 until Ctrl-C; point batchctl at it with AWS_ENDPOINT_URL."""
-    ui = state_of(ctx).ui
-    with reporting(ui):
-        from batchctl import sandbox as sandbox_mod
+    from batchctl import sandbox as sandbox_mod
 
-        running = sandbox_mod.start(port=port, use_docker=docker)
-        try:
-            lines = [
-                f"export AWS_ENDPOINT_URL={running.url}",
-                "export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox",
-            ]
-            if ui.is_json:
-                ui.json({"endpoint_url": running.url, "docker": running.use_docker})
-            else:
-                ui.info(f"sandbox listening on {running.url} (Ctrl-C stops it); in another shell:")
-                for line in lines:
-                    ui.result(line)
-                if running.use_docker:
-                    ui.info("Batch jobs run their containers on the local Docker engine.")
-                else:
-                    ui.info(
-                        "no Docker engine answers: Batch jobs finish at once without running their container "
-                        "(so they print no output)."
-                    )
-            sandbox_mod.wait_forever(running)
-        except KeyboardInterrupt:
-            ui.info("sandbox stopped")
-        finally:
-            running.stop()
+    state: CliState = ctx.obj
+    ui = state.ui
+    running = sandbox_mod.start(port=port, use_docker=docker)
+    credentials = " ".join(f"{name}={value}" for name, value in sandbox_mod.SANDBOX_CREDENTIALS.items())
+
+    def listening() -> None:
+        ui.info(f"sandbox listening on {running.url} (Ctrl-C stops it); in another shell:")
+        ui.result(escape(f"export AWS_ENDPOINT_URL={running.url}\nexport {credentials}"))
+        if running.use_docker:
+            ui.info("Batch jobs run their containers on the local Docker engine.")
+        else:
+            ui.info(
+                "no Docker engine answers: Batch jobs finish at once without running their container "
+                "(so they print no output)."
+            )
+
+    try:
+        ui.emit({"endpoint_url": running.url, "docker": running.use_docker}, listening)
+        sandbox_mod.wait_forever(running)
+    except KeyboardInterrupt:
+        ui.info("sandbox stopped")
+    finally:
+        running.stop()

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from batchctl.cli.context import reporting, state_of
-from batchctl.cli.submit import names_of
+from batchctl.cli.context import CliState
 
 schedule_app = typer.Typer(help="Pause or resume a job's schedule.", no_args_is_help=True)
 
@@ -16,25 +15,22 @@ JobArgument = Annotated[str, typer.Argument(help="Job name from jobs.yaml.")]
 
 
 def _set_state(ctx: typer.Context, job: str, *, enabled: bool) -> None:
-    state = state_of(ctx)
-    ui = state.ui
-    with reporting(ui):
-        from batchctl import runs
+    from batchctl import runs
 
-        info = runs.find_job(state.config(), job)
-        result = runs.set_schedule_state(state.aws(), names_of(state), job=info, enabled=enabled)
-        verb = "resumed" if enabled else "paused"
-        if result.changed:
-            ui.info(escape(f"{verb} the schedule {result.schedule} of job {job}"))
-            ui.info("note: `batchctl deploy` sets the schedule back to jobs.yaml's `schedule.enabled`")
-        else:
-            ui.info(escape(f"the schedule {result.schedule} of job {job} is already {verb}"))
-        if ui.is_json:
-            ui.json(
-                {"job": job, "schedule": result.schedule, "state": result.state, "changed": result.changed}
-            )
-        else:
-            ui.result(escape(f"{result.schedule}: {result.state}"))
+    state: CliState = ctx.obj
+    ui = state.ui
+    info = runs.find_job(state.config(), job)
+    result = runs.set_schedule_state(state.aws(), state.names(), job=info, enabled=enabled)
+    verb = "resumed" if enabled else "paused"
+    if result.changed:
+        ui.info(escape(f"{verb} the schedule {result.schedule} of job {job}"))
+        ui.info("note: `batchctl deploy` sets the schedule back to jobs.yaml's `schedule.enabled`")
+    else:
+        ui.info(escape(f"the schedule {result.schedule} of job {job} is already {verb}"))
+    ui.emit(
+        {"job": job, "schedule": result.schedule, "state": result.state, "changed": result.changed},
+        f"{result.schedule}: {result.state}",
+    )
 
 
 @schedule_app.command("pause")

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from batchctl.cli.context import reporting, state_of
-from batchctl.cli.submit import names_of
+from batchctl.cli.context import CliState
 
 if TYPE_CHECKING:
     from batchctl.runs import RunSummary
+    from batchctl.ui import Ui
 
 
 def format_duration(seconds: float) -> str:
@@ -42,44 +42,47 @@ def status(
     ] = False,
 ) -> None:
     """Recent runs: id, source, state, started, duration, Batch job ids."""
-    state = state_of(ctx)
-    ui = state.ui
-    with reporting(ui):
-        from batchctl import runs
-        from batchctl.runs import iso_utc, summarize_cause
-        from batchctl.ui import render_table
+    from batchctl import runs
 
-        cfg = state.config()
-        jobs = [runs.find_job(cfg, job).name] if job else sorted(cfg.jobs)
-        aws = state.aws()
-        names = names_of(state)
-        with ui.status("reading runs"):
-            summaries = runs.list_runs(aws, names, jobs=jobs, limit=limit, failed_only=failed)
-        if ui.is_json:
-            ui.json({"project": cfg.project, "stage": cfg.stage, "runs": [s.to_dict() for s in summaries]})
-            return
-        if not summaries:
-            which = f"job {job}" if job else f"{cfg.project}/{cfg.stage}"
-            ui.info(f"No {'failed ' if failed else ''}runs of {which}.")
-            return
-        columns = ["RUN", "JOB", "SOURCE", "STATE", "STARTED (UTC)", "DURATION", "BATCH JOBS"]
+    state: CliState = ctx.obj
+    ui = state.ui
+    cfg = state.config()
+    jobs = [runs.find_job(cfg, job).name] if job else sorted(cfg.jobs)
+    aws = state.aws()
+    names = state.names()
+    with ui.status("reading runs"):
+        summaries = runs.list_runs(aws, names, jobs=jobs, limit=limit, failed_only=failed)
+    payload = {"project": cfg.project, "stage": cfg.stage, "runs": [s.to_dict() for s in summaries]}
+    if summaries:
+        ui.emit(payload, lambda: _render(ui, summaries, failed=failed))
+    else:
+        which = f"job {job}" if job else f"{cfg.project}/{cfg.stage}"
+        ui.emit(payload, lambda: ui.info(f"No {'failed ' if failed else ''}runs of {which}."))
+
+
+def _render(ui: Ui, summaries: list[RunSummary], *, failed: bool) -> None:
+    """The runs as a table on stdout; why any RUNNABLE Batch job is stuck on stderr."""
+    from batchctl.runs import iso_utc, summarize_cause
+    from batchctl.ui import render_table
+
+    columns = ["RUN", "JOB", "SOURCE", "STATE", "STARTED (UTC)", "DURATION", "BATCH JOBS"]
+    if failed:
+        columns += ["ERROR", "CAUSE"]
+    rows = []
+    for summary in summaries:
+        row = [
+            summary.run_id,
+            summary.job,
+            summary.source,
+            summary.status,
+            iso_utc(summary.started).replace("T", " ")[:19],
+            format_duration(summary.duration_s),
+            _batch_column(summary),
+        ]
         if failed:
-            columns += ["ERROR", "CAUSE"]
-        rows = []
-        for summary in summaries:
-            row = [
-                summary.run_id,
-                summary.job,
-                summary.source,
-                summary.status,
-                iso_utc(summary.started).replace("T", " ")[:19],
-                format_duration(summary.duration_s),
-                _batch_column(summary),
-            ]
-            if failed:
-                row += [summary.error or "", summarize_cause(summary.cause, limit=120)]
-            rows.append(row)
-        render_table(ui, columns=columns, rows=rows)
-        for summary in summaries:
-            if summary.stuck:
-                ui.warn(f"run {summary.run_id} of {summary.job}: {summary.stuck}")
+            row += [summary.error or "", summarize_cause(summary.cause, limit=120)]
+        rows.append(row)
+    render_table(ui, columns=columns, rows=rows)
+    for summary in summaries:
+        if summary.stuck:
+            ui.warn(f"run {summary.run_id} of {summary.job}: {summary.stuck}")
