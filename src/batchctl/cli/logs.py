@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from batchctl.cli.context import CliState
-from batchctl.cli.follow import RunStreams, write_event
+from batchctl.cli.follow import write_event
 from batchctl.errors import RunError
 
 if TYPE_CHECKING:
     from batchctl.logtail import LogEvent
 
 DEFAULT_SINCE = "1h"
-RUN_START_SLACK_MS = 60_000  # a container's first lines can be stamped just before the execution's start
 
 logs_app = typer.Typer(help="Container output of a job's runs.", no_args_is_help=True)
 
@@ -71,12 +70,12 @@ def tail(
     aws = state.aws()
     names = state.names()
     source = logtail.resolve_log_source(aws, names, job=job, definitions=info.job_definitions(names))
-    streams: RunStreams | None = None
+    streams: runs.RunStreams | None = None
     prefix: str | None = None
     if run is not None:
-        streams = RunStreams(aws, names, job=job, run_id=run, step=step)
+        streams = runs.RunStreams(aws, names, job=job, run_id=run, step=step)
         if start_ms is None:
-            start_ms = int(streams.started.timestamp() * 1000) - RUN_START_SLACK_MS
+            start_ms = runs.log_start_ms(streams.started)
     elif step is not None:
         prefix = source.stream_prefixes[step] + "/"
     if start_ms is None:

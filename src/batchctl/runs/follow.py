@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -25,6 +25,7 @@ __all__ = [
     "BackgroundLogTail",
     "LogReader",
     "RunStatus",
+    "RunStreams",
     "RunUpdate",
     "follow",
     "log_start_ms",
@@ -37,6 +38,7 @@ LOG_POLL_S = 1.0  # between two FilterLogEvents passes
 LOG_STOP_TIMEOUT_S = 30.0  # how long stop() waits for the pass in flight to end
 # The last lines can reach CloudWatch Logs a moment after the job ends: stop() waits this long, then reads once more.
 LOG_SETTLE_S = 1.0
+STREAM_REFRESH_S = 5.0  # how often the streams of a run still going are looked up again
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,3 +239,27 @@ class BackgroundLogTail:
             self._reader.follow(stop_event=self._stop, poll_s=self._poll_s)
         except BatchctlError as exc:
             self._failures.append(exc)
+
+
+class RunStreams:
+    """The log streams of one run (looked up again every few seconds while it runs), for a log reader to read."""
+
+    def __init__(self, aws: Aws, names: Names, *, job: str, run_id: str, step: str | None = None) -> None:
+        self._aws, self._names, self._job, self._run_id, self._step = aws, names, job, run_id, step
+        self._lock = threading.Lock()
+        # The first look also proves that the run exists, and gives its start.
+        self._streams, self._final, self.started = run_log_streams(aws, names, job=job, run_id=run_id)
+        self._checked_at = time.monotonic()
+
+    def refresh(self) -> None:
+        with self._lock:
+            self._streams, self._final, _ = run_log_streams(
+                self._aws, self._names, job=self._job, run_id=self._run_id
+            )
+            self._checked_at = time.monotonic()
+
+    def __call__(self) -> Collection[str]:
+        if not self._final and time.monotonic() - self._checked_at >= STREAM_REFRESH_S:
+            self.refresh()
+        with self._lock:
+            return [s for s, step in self._streams.items() if self._step is None or step == self._step]
