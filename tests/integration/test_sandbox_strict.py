@@ -95,13 +95,22 @@ def compute_environment(
 ) -> str:
     subnet, group = network(aws)
     name = unique()
+    resources = {"type": kind, "maxvCpus": 4, "subnets": [subnet], "securityGroupIds": [group]}
+    if not kind.startswith("FARGATE"):
+        profile = aws("iam").create_instance_profile(InstanceProfileName=unique())["InstanceProfile"]["Arn"]
+        resources |= {"instanceRole": profile, "minvCpus": 0, "instanceTypes": ["optimal"]}
     aws("batch").create_compute_environment(
         computeEnvironmentName=name,
         type="MANAGED",
         serviceRole=service_role or role(aws, "batch.amazonaws.com"),
-        computeResources={"type": kind, "maxvCpus": 4, "subnets": [subnet], "securityGroupIds": [group]},
+        computeResources=resources,
     )
     return name
+
+
+def queue_status(aws: Callable[[str], Any], name: str) -> dict[str, Any]:
+    found = aws("batch").describe_job_queues(jobQueues=[name])["jobQueues"]
+    return found[0] if found else {}
 
 
 def ce_status(aws: Callable[[str], Any], name: str) -> dict[str, Any]:

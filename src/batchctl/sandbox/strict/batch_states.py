@@ -34,8 +34,8 @@ SECONDS = {
     ("compute-environment", "CREATING"): 30.0,
     ("compute-environment", "UPDATING"): 20.0,
     ("compute-environment", "DELETING"): 30.0,
-    ("job-queue", "CREATING"): 10.0,
-    ("job-queue", "UPDATING"): 10.0,
+    ("job-queue", "CREATING"): 20.0,
+    ("job-queue", "UPDATING"): 20.0,
     ("job-queue", "DELETING"): 60.0,  # terraform-provider-aws#2044: about a minute
 }
 SETTLING = ("CREATING", "UPDATING", "DELETING")

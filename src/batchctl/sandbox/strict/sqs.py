@@ -2,7 +2,7 @@
 
 - Queue attribute ranges on CreateQueue and SetQueueAttributes (InvalidAttributeValue "Invalid value for the
   parameter X."): VisibilityTimeout 0..43200, MessageRetentionPeriod 60..1209600, MaximumMessageSize 1024..1048576
-  (1 MiB since 2025; moto still stops at 256 KiB), DelaySeconds 0..900, ReceiveMessageWaitTimeSeconds 0..20; a
+  (1 MiB since 2025, as in moto), DelaySeconds 0..900, ReceiveMessageWaitTimeSeconds 0..20; a
   RedrivePolicy's maxReceiveCount 1..1000 (InvalidParameterValue). [SQS API_SetQueueAttributes, API_CreateQueue]
 - A queue name deleted less than 60 s (scaled) ago cannot be created again: QueueDeletedRecently "You must wait 60
   seconds after deleting a queue before you can create another with the same name." [SQS API_CreateQueue,
