@@ -311,6 +311,11 @@ def pipe_state(aws: Any, name: str) -> dict[str, Any]:
     return described
 
 
+def left(aws: Any, name: str, state: str) -> str:
+    """The pipe's CurrentState once it has left `state`."""
+    return str(wait_for(lambda: pipe_state(aws, name), lambda p: p["CurrentState"] != state)["CurrentState"])
+
+
 @pytest.fixture(scope="module")
 def pipe_role(strict: Any) -> str:
     return role(strict, "pipes.amazonaws.com")
@@ -321,17 +326,13 @@ def test_a_pipe_is_creating_then_running(strict: Any, pipe_role: str) -> None:
 
     assert created["CurrentState"] == "CREATING"
     assert pipe_state(strict, name)["CurrentState"] == "CREATING"
-    assert wait_for(lambda: pipe_state(strict, name), lambda p: p["CurrentState"] != "CREATING")[
-        "CurrentState"
-    ] == ("RUNNING")
+    assert left(strict, name, "CREATING") == "RUNNING"
 
 
 def test_a_pipe_created_stopped_settles_stopped(strict: Any, pipe_role: str) -> None:
     name, _ = _pipe(strict, pipe_role, DesiredState="STOPPED")
 
-    assert wait_for(lambda: pipe_state(strict, name), lambda p: p["CurrentState"] != "CREATING")[
-        "CurrentState"
-    ] == ("STOPPED")
+    assert left(strict, name, "CREATING") == "STOPPED"
 
 
 def test_a_pipe_is_stopping_then_stopped_and_starting_then_running(strict: Any, pipe_role: str) -> None:
@@ -340,13 +341,9 @@ def test_a_pipe_is_stopping_then_stopped_and_starting_then_running(strict: Any, 
     pipes = strict("pipes")
 
     assert pipes.stop_pipe(Name=name)["CurrentState"] == "STOPPING"
-    assert wait_for(lambda: pipe_state(strict, name), lambda p: p["CurrentState"] != "STOPPING")[
-        "CurrentState"
-    ] == ("STOPPED")
+    assert left(strict, name, "STOPPING") == "STOPPED"
     assert pipes.start_pipe(Name=name)["CurrentState"] == "STARTING"
-    assert wait_for(lambda: pipe_state(strict, name), lambda p: p["CurrentState"] != "STARTING")[
-        "CurrentState"
-    ] == ("RUNNING")
+    assert left(strict, name, "STARTING") == "RUNNING"
 
 
 def test_an_updated_pipe_is_updating_then_running(strict: Any, pipe_role: str) -> None:
@@ -358,9 +355,7 @@ def test_an_updated_pipe_is_updating_then_running(strict: Any, pipe_role: str) -
     assert updated["CurrentState"] == "UPDATING"
     listed = [p for p in strict("pipes").list_pipes(NamePrefix=name)["Pipes"] if p["Name"] == name]
     assert listed[0]["CurrentState"] == "UPDATING"
-    assert wait_for(lambda: pipe_state(strict, name), lambda p: p["CurrentState"] != "UPDATING")[
-        "CurrentState"
-    ] == ("RUNNING")
+    assert left(strict, name, "UPDATING") == "RUNNING"
 
 
 def test_a_deleted_pipe_is_deleting_then_gone(strict: Any, pipe_role: str) -> None:

@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -48,6 +48,7 @@ from batchctl.sandbox.strict.wire import (
 WsgiApp = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
 Before = Callable[[Call], "Call | Reply | None"]
 After = Callable[[Call, Reply], Reply]
+Hook = TypeVar("Hook", Before, After)
 
 # The strict application handling the current request, if any: in-process patches of moto (job attempts) read it.
 CURRENT: contextvars.ContextVar[StrictApp | None] = contextvars.ContextVar("batchctl_strict", default=None)
@@ -100,20 +101,12 @@ class StrictApp:
 
     # Registration, used by the rule modules.
     def before(self, service: str, *operations: str) -> Callable[[Before], Before]:
-        def register(hook: Before) -> Before:
-            for operation in operations:
-                self._before[(service, operation)].append(hook)
-            return hook
-
-        return register
+        """Decorator: run the hook before moto; it may raise RefusedError, rewrite the call, or answer itself."""
+        return _registrar(self._before, service, operations)
 
     def after(self, service: str, *operations: str) -> Callable[[After], After]:
-        def register(hook: After) -> After:
-            for operation in operations:
-                self._after[(service, operation)].append(hook)
-            return hook
-
-        return register
+        """Decorator: run the hook on moto's answer; it returns the answer the client gets."""
+        return _registrar(self._after, service, operations)
 
     def on_reset(self, hook: Callable[[], None]) -> None:
         """Run `hook` when moto's state is reset (POST /moto-api/reset)."""
@@ -211,6 +204,17 @@ class StrictApp:
             self._deferred.clear()
             for hook in self._resets:
                 hook()
+
+
+def _registrar(
+    table: dict[tuple[str, str], list[Hook]], service: str, operations: tuple[str, ...]
+) -> Callable[[Hook], Hook]:
+    def register(hook: Hook) -> Hook:
+        for operation in operations:
+            table[(service, operation)].append(hook)
+        return hook
+
+    return register
 
 
 class StrictMotoServer(ThreadedMotoServer):

@@ -92,6 +92,18 @@ class BatchStates:
             self.by_arn[item.arn] = item
             self.by_name[(region, item.kind, item.name)] = item.arn
 
+    def created(self, call: Call, reply: Reply, kind: str) -> Tracked:
+        """Track what a create made: CREATING from now on."""
+        out = reply.json()
+        prefix = "computeEnvironment" if kind == "compute-environment" else "jobQueue"
+        state = str(call.params.get("state") or "ENABLED")
+        item = Tracked(
+            kind, out[f"{prefix}Arn"], out[f"{prefix}Name"], state=state, status="CREATING", until=0.0
+        )
+        self.begin(item, "CREATING")
+        self.track(item, call.region)
+        return item
+
     def forget(self, item: Tracked) -> None:
         with self.app.lock:
             self.by_arn.pop(item.arn, None)
@@ -181,19 +193,10 @@ def install(app: StrictApp) -> None:
     @app.after("batch", "CreateComputeEnvironment")
     def ce_created(call: Call, reply: Reply) -> Reply:
         if reply.ok:
-            out = reply.json()
-            item = Tracked(
-                "compute-environment",
-                out["computeEnvironmentArn"],
-                out["computeEnvironmentName"],
-                state=str(call.params.get("state") or "ENABLED"),
-                status="CREATING",
-                until=0.0,
-                service_role=call.params.get("serviceRole"),
-            )
-            states.role_verdict(item)
-            states.begin(item, "CREATING")
-            states.track(item, call.region)
+            item = states.created(call, reply, "compute-environment")
+            with app.lock:
+                item.service_role = call.params.get("serviceRole")
+                states.role_verdict(item)
         return reply
 
     @app.after("batch", "UpdateComputeEnvironment")
@@ -215,12 +218,9 @@ def install(app: StrictApp) -> None:
 
     @app.after("batch", "DescribeComputeEnvironments")
     def ce_described(call: Call, reply: Reply) -> Reply:
-        if not reply.ok:
-            return reply
-        out = reply.json()
-        for described in out.get("computeEnvironments", []):
-            states.overlay(described, "computeEnvironmentArn")
-        return reply.with_json(out)
+        return reply.edit_json(
+            lambda item: states.overlay(item, "computeEnvironmentArn"), "computeEnvironments"
+        )
 
     @app.before("batch", "CreateJobQueue", "UpdateJobQueue")
     def queue_targets_valid(call: Call) -> None:
@@ -229,20 +229,10 @@ def install(app: StrictApp) -> None:
     @app.after("batch", "CreateJobQueue")
     def queue_created(call: Call, reply: Reply) -> Reply:
         if reply.ok:
-            out = reply.json()
+            item = states.created(call, reply, "job-queue")
             refs = states.order_arns(call) or set()
-            item = Tracked(
-                "job-queue",
-                out["jobQueueArn"],
-                out["jobQueueName"],
-                state=str(call.params.get("state") or "ENABLED"),
-                status="CREATING",
-                until=0.0,
-                refs=set(refs),
-                next_refs=set(refs),
-            )
-            states.begin(item, "CREATING")
-            states.track(item, call.region)
+            with app.lock:
+                item.refs, item.next_refs = refs, set(refs)
         return reply
 
     @app.after("batch", "UpdateJobQueue")
@@ -263,12 +253,7 @@ def install(app: StrictApp) -> None:
 
     @app.after("batch", "DescribeJobQueues")
     def queue_described(call: Call, reply: Reply) -> Reply:
-        if not reply.ok:
-            return reply
-        out = reply.json()
-        for described in out.get("jobQueues", []):
-            states.overlay(described, "jobQueueArn")
-        return reply.with_json(out)
+        return reply.edit_json(lambda item: states.overlay(item, "jobQueueArn"), "jobQueues")
 
     @app.before("batch", "ListJobs")
     def running_by_default(call: Call) -> Call | None:

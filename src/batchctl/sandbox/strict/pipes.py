@@ -136,19 +136,7 @@ def install(app: StrictApp) -> None:
             {k: out[k] for k in keys if k in out} | {"DesiredState": "DELETED", "CurrentState": "DELETING"}
         )
 
-    @app.after("pipes", "DescribePipe")
+    @app.after("pipes", "DescribePipe", "ListPipes")
     def described(call: Call, reply: Reply) -> Reply:
-        if not reply.ok:
-            return reply
-        out = reply.json()
-        overlay(call.region, out)
-        return reply.with_json(out)
-
-    @app.after("pipes", "ListPipes")
-    def listed(call: Call, reply: Reply) -> Reply:
-        if not reply.ok:
-            return reply
-        out = reply.json()
-        for item in out.get("Pipes", []):
-            overlay(call.region, item)
-        return reply.with_json(out)
+        items = "Pipes" if call.operation == "ListPipes" else None
+        return reply.edit_json(lambda item: overlay(call.region, item), items)

@@ -10,7 +10,7 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -76,6 +76,15 @@ class Reply:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
+
+    def edit_json(self, change: Callable[[dict[str, Any]], None], items: str | None = None) -> Reply:
+        """This answer with `change` applied to its JSON document, or to each object of its list `items`."""
+        if not self.ok:
+            return self
+        document = self.json()
+        for item in document.get(items, []) if items else [document]:
+            change(item)
+        return self.with_json(document)
 
 
 class Models:
