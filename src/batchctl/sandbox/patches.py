@@ -1,0 +1,159 @@
+"""In-process fixes to moto (5.2.x) so workflows run as on AWS; applied by every server we start, strict or not.
+
+Imports: errors; moto and botocore only inside functions (moto is the optional `sandbox` extra).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, cast
+
+from batchctl.sandbox.errors import require_moto
+
+_patched = threading.Lock()
+_patch_done = False
+
+
+def patch_moto() -> None:
+    """Fix moto (5.2.x) in this process so workflows run as on AWS. Idempotent.
+
+    1. moto's Step Functions executor leaves `_normalise_parameters`/`_normalise_response` empty, so a
+       `batch:submitJob.sync` task sends PascalCase parameters to boto3 ('JobName' error) and keeps boto3's casing
+       in the result ('JobId' error). We give both a body that applies the class's own shape converters with the
+       botocore operation model of the task's service and action, as the real service does.
+    2. moto's Docker-backed Batch writes every job's output to /aws/batch/job, ignoring the job definition's
+       awslogs-group and stream prefix; on AWS the output goes to the configured group, where `logs tail` reads.
+    3. moto's CreateJobQueue/UpdateJobQueue drop `jobStateTimeLimitActions`, so every plan would show the job
+       queue's RUNNABLE timeout as drift; we keep and describe them as AWS does.
+    4. moto's SendMessage builds every queue attribute, ApproximateNumberOfMessages* included (each a pass over
+       all messages), only to read ContentBasedDeduplication: sending n messages to one queue costs O(n²), 10,000
+       lines take minutes. While a message is sent, the queue answers that one attribute only (AWS: O(1)).
+    """
+    global _patch_done
+    require_moto()
+    with _patched:
+        if _patch_done:
+            return
+        _patch_step_functions()
+        _patch_batch_logs()
+        _patch_batch_time_limits()
+        _patch_sqs_send()
+        _patch_done = True
+
+
+def _patch_step_functions() -> None:
+    import botocore.session
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service as sts,
+    )
+
+    models: dict[tuple[str, str], Any] = {}
+    session = botocore.session.get_session()
+
+    def operation_model(service: str, action: str) -> Any:
+        cache_key = (service, action)
+        if cache_key not in models:
+            service_model = session.get_service_model(service)
+            wanted = action.replace("_", "").lower()
+            name = next((op for op in service_model.operation_names if op.lower() == wanted), None)
+            models[cache_key] = service_model.operation_model(name) if name else None
+        return models[cache_key]
+
+    def normalise_parameters(
+        self: Any,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        model = operation_model(
+            self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+        )
+        if model is not None and model.input_shape is not None:
+            self._to_boto_request(parameters, model.input_shape)
+
+    def normalise_response(
+        self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        model = operation_model(
+            self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+        )
+        if model is not None and model.output_shape is not None:
+            self._from_boto_response(response, model.output_shape)
+
+    setattr(sts.StateTaskService, "_normalise_parameters", normalise_parameters)  # noqa: B010 (monkeypatch)
+    setattr(sts.StateTaskService, "_normalise_response", normalise_response)  # noqa: B010
+
+
+def _patch_batch_logs() -> None:
+    from moto.batch import models as batch_models
+
+    original_init = batch_models.Job.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        props = getattr(self.job_definition, "container_properties", None) or {}
+        options = (props.get("logConfiguration") or {}).get("options") or {}
+        if options.get("awslogs-group"):
+            self._log_group = options["awslogs-group"]
+            prefix = options.get("awslogs-stream-prefix") or self.job_definition.name
+            self._stream_name = f"{prefix}/default/{self.job_id}"
+
+    setattr(batch_models.Job, "__init__", init)  # noqa: B010 (monkeypatch)
+
+
+def _patch_batch_time_limits() -> None:
+    from moto.batch import models as batch_models
+    from moto.batch import responses
+
+    original_describe = batch_models.JobQueue.describe
+
+    def describe(self: Any) -> dict[str, Any]:
+        out: dict[str, Any] = original_describe(self)
+        out["jobStateTimeLimitActions"] = getattr(self, "batchctl_time_limit_actions", [])
+        return out
+
+    setattr(batch_models.JobQueue, "describe", describe)  # noqa: B010 (monkeypatch)
+
+    for operation, name_param in (("createjobqueue", "jobQueueName"), ("updatejobqueue", "jobQueue")):
+        original = getattr(responses.BatchResponse, operation)
+
+        def wrapped(self: Any, _original: Any = original, _name_param: str = name_param) -> Any:
+            result = _original(self)
+            actions = self._get_param("jobStateTimeLimitActions")
+            if actions is not None:
+                queue = self.batch_backend.get_job_queue(self._get_param(_name_param))
+                if queue is not None:
+                    queue.batchctl_time_limit_actions = actions
+            return result
+
+        setattr(responses.BatchResponse, operation, wrapped)
+
+
+def _patch_sqs_send() -> None:
+    from moto.sqs import models as sqs_models
+
+    sending = threading.local()
+    all_attributes = cast(property, sqs_models.Queue.attributes).fget
+    assert all_attributes is not None
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if not getattr(sending, "active", False):
+            result: dict[str, Any] = all_attributes(self)
+            return result
+        # What SendMessage reads (SQSBackend.send_message, _validate_message, Queue.add_message): FIFO dedup only.
+        if not self.fifo_queue:
+            return {}
+        value = self.content_based_deduplication
+        return {"ContentBasedDeduplication": str(value).lower() if isinstance(value, bool) else value}
+
+    original_send = sqs_models.SQSBackend.send_message
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sending.active = True
+        try:
+            return original_send(self, *args, **kwargs)
+        finally:
+            sending.active = False
+
+    setattr(sqs_models.Queue, "attributes", property(attributes))  # noqa: B010 (monkeypatch)
+    setattr(sqs_models.SQSBackend, "send_message", send_message)  # noqa: B010

@@ -1,0 +1,108 @@
+"""The pipe relay: what moto's Pipes never do, moving each running pipe's SQS messages to its state machine.
+
+Imports: stdlib; boto3 and botocore only inside methods (they come with moto, the optional `sandbox` extra).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SANDBOX_REGION = "us-east-1"
+
+
+@dataclass
+class PipeRelay:
+    """Moves messages from each RUNNING pipe's SQS source to its state machine, in the pipe's input shape: a JSON
+    array of SQS records (batch size 1). moto's Pipes store pipes but never read their source."""
+
+    endpoint_url: str
+    interval_s: float = 0.5
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    relayed: int = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="batchctl-pipe-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def _clients(self, region: str) -> tuple[Any, Any, Any]:
+        import boto3
+
+        session = boto3.Session(
+            aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region
+        )
+        return (
+            session.client("pipes", endpoint_url=self.endpoint_url),
+            session.client("sqs", endpoint_url=self.endpoint_url),
+            session.client("stepfunctions", endpoint_url=self.endpoint_url),
+        )
+
+    def _loop(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        regions = _regions()
+        clients = {region: self._clients(region) for region in regions}
+        while not self._stop.is_set():
+            for region in regions:
+                try:
+                    self.relay_once(*clients[region], region=region)
+                except (ClientError, BotoCoreError) as exc:
+                    log.debug("pipe relay in %s: %s", region, exc)
+            self._stop.wait(self.interval_s)
+
+    def relay_once(self, pipes: Any, sqs: Any, sfn: Any, *, region: str) -> int:
+        """One pass over every pipe: returns how many messages were handed to state machines."""
+        moved = 0
+        for pipe in pipes.list_pipes().get("Pipes", []):
+            if pipe.get("CurrentState", "RUNNING") not in ("RUNNING", "STARTING", "CREATING"):
+                continue
+            source, target = pipe.get("Source", ""), pipe.get("Target", "")
+            if ":sqs:" not in source or ":states:" not in target:
+                continue
+            queue_name = source.rsplit(":", 1)[-1]
+            account = source.split(":")[4]
+            url = sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            answer = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"], MessageAttributeNames=["All"]
+            )
+            for message in answer.get("Messages", []):
+                record = {
+                    "messageId": message["MessageId"],
+                    "receiptHandle": message["ReceiptHandle"],
+                    "body": message["Body"],
+                    "attributes": message.get("Attributes", {}),
+                    "messageAttributes": message.get("MessageAttributes", {}),
+                    "md5OfBody": message.get("MD5OfBody", ""),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": source,
+                    "awsRegion": region,
+                }
+                # Pipes name executions with a generated id; the message id inside the input lets
+                # `submit --wait` find the run.
+                sfn.start_execution(
+                    stateMachineArn=target, name=str(uuid.uuid4()), input=json.dumps([record])
+                )
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
+        self.relayed += moved
+        return moved
+
+
+def _regions() -> list[str]:
+    extra = [r for r in os.environ.get("BATCHCTL_SANDBOX_REGIONS", "").split(",") if r]
+    configured = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    found = [SANDBOX_REGION, *extra, *([configured] if configured else []), "ap-northeast-1", "eu-west-1"]
+    return list(dict.fromkeys(found))
