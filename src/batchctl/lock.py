@@ -72,18 +72,8 @@ class LockRecord:
 
     def to_value(self) -> str:
         """The parameter value: compact JSON (Standard parameters hold up to 4 KB)."""
-        data = {
-            "format": RECORD_FORMAT,
-            "token": self.token,
-            "write": self.write,
-            "prev": self.prev,
-            "owner": self.owner,
-            "command": self.command,
-            "host": self.host,
-            "pid": self.pid,
-            "since": round(self.since, 3),
-            "expires": round(self.expires, 3),
-        }
+        data = {name: getattr(self, name) for name in _FIELDS} | {"format": RECORD_FORMAT}
+        data["since"], data["expires"] = round(self.since, 3), round(self.expires, 3)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def is_expired(self, now: float, *, grace_s: float = 0.0) -> bool:
@@ -116,39 +106,35 @@ class LockRecord:
         }
 
 
+# The fields of a record in its JSON value, with how each is read back.
+_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "token": str,
+    "write": str,
+    "prev": str,
+    "owner": str,
+    "command": str,
+    "host": str,
+    "pid": int,
+    "since": float,
+    "expires": float,
+}
+
+
 def parse_record(value: str) -> LockRecord:
     """The record in a parameter value; anything else is an unreadable record that never expires, so that a value
     we did not write blocks every command until someone looks at it (`batchctl unlock`)."""
     try:
         data = json.loads(value)
-        record = LockRecord(
-            token=str(data["token"]),
-            write=str(data["write"]),
-            prev=str(data["prev"]),
-            owner=str(data["owner"]),
-            command=str(data["command"]),
-            host=str(data["host"]),
-            pid=int(data["pid"]),
-            since=float(data["since"]),
-            expires=float(data["expires"]),
-        )
+        record: LockRecord | None = LockRecord(**{name: read(data[name]) for name, read in _FIELDS.items()})
     except (ValueError, KeyError, TypeError):
         record = None
-    if record is None or not record.token or not record.write:
-        digest = hashlib.sha256(value.encode()).hexdigest()[:16]
-        return LockRecord(
-            token="",
-            write=f"unreadable-{digest}",
-            prev="",
-            owner="unknown",
-            command="unknown",
-            host="unknown",
-            pid=0,
-            since=0.0,
-            expires=math.inf,
-            readable=False,
-        )
-    return record
+    if record is not None and record.token and record.write:
+        return record
+    digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+    unknown = dict.fromkeys(("token", "prev"), "") | dict.fromkeys(("owner", "command", "host"), "unknown")
+    return LockRecord(
+        **unknown, write=f"unreadable-{digest}", pid=0, since=0.0, expires=math.inf, readable=False
+    )
 
 
 def is_effective(record: LockRecord, *, version: int, previous: LockRecord | None) -> bool:
@@ -427,26 +413,38 @@ class StageLock:
         with self._mutex:
             for _ in range(3):
                 record = self._record
-                if record is None or self.lost.is_set():
+                if record is None or self.lost.is_set() or self._ran_out(record):
                     return False
-                if self.clock() >= record.expires - self.margin_s:
-                    self._lose(f"its lease ran out at {_when(record.expires)} before it could be renewed")
+                found = self._read_ours()
+                if found is None:
                     return False
-                state = read_state(self.aws, self.name)
-                holder = state.holder
-                if state.latest is None or holder is None or holder.token != self.token:
-                    self._lose(self._why_not_ours(state))
-                    return False
-                now = self.clock()
-                if now >= holder.expires - self.margin_s:
-                    self._lose(f"its lease ran out at {_when(holder.expires)} before it could be renewed")
-                    return False
-                renewed = replace(holder, write=_new_id(), prev=state.latest.write, expires=now + self.ttl_s)
+                latest, holder = found
                 self._record = holder
+                if self._ran_out(holder):
+                    return False
+                renewed = replace(
+                    holder, write=_new_id(), prev=latest.write, expires=self.clock() + self.ttl_s
+                )
                 if self._overwrite(renewed):
                     self._record = renewed
                     return True
             return False
+
+    def _ran_out(self, record: LockRecord) -> bool:
+        """True, with `lost` set, once our lease is within `margin_s` of its end: too late to renew safely."""
+        if self.clock() < record.expires - self.margin_s:
+            return False
+        self._lose(f"its lease ran out at {_when(record.expires)} before it could be renewed")
+        return True
+
+    def _read_ours(self) -> tuple[LockRecord, LockRecord] | None:
+        """Read the lock: its newest write and our newest write that counts; None, with `lost` set, if the
+        lock is no longer ours."""
+        state = read_state(self.aws, self.name)
+        if state.latest is None or state.holder is None or state.holder.token != self.token:
+            self._lose(self._why_not_ours(state))
+            return None
+        return state.latest, state.holder
 
     def _why_not_ours(self, state: LockState) -> str:
         if state.latest is None:
@@ -507,19 +505,13 @@ class StageLock:
             record, self._record = self._record, None
             if record is None or self.lost.is_set():
                 return False
-            state = read_state(self.aws, self.name)
-            holder = state.holder
-            if state.latest is None or holder is None or holder.token != self.token:
-                self._lose(self._why_not_ours(state))
+            found = self._read_ours()
+            if found is None:
                 return False
-            if self.clock() >= holder.expires - self.margin_s:
+            if self.clock() >= found[1].expires - self.margin_s:
                 self.on_notice(f"left the lock of {self.where} to expire: its lease ran out before release")
                 return False
-            try:
-                self.aws.call("ssm", "delete_parameter", key=self.name, Name=self.name)
-            except AwsError as exc:
-                if not is_code(exc, "ParameterNotFound"):
-                    raise
+            _delete(self.aws, self.name)
             return True
 
     def __enter__(self) -> StageLock:
@@ -564,9 +556,14 @@ def break_lock(
             + (f"it is now held by {holder.describe(now)}" if holder else "nobody holds it now"),
             hint="run `batchctl unlock` again to see the current holder",
         )
+    _delete(aws, name)
+    return holder
+
+
+def _delete(aws: Aws, name: str) -> None:
+    """Delete the lock parameter; already gone is fine."""
     try:
         aws.call("ssm", "delete_parameter", key=name, Name=name)
     except AwsError as exc:
         if not is_code(exc, "ParameterNotFound"):
             raise
-    return holder

@@ -74,6 +74,15 @@ def run_holding(lock: StageLock, body: Callable[[], None]) -> None:
         body()
 
 
+def run_threads(target: Callable[[int], None], count: int) -> None:
+    """Run `target(0)` … `target(count - 1)` in threads at once; wait for all."""
+    workers = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+
+
 def stored(boto: Any, project: str) -> tuple[int, dict[str, Any]]:
     parameter = boto.client("ssm").get_parameter(Name=lock_parameter(project, "dev"))["Parameter"]
     return int(parameter["Version"]), json.loads(parameter["Value"])
@@ -396,11 +405,7 @@ def test_contending_threads_never_hold_the_lock_together(aws_env: str, project: 
         except BaseException as exc:
             failures.append(exc)
 
-    workers = [threading.Thread(target=contend, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
+    run_threads(contend, threads)
     assert not failures, failures
     assert most_inside[0] == 1
     assert len(held_rounds) == threads * rounds
@@ -431,11 +436,7 @@ def test_of_many_threads_taking_over_one_expired_lock_exactly_one_wins(
         except BaseException as exc:
             failures.append(exc)
 
-    workers = [threading.Thread(target=take, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
+    run_threads(take, threads)
     assert not failures, failures
     assert len(winners) == 1
     assert len(refused) == threads - 1

@@ -50,12 +50,11 @@ def unlock(
     state = state_of(ctx)
     ui = state.ui
     with reporting(ui):
-        from batchctl import lock
+        from batchctl.lock import break_lock, read_lock
 
         cfg = state.config()
-        aws = state.aws()
         where = f"{cfg.project}/{cfg.stage}"
-        holder = lock.read_lock(aws, project=cfg.project, stage=cfg.stage)
+        holder = read_lock(state.aws(), project=cfg.project, stage=cfg.stage)
         if holder is None:
             ui.info(escape(f"{where} is not locked."))
             _report(ui, cfg.project, cfg.stage, holder=None)
@@ -68,7 +67,7 @@ def unlock(
                 "command change the stage at the same time"
             )
         confirm_or_exit(ui, question=f"Break the lock of {where}?", yes=yes)
-        broken = lock.break_lock(aws, project=cfg.project, stage=cfg.stage, expected=holder)
+        broken = break_lock(state.aws(), project=cfg.project, stage=cfg.stage, expected=holder)
         if broken is None:
             ui.info(escape(f"the lock of {where} went away meanwhile: nothing to break"))
         _report(ui, cfg.project, cfg.stage, holder=broken)
