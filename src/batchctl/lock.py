@@ -301,28 +301,34 @@ class StageLock:
         deadline = self.clock() + wait_s
         races = 0
         waiting = False
-        while True:
-            holder = self._attempt()
-            if self._record is not None:
-                self._start_heartbeat()
-                return self._record
-            now = self.clock()
-            if (holder is None or holder.is_expired(now, grace_s=self.grace_s)) and races < MAX_RACES:
-                # We lost a race for a free or expired lock: someone else wrote just now. Look again after a
-                # random pause, so that writers who collided once do not collide again.
-                races += 1
-                self.sleep(random.uniform(0.0, 0.2))
-                continue
-            if now >= deadline:
-                raise LockHeldError(
-                    project=self.project, stage=self.stage, holder=holder, now=now, waited_s=wait_s
-                )
-            if not waiting and holder is not None:
-                waiting = True
-                self.on_notice(
-                    f"{self.where} is locked by {holder.describe(now)}; waiting up to {wait_s:g}s for it"
-                )
-            self.sleep(min(self.poll_s, deadline - now))
+        taken = False
+        try:
+            while True:
+                holder = self._attempt()
+                if self._record is not None:
+                    self._start_heartbeat()
+                    taken = True
+                    return self._record
+                now = self.clock()
+                if (holder is None or holder.is_expired(now, grace_s=self.grace_s)) and races < MAX_RACES:
+                    # We lost a race for a free or expired lock: someone else wrote just now. Look again after
+                    # a random pause, so that writers who collided once do not collide again.
+                    races += 1
+                    self.sleep(random.uniform(0.0, 0.2))
+                    continue
+                if now >= deadline:
+                    raise LockHeldError(
+                        project=self.project, stage=self.stage, holder=holder, now=now, waited_s=wait_s
+                    )
+                if not waiting and holder is not None:
+                    waiting = True
+                    self.on_notice(
+                        f"{self.where} is locked by {holder.describe(now)}; waiting up to {wait_s:g}s for it"
+                    )
+                self.sleep(min(self.poll_s, deadline - now))
+        finally:
+            if self._record is not None and not taken:  # e.g. Ctrl-C between our write and returning it
+                self.release()
 
     def _attempt(self) -> LockRecord | None:
         """One try; sets `_record` on success, else returns the holder seen (None: none that counts)."""
@@ -359,18 +365,14 @@ class StageLock:
         self._record = record
         # An overwrite cannot carry Tags (SSM rejects Tags with Overwrite=true), and the parameter may have been
         # created by an overwrite that found it deleted, untagged: tag it now.
-        try:
-            self.aws.call(
-                "ssm",
-                "add_tags_to_resource",
-                key=self.name,
-                ResourceType="Parameter",
-                ResourceId=self.name,
-                Tags=self._tags(),
-            )
-        except BatchctlError:
-            self.release()
-            raise
+        self.aws.call(
+            "ssm",
+            "add_tags_to_resource",
+            key=self.name,
+            ResourceType="Parameter",
+            ResourceId=self.name,
+            Tags=self._tags(),
+        )
         if holder is not None:
             self.on_notice(
                 f"took over the expired lock of {self.where} held by {holder.describe(self.clock())}"

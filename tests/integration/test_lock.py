@@ -364,6 +364,25 @@ def test_ctrl_c_or_an_exception_releases_the_lock(
     assert not exists(boto, project)
 
 
+def test_ctrl_c_between_taking_the_lock_and_holding_it_gives_it_back(
+    aws: Aws, boto: Any, project: str
+) -> None:
+    then = FakeTime()
+    make_lock(aws, project, heartbeat_s=0, clock=then.clock).acquire()  # crashed long ago
+
+    def interrupt(_message: str) -> None:  # the takeover notice comes after the write that took the lock
+        raise KeyboardInterrupt
+
+    later = FakeTime(start=then.now + 3600)
+    taker = StageLock(
+        fresh_aws(), project=project, stage="dev", command="deploy", clock=later.clock, on_notice=interrupt
+    )
+    with pytest.raises(KeyboardInterrupt):
+        taker.acquire()
+    assert not exists(boto, project)
+    assert not taker.held
+
+
 def test_stage_lock_takes_project_and_stage_from_the_config(
     aws_env: str, tmp_path: Path, boto: Any, project: str
 ) -> None:
