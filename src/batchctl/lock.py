@@ -256,6 +256,7 @@ class StageLock:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         on_notice: Callable[[str], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.aws = aws
         self.project = project
@@ -272,8 +273,9 @@ class StageLock:
         self.sleep = sleep
         self.on_notice = on_notice or log.warning
         self.token = secrets.token_hex(16)
-        self.lost = threading.Event()  # set once the lock is no longer ours; an engine `stop` event
+        self.lost = threading.Event()  # set once the lock is no longer ours
         self.lost_reason = ""
+        self.stop = stop  # also set then: the engine's stop event, so that no new change starts
         self._record: LockRecord | None = None  # our newest write that counts, while we hold the lock
         self._owner: str | None = None
         self._mutex = threading.Lock()  # one renewal or release at a time
@@ -460,6 +462,8 @@ class StageLock:
             return
         self.lost_reason = reason
         self.lost.set()
+        if self.stop is not None:
+            self.stop.set()
         self.on_notice(f"the lock of {self.where} was lost: {reason}")
 
     def _start_heartbeat(self) -> None:

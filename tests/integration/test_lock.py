@@ -205,9 +205,11 @@ def test_an_expired_lock_is_taken_over_saying_so_and_its_old_holder_neither_rene
 def test_a_holder_that_lost_its_lock_is_told_even_when_it_thinks_its_lease_stands(
     aws: Aws, boto: Any, project: str
 ) -> None:
-    """A clock far behind (or a stalled process) renews too late: the version check refuses the renewal."""
+    """A clock far behind (or a stalled process) renews too late: the version check refuses the renewal, and
+    the command's stop event is set so that it starts no new change."""
     slow = FakeTime()
-    holder = make_lock(aws, project, heartbeat_s=0, clock=slow.clock)
+    stop = threading.Event()
+    holder = make_lock(aws, project, heartbeat_s=0, clock=slow.clock, stop=stop)
     taker_time = FakeTime(start=slow.now + 100)
     taker = make_lock(fresh_aws(), project, heartbeat_s=0, clock=taker_time.clock)
     renewed: list[bool] = []
@@ -219,6 +221,7 @@ def test_a_holder_that_lost_its_lock_is_told_even_when_it_thinks_its_lease_stand
     with pytest.raises(LockLostError) as caught:
         run_holding(holder, taken_meanwhile)
     assert renewed == [False]
+    assert stop.is_set()
     assert "was lost while deploy ran: it is now held by " in caught.value.message
     assert stored(boto, project)[1]["token"] == taker.token
     taker.release()
@@ -353,14 +356,16 @@ def test_ctrl_c_or_an_exception_releases_the_lock(
     aws: Aws, boto: Any, project: str, raised: type[BaseException]
 ) -> None:
     seen: list[bool] = []
+    stop = threading.Event()
 
     def interrupted() -> None:
         seen.append(exists(boto, project))
         raise raised()
 
     with pytest.raises(raised):
-        run_holding(make_lock(aws, project), interrupted)
+        run_holding(make_lock(aws, project, stop=stop), interrupted)
     assert seen == [True]
+    assert not stop.is_set()  # giving the lock back is not losing it
     assert not exists(boto, project)
 
 

@@ -3,6 +3,7 @@ commands use to hold that lock (`stage_lock`, `LockTimeoutOption`)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,9 +27,11 @@ LockTimeoutOption = Annotated[
 ]
 
 
-def stage_lock(state: CliState, *, command: str, timeout_s: float) -> StageLock:
+def stage_lock(
+    state: CliState, *, command: str, timeout_s: float, stop: threading.Event | None = None
+) -> StageLock:
     """The lock of the configured project+stage for `command`, to hold from before the plan is read until the
-    command ends: `with reporting(ui), stage_lock(state, command="deploy", timeout_s=t) as lock:`."""
+    command ends; losing it sets `stop` (the engine's: no new change starts)."""
     from batchctl.lock import StageLock
 
     cfg = state.config()
@@ -39,6 +42,7 @@ def stage_lock(state: CliState, *, command: str, timeout_s: float) -> StageLock:
         command=command,
         timeout_s=timeout_s,
         on_notice=state.ui.warn,
+        stop=stop,
     )
 
 
