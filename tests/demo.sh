@@ -25,7 +25,7 @@ else
   echo "      container: runs succeed, but there is no container output to show. Every other step is real."
 fi
 
-"$BATCHCTL" sandbox --port "$PORT" "$DOCKER" >"$LOG" 2>&1 &
+"$BATCHCTL" sandbox --port "$PORT" "$DOCKER" ${BATCHCTL_SANDBOX_FLAGS:---strict --time-scale 0.05} >"$LOG" 2>&1 &
 SANDBOX_PID=$!
 trap 'kill "$SANDBOX_PID" 2>/dev/null || true; wait "$SANDBOX_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 150); do

@@ -245,13 +245,16 @@ def deploy(
     allow_replace: bool = False,
     prune: bool = False,
     parallelism: int = engine.DEFAULT_PARALLELISM,
+    stop: threading.Event | None = None,
 ) -> ApplyResult | None:
     """Apply the prepared plan; None when it changes nothing (then only the image is published, unasked).
 
     A REPLACE without `allow_replace` is refused before anything else. With `image` (and no image.uri) the image is
     built before any AWS change, so a broken Dockerfile changes nothing; the repository's own change goes first,
     the image is pushed, then the rest (job definitions only ever point at a tag the repository holds). `prune`
-    deletes the orphans once the deploy itself went through."""
+    deletes the orphans once the deploy itself went through. Once `stop` is set (Ctrl-C, or the stage's lock was
+    lost), no new change starts."""
+    stop = stop if stop is not None else threading.Event()
     plan = prepared.plan
     engine.check_replacements(plan, allow_replace=allow_replace)
     tag = prepared.image_tag if image else None
@@ -273,7 +276,7 @@ def deploy(
                 parallelism=parallelism,
                 allow_replace=allow_replace,
                 on_event=listener.render_event,
-                stop=threading.Event(),
+                stop=stop,
             )
 
     if tag is not None:
@@ -290,7 +293,7 @@ def deploy(
     if pruning and _went_through(result):
         count = len(prepared.orphans.keys)
         with listener.status(f"deleting {count} resource(s) jobs.yaml no longer declares"):
-            pruned = _delete_orphans(prepared, listener, parallelism=parallelism, stop=threading.Event())
+            pruned = _delete_orphans(prepared, listener, parallelism=parallelism, stop=stop)
         result = _followed_by(result, pruned)
     elif pruning:
         result.not_started.extend(prepared.orphans.plan.changes)
@@ -303,16 +306,18 @@ def destroy(
     listener: Listener,
     confirm: Confirm,
     parallelism: int = engine.DEFAULT_PARALLELISM,
+    stop: threading.Event | None = None,
 ) -> ApplyResult | None:
     """Delete what `prepare(destroy=True)` planned: the orphans, then (if that went through) what jobs.yaml
-    declares, dependents first; None when nothing exists (then nothing is asked)."""
+    declares, dependents first; None when nothing exists (then nothing is asked). Once `stop` is set, no new
+    delete starts."""
+    stop = stop if stop is not None else threading.Event()
     plan = prepared.plan
     if not plan.changes:
         return None
     confirm(f"Delete these {len(plan.changes)} resources?")
     orphaned = set(prepared.orphans.keys)
     declared = replace(plan, changes=tuple(c for c in plan.changes if c.key not in orphaned))
-    stop = threading.Event()
     with listener.status(f"deleting {len(plan.changes)} resource(s)"):
         result = _delete_orphans(prepared, listener, parallelism=parallelism, stop=stop)
         if not _went_through(result):  # the declared resources were never started: say so

@@ -476,10 +476,8 @@ def test_of_many_threads_taking_over_one_expired_lock_exactly_one_wins(
 
 # ---- the unlock command --------------------------------------------------------------------------------------
 @pytest.fixture
-def unlock_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, project: str) -> Callable[..., Any]:
-    """`batchctl -c jobs.yaml ARGS...` with `unlock` registered as the app registers its commands."""
-    monkeypatch.setitem(cli_app.COMMANDS, "unlock", ("batchctl.cli.unlock", "unlock"))
-    monkeypatch.setitem(cli_app.SUMMARIES, "unlock", "Break the lock of this project and stage.")
+def unlock_cli(tmp_path: Path, project: str) -> Callable[..., Any]:
+    """`batchctl -c jobs.yaml ARGS...`."""
     config = tmp_path / "jobs.yaml"
     config.write_text(f"version: 1\nproject: {project}\nstage: dev\njobs:\n  a:\n    command: [echo]\n")
 

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "image": ("batchctl.cli.image", "image_app"),
     "logs": ("batchctl.cli.logs", "logs_app"),
     "schedule": ("batchctl.cli.schedule", "schedule_app"),
+    "unlock": ("batchctl.cli.unlock", "unlock"),
 }
 # What `batchctl --help` lists for each command without loading it: its help text (a unit test keeps them equal).
 SUMMARIES: dict[str, str] = {
@@ -42,6 +43,7 @@ SUMMARIES: dict[str, str] = {
     "image": "Build and push the job image.",
     "logs": "Container output of a job's runs.",
     "schedule": "Pause or resume a job's schedule.",
+    "unlock": "Break the lock of this project and stage, left by a command that is gone (shows the holder, then asks).",
 }
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import typer
 
 from batchctl.cli.context import NOTHING_DONE, CliState, ParallelismOption, confirmation
+from batchctl.cli.unlock import LockTimeoutOption, stage_lock
 from batchctl.errors import ExitCode
 
 
@@ -35,6 +37,7 @@ def deploy(
         ),
     ] = None,
     parallelism: ParallelismOption = 16,
+    lock_timeout: LockTimeoutOption = 0.0,
 ) -> None:
     """Build and push the image, then create or update every resource of jobs.yaml, idempotently."""
     from batchctl import deployment
@@ -43,21 +46,27 @@ def deploy(
     ui = state.ui
     cfg = state.config()
     deployment.check_jobs(cfg, jobs or [], prune=prune)
-    prepared = deployment.prepare(
-        cfg, state.aws(), project_dir=state.project_dir, listener=ui, parallelism=parallelism
-    )
-    if jobs:
-        prepared = deployment.only_jobs(prepared, jobs)
-    plan = prepared.plan
-    result = deployment.deploy(
-        prepared,
-        listener=ui,
-        confirm=confirmation(ui, plan, yes=yes),
-        image=not skip_image,
-        allow_replace=allow_replace,
-        prune=prune,
-        parallelism=parallelism,
-    )
+    stop = threading.Event()
+    # Held from before the plan is read until the command ends: two deploys must never plan the same creates.
+    with stage_lock(
+        state, command="deploy --prune" if prune else "deploy", timeout_s=lock_timeout, stop=stop
+    ):
+        prepared = deployment.prepare(
+            cfg, state.aws(), project_dir=state.project_dir, listener=ui, parallelism=parallelism
+        )
+        if jobs:
+            prepared = deployment.only_jobs(prepared, jobs)
+        plan = prepared.plan
+        result = deployment.deploy(
+            prepared,
+            listener=ui,
+            confirm=confirmation(ui, plan, yes=yes),
+            image=not skip_image,
+            allow_replace=allow_replace,
+            prune=prune,
+            parallelism=parallelism,
+            stop=stop,
+        )
     if result is None:
 
         def up_to_date() -> None:

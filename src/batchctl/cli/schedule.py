@@ -8,19 +8,22 @@ import typer
 from rich.markup import escape
 
 from batchctl.cli.context import CliState
+from batchctl.cli.unlock import LockTimeoutOption, stage_lock
 
 schedule_app = typer.Typer(help="Pause or resume a job's schedule.", no_args_is_help=True)
 
 JobArgument = Annotated[str, typer.Argument(help="Job name from jobs.yaml.")]
 
 
-def _set_state(ctx: typer.Context, job: str, *, enabled: bool) -> None:
+def _set_state(ctx: typer.Context, job: str, *, enabled: bool, lock_timeout: float) -> None:
     from batchctl import runs
 
     state: CliState = ctx.obj
     ui = state.ui
     info = runs.find_job(state.config(), job)
-    result = runs.set_schedule_state(state.aws(), state.names(), job=info, enabled=enabled)
+    command = f"schedule {'resume' if enabled else 'pause'} {job}"
+    with stage_lock(state, command=command, timeout_s=lock_timeout):
+        result = runs.set_schedule_state(state.aws(), state.names(), job=info, enabled=enabled)
     verb = "resumed" if enabled else "paused"
     if result.changed:
         ui.info(escape(f"{verb} the schedule {result.schedule} of job {job}"))
@@ -34,12 +37,12 @@ def _set_state(ctx: typer.Context, job: str, *, enabled: bool) -> None:
 
 
 @schedule_app.command("pause")
-def pause(ctx: typer.Context, job: JobArgument) -> None:
+def pause(ctx: typer.Context, job: JobArgument, lock_timeout: LockTimeoutOption = 0.0) -> None:
     """Stop a job's schedule without a deploy."""
-    _set_state(ctx, job, enabled=False)
+    _set_state(ctx, job, enabled=False, lock_timeout=lock_timeout)
 
 
 @schedule_app.command("resume")
-def resume(ctx: typer.Context, job: JobArgument) -> None:
+def resume(ctx: typer.Context, job: JobArgument, lock_timeout: LockTimeoutOption = 0.0) -> None:
     """Restart a job's schedule without a deploy."""
-    _set_state(ctx, job, enabled=True)
+    _set_state(ctx, job, enabled=True, lock_timeout=lock_timeout)

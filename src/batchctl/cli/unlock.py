@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from batchctl.cli.context import CliState, confirm_or_exit, reporting, state_of
+from batchctl.cli.context import CliState, confirm_or_exit
 
 if TYPE_CHECKING:
     from batchctl.lock import LockRecord, StageLock
@@ -51,38 +51,40 @@ def unlock(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Break the lock without asking.")] = False,
 ) -> None:
     """Break the lock of this project and stage, left by a command that is gone (shows the holder, then asks)."""
-    state = state_of(ctx)
+    state: CliState = ctx.obj
     ui = state.ui
-    with reporting(ui):
-        from batchctl.lock import break_lock, read_lock
+    from batchctl.lock import break_lock, read_lock
 
-        cfg = state.config()
-        where = f"{cfg.project}/{cfg.stage}"
-        holder = read_lock(state.aws(), project=cfg.project, stage=cfg.stage)
-        if holder is None:
-            ui.info(escape(f"{where} is not locked."))
-            _report(ui, cfg.project, cfg.stage, holder=None)
-            return
-        now = time.time()
-        ui.info(escape(f"{where} is locked by {holder.describe(now)}"))
-        if not holder.is_expired(now):
-            ui.warn(
-                "its holder renewed it recently: if that command still runs, breaking its lock lets another "
-                "command change the stage at the same time"
-            )
-        confirm_or_exit(ui, question=f"Break the lock of {where}?", yes=yes)
-        broken = break_lock(state.aws(), project=cfg.project, stage=cfg.stage, expected=holder)
-        if broken is None:
-            ui.info(escape(f"the lock of {where} went away meanwhile: nothing to break"))
-        _report(ui, cfg.project, cfg.stage, holder=broken)
+    cfg = state.config()
+    where = f"{cfg.project}/{cfg.stage}"
+    holder = read_lock(state.aws(), project=cfg.project, stage=cfg.stage)
+    if holder is None:
+        ui.info(escape(f"{where} is not locked."))
+        _report(ui, cfg.project, cfg.stage, holder=None)
+        return
+    now = time.time()
+    ui.info(escape(f"{where} is locked by {holder.describe(now)}"))
+    if not holder.is_expired(now):
+        ui.warn(
+            "its holder renewed it recently: if that command still runs, breaking its lock lets another "
+            "command change the stage at the same time"
+        )
+    confirm_or_exit(ui, question=f"Break the lock of {where}?", yes=yes)
+    broken = break_lock(state.aws(), project=cfg.project, stage=cfg.stage, expected=holder)
+    if broken is None:
+        ui.info(escape(f"the lock of {where} went away meanwhile: nothing to break"))
+    _report(ui, cfg.project, cfg.stage, holder=broken)
 
 
 def _report(ui: Ui, project: str, stage: str, *, holder: LockRecord | None) -> None:
     """The result: the holder whose lock was broken (None: there was none)."""
-    if ui.is_json:
-        ui.json({"project": project, "stage": stage, "broken": holder is not None, "lock": _as_dict(holder)})
-    elif holder is not None:
-        ui.result(escape(f"broke the lock of {project}/{stage} held by {holder.owner} ({holder.command})"))
+    text = (
+        f"broke the lock of {project}/{stage} held by {holder.owner} ({holder.command})" if holder else None
+    )
+    ui.emit(
+        {"project": project, "stage": stage, "broken": holder is not None, "lock": _as_dict(holder)},
+        text,
+    )
 
 
 def _as_dict(holder: LockRecord | None) -> dict[str, object] | None:
