@@ -253,45 +253,63 @@ def failed_listing(entry: Entry, aws: Aws) -> AwsError:
 # ---- network -------------------------------------------------------------------------------------------------
 
 
+# (server fixture, timeout, code, message after "sqs ListQueues failed for sqs queues: ", part of the hint)
+NETWORK = [
+    pytest.param(
+        "refused_url",
+        PATIENT_S,
+        "EndpointConnectionError",
+        "cannot connect to {url}",
+        "nothing answers at {url}: is it running? (`batchctl sandbox` starts a local one)",
+        id="refused",
+    ),
+    pytest.param(
+        "unaccepting_url",
+        IMPATIENT_S,
+        "ConnectTimeoutError",
+        "timed out connecting to {url}",
+        "check --endpoint-url and AWS_ENDPOINT_URL",
+        id="connect-timeout",
+    ),
+    # Before the one boundary, pages() let ReadTimeoutError escape as an internal error (exit 70).
+    pytest.param(
+        "silent_url",
+        IMPATIENT_S,
+        "ReadTimeoutError",
+        "{url} did not answer in time",
+        "run the command again",
+        id="read-timeout",
+    ),
+    pytest.param(
+        "closing_url",
+        PATIENT_S,
+        "ConnectionClosedError",
+        "{url} closed the connection without answering",
+        "{url} does not speak the AWS API",
+        id="closed",
+    ),
+]
+
+
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
-def test_nothing_listening_is_cannot_connect(entry: Entry, refused_url: str) -> None:
-    error = failed_listing(entry, aws_at(refused_url))
+@pytest.mark.parametrize(("server", "timeout_s", "code", "message", "hint"), NETWORK)
+def test_network_failures(
+    entry: Entry,
+    server: str,
+    timeout_s: float,
+    code: str,
+    message: str,
+    hint: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    url = request.getfixturevalue(server)
+    error = failed_listing(entry, aws_at(url, timeout_s=timeout_s))
     assert type(error) is AwsError
     assert error.exit_code is ExitCode.FAILED
-    assert error.code == "EndpointConnectionError"
-    assert f"cannot connect to {refused_url}" in error.message
+    assert error.code == code
+    assert error.message == f"sqs ListQueues failed for {KEY}: " + message.format(url=url)
     assert error.hint is not None
-    assert error.hint.startswith(f"nothing answers at {refused_url}")
-    assert "batchctl sandbox" in error.hint
-
-
-@pytest.mark.parametrize("entry", ENTRY_POINTS)
-def test_a_connection_never_accepted_is_a_connect_timeout(entry: Entry, unaccepting_url: str) -> None:
-    error = failed_listing(entry, aws_at(unaccepting_url, timeout_s=IMPATIENT_S))
-    assert error.code == "ConnectTimeoutError"
-    assert f"timed out connecting to {unaccepting_url}" in error.message
-    assert error.hint is not None
-    assert "--endpoint-url" in error.hint
-
-
-@pytest.mark.parametrize("entry", ENTRY_POINTS)
-def test_a_server_that_never_answers_is_a_read_timeout(entry: Entry, silent_url: str) -> None:
-    # Before the one boundary, pages() let ReadTimeoutError escape as an internal error (exit 70).
-    error = failed_listing(entry, aws_at(silent_url, timeout_s=IMPATIENT_S))
-    assert type(error) is AwsError
-    assert error.code == "ReadTimeoutError"
-    assert f"{silent_url} did not answer in time" in error.message
-    assert error.hint is not None
-    assert "run the command again" in error.hint
-
-
-@pytest.mark.parametrize("entry", ENTRY_POINTS)
-def test_a_connection_closed_without_answer(entry: Entry, closing_url: str) -> None:
-    error = failed_listing(entry, aws_at(closing_url))
-    assert error.code == "ConnectionClosedError"
-    assert f"{closing_url} closed the connection without answering" in error.message
-    assert error.hint is not None
-    assert "does not speak the AWS API" in error.hint
+    assert hint.format(url=url) in error.hint
 
 
 # ---- answers that are not AWS's ------------------------------------------------------------------------------
