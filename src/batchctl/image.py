@@ -1,5 +1,5 @@
 """The job image: a content-derived tag (no Docker needed), build and push with docker-py, ECR login, and
-`ensure_image` for deploy (an image ECR already holds is neither rebuilt nor pushed again).
+`publish_image` for deploy and `batchctl image` (an image ECR already holds is neither rebuilt nor pushed again).
 
 Imports: errors, naming, config, aws, docker, stdlib. The only place that catches docker-py's exceptions (and,
 because docker-py's push never raises on a refused upload, the place that checks every streamed chunk).
@@ -41,7 +41,6 @@ __all__ = [
     "RegistryAuth",
     "build_context",
     "ecr_login",
-    "ensure_image",
     "image_exists_in_repository",
     "image_tag",
     "local_image",
@@ -531,20 +530,3 @@ def publish_image(
     on_progress(f"pushing {target}:{tag}")
     digest = docker_builder.push(ref, target, tag, auth, on_progress)
     return PublishedImage(tag=tag, repository_uri=target, digest=digest, built=built, pushed=True)
-
-
-def ensure_image(
-    aws: Aws,
-    cfg: JobsFile,
-    project_dir: Path,
-    names: Names,
-    on_progress: Progress = _ignore,
-    *,
-    builder: Builder | None = None,
-    repository_uri: str | None = None,
-    push: bool = True,
-) -> str:
-    """The tag job definitions should use, after making sure ECR holds it (see `publish_image`)."""
-    return publish_image(
-        aws, cfg, project_dir, names, on_progress, builder=builder, repository_uri=repository_uri, push=push
-    ).tag

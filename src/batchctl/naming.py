@@ -24,6 +24,13 @@ NAME_LIMITS: dict[str, int] = {
     "log group": 512,
 }
 
+# The AWS Management Console lives on one host per partition; the standard partition also has one host per region.
+CONSOLE_HOSTS: dict[str, str] = {
+    "aws": "{region}.console.aws.amazon.com",
+    "aws-cn": "console.amazonaws.cn",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class AwsContext:
@@ -41,6 +48,12 @@ class AwsContext:
     @property
     def url_suffix(self) -> str:
         return "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
+
+    @property
+    def console_url(self) -> str:
+        """`https://<console host>`, the host of this context's partition (the standard one's if unknown)."""
+        host = CONSOLE_HOSTS.get(self.partition, CONSOLE_HOSTS["aws"])
+        return "https://" + host.format(region=self.region)
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         """Build an ARN in this context's partition."""
@@ -142,16 +155,8 @@ class Names:
         return self.ctx.arn("iam", f"instance-profile/{self.instance_profile}", region=False)
 
     @property
-    def batch_service_role(self) -> str:
-        return f"{self.prefix}-batch-service"
-
-    @property
     def schedule_group(self) -> str:
         return self.prefix
-
-    @property
-    def schedule_group_arn(self) -> str:
-        return self.ctx.arn("scheduler", f"schedule-group/{self.schedule_group}")
 
     def role_arn(self, role_name: str) -> str:
         return self.ctx.arn("iam", f"role/{role_name}", region=False)
@@ -214,10 +219,10 @@ class Names:
 
     # ---- console links -----------------------------------------------------------------------------------
     def console_execution_url(self, execution_arn: str) -> str:
-        r = self.ctx.region
-        return f"https://{r}.console.aws.amazon.com/states/home?region={r}#/v2/executions/details/{execution_arn}"
+        console, region = self.ctx.console_url, self.ctx.region
+        return f"{console}/states/home?region={region}#/v2/executions/details/{execution_arn}"
 
     def console_log_group_url(self, log_group: str) -> str:
-        r = self.ctx.region
+        console, region = self.ctx.console_url, self.ctx.region
         encoded = log_group.replace("/", "$252F")
-        return f"https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#logsV2:log-groups/log-group/{encoded}"
+        return f"{console}/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{encoded}"

@@ -108,7 +108,6 @@ class Phase(StrEnum):
     START = "start"
     DONE = "done"
     FAILED = "failed"
-    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +119,6 @@ class Event:
     phase: Phase
     duration_s: float = 0.0
     error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WaitEvent:
-    """A long wait began (compute environment VALID, deletion, IAM propagation)."""
-
-    what: str
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 AwsDict = dict[str, Any]
 Outputs = Mapping[str, str]
@@ -68,23 +68,6 @@ class Observed:
 
     state: Any  # the same *Spec type as the desired spec
     outputs: Outputs = field(default_factory=dict)
-
-
-@runtime_checkable
-class Spec(Protocol):
-    """What every *Spec offers."""
-
-    kind: ClassVar[Kind]
-    replace_on: ClassVar[frozenset[str]]
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def key(self) -> Key: ...
-
-    @property
-    def depends_on(self) -> tuple[Key, ...]: ...
 
 
 # Fields never compared by diff: bookkeeping, not state.
@@ -414,28 +397,6 @@ class ScheduleSpec(_Keyed):
     depends_on: tuple[Key, ...] = ()
 
 
-SPEC_TYPES: tuple[type[Any], ...] = (
-    RoleSpec,
-    InstanceProfileSpec,
-    VpcSpec,
-    SubnetSpec,
-    InternetGatewaySpec,
-    RouteTableSpec,
-    SecurityGroupSpec,
-    RepositorySpec,
-    LogGroupSpec,
-    TopicSpec,
-    QueueSpec,
-    ComputeEnvironmentSpec,
-    JobQueueSpec,
-    JobDefinitionSpec,
-    StateMachineSpec,
-    PipeSpec,
-    ScheduleGroupSpec,
-    ScheduleSpec,
-)
-
-
 # ---- Refs ----------------------------------------------------------------------------------------------------
 def _walk_refs(value: Any) -> list[Ref]:
     if isinstance(value, Ref):
@@ -448,11 +409,6 @@ def _walk_refs(value: Any) -> list[Ref]:
 def refs_of(spec: Any) -> list[Ref]:
     """Every Ref inside a spec's fields (top level and inside tuples)."""
     return [r for f in dataclasses.fields(spec) for r in _walk_refs(getattr(spec, f.name))]
-
-
-def has_refs(spec: Any) -> bool:
-    """True when a spec still holds a Ref."""
-    return bool(refs_of(spec))
 
 
 def _fill(value: Any, outputs: Mapping[Key, Outputs]) -> Any:

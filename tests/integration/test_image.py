@@ -21,7 +21,6 @@ from batchctl.image import (
     ImageBuilder,
     RegistryAuth,
     ecr_login,
-    ensure_image,
     image_exists_in_repository,
     image_tag,
     local_image,
@@ -160,7 +159,7 @@ def test_without_push_the_image_is_named_for_the_repository_locally(
     cfg, root = project
     names = Names(cfg.project, cfg.stage, aws.context())
     builder = ImageBuilder(docker_host=docker_url)
-    tag = ensure_image(aws, cfg, root, names, builder=builder, push=False)
+    tag = publish_image(aws, cfg, root, names, builder=builder, push=False).tag
     assert tag == image_tag(cfg, root)
     assert builder.exists(f"{names.repository_uri}:{tag}")  # removed with the project's images (same image)
     assert recorder.calls == ["sts:GetCallerIdentity"]  # only names' account lookup: no ECR call, no login
@@ -285,7 +284,7 @@ def test_image_already_in_ecr_is_neither_built_nor_pushed(aws: Any, boto: Any, t
     # No engine answers there: any build, tag or push would raise DockerUnavailableError.
     builder = ImageBuilder(docker_host=NO_ENGINE)
 
-    assert ensure_image(aws, cfg, root, names, progress.append, builder=builder) == tag
+    assert publish_image(aws, cfg, root, names, progress.append, builder=builder).tag == tag
 
     assert progress == [f"image {names.repository_uri}:{tag} is already in ECR; nothing to build or push"]
     published = publish_image(aws, cfg, root, names, builder=builder)
