@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from batchctl.naming import Names
@@ -18,9 +18,19 @@ from batchctl.specs import AwsDict
 # stays RUNNABLE past its limit (30 min by default, DESIGN §4), and STARTING (capacity, image pull) takes a few
 # minutes more. An hour covers both with room, so the task times out only when Batch itself has lost the job.
 QUEUE_MARGIN_S = 3600
-# Batch's statusReason when a Spot instance is reclaimed: "Host EC2 (instance i-...) terminated.". The job
-# definitions EXIT on it (no Batch retry), and the .sync task's Cause (the DescribeJobs JSON) contains it.
-SPOT_RECLAIM_PATTERN = "*Host EC2*"
+# What Batch reports as an attempt's statusReason when the capacity under a job is taken away, per compute type, as
+# EvaluateOnExit onStatusReason patterns (at most 512 characters of letters, digits, spaces, "." and ":", with an
+# optional "*" at the end only). The job definitions EXIT on these (no Batch retry) and the workflow resubmits the
+# step on its own bounded counter (spot_retries), so a reclaim never uses up an application retry.
+# - Fargate Spot: ECS stops the task with stoppedReason "Your Spot Task was interrupted.".
+# - EC2 instances (Spot reclaims, and an on-demand instance lost under a job): "Host EC2 (instance i-…) terminated.".
+# - Fargate on demand: nothing is reclaimed.
+RECLAIM_REASONS: Mapping[str, tuple[str, ...]] = {
+    "FARGATE_SPOT": ("Your Spot Task was interrupted*",),
+    "SPOT": ("Host EC2*",),
+    "EC2": ("Host EC2*",),
+    "FARGATE": (),
+}
 NOTIFY_TIMEOUT_S = 60
 HANDLER_TIMEOUT_S = 900  # Lambda's own maximum run time
 # Errors AWS recommends retrying for the Lambda integration: the service's, never the function's own.
@@ -68,6 +78,14 @@ class WorkflowStep:
     attempts: int = 1  # Batch attempts (retries + 1): the task waits for all of them
 
 
+def reclaim_reasons(compute_type: str) -> tuple[str, ...]:
+    """The statusReason patterns of a reclaim on `compute_type` (FARGATE, FARGATE_SPOT, EC2, SPOT)."""
+    try:
+        return RECLAIM_REASONS[compute_type]
+    except KeyError:
+        raise ValueError(f"unknown compute type {compute_type!r}") from None
+
+
 def run_state_name(step: str) -> str:
     """Name of the task state that runs `step`."""
     return f"Run {step}"
@@ -97,10 +115,11 @@ def job_workflow(
     job: str,
     steps: Sequence[WorkflowStep],
     topic_arn: str | None,
+    compute_type: str,
     on_success_lambda: str | None = None,
     on_failure_lambda: str | None = None,
 ) -> AwsDict:
-    """The state machine definition of one job (DESIGN §4).
+    """The state machine definition of one job (DESIGN §4) on a compute environment of `compute_type`.
 
     The state after normalization is `{"run": {body, time, source, id}, "started_at": ISO-8601,
     "batch": {step key: {"JobId"}}, "spot": {step key: reclaims}}`; a caught error is kept at `$.error`
@@ -111,6 +130,7 @@ def job_workflow(
     if len({s.name for s in steps}) != len(steps):
         raise ValueError(f"job {job!r} has duplicate step names")
     keys = _step_keys([s.name for s in steps])
+    reclaimed = _reclaim_rule(reclaim_reasons(compute_type))
     failure_entry, failure_states = _notification_states(
         names=names, job=job, failed=True, topic_arn=topic_arn, handler=on_failure_lambda, end_state=FAILED
     )
@@ -134,6 +154,7 @@ def job_workflow(
             step=step,
             key=keys[index],
             all_keys=keys,
+            reclaimed=reclaimed,
             next_state=following,
             failure_state=failure_entry,
         )
@@ -237,6 +258,27 @@ def _batch_job_name(names: Names, job: str, step: str) -> str:
     return name[:BATCH_JOB_NAME_LIMIT]
 
 
+def _reclaim_rule(reasons: Sequence[str]) -> AwsDict | None:
+    """Choice rule: the failed job's Cause (its DescribeJobs JSON) reports one of `reasons` as a StatusReason."""
+    # The key is part of the pattern, so the same words inside the run's own data (the body, an environment value:
+    # JSON-escaped in the Cause, `\"`) never count. AWS writes the Cause as compact JSON; moto (the sandbox) with
+    # a space after the colon.
+    rules: list[AwsDict] = [
+        {"Variable": "$.error.Cause", "StringMatches": f'*"StatusReason":{space}"{_match_escape(prefix)}*'}
+        for reason in reasons
+        for prefix in [reason.removesuffix("*")]
+        for space in ("", " ")
+    ]
+    if not rules:
+        return None
+    return {"Or": rules}
+
+
+def _match_escape(text: str) -> str:
+    """Escape the characters StringMatches treats specially: * and \\."""
+    return re.sub(r"([*\\])", r"\\\1", text)
+
+
 def _job_definition_name(job_definition_arn: str) -> str:
     """The name in a job definition ARN without revision; SubmitJob then runs the latest ACTIVE revision."""
     # AWS takes a revision-less ARN too, but moto resolves only names and ARNs with a revision.
@@ -250,10 +292,11 @@ def _step_states(
     step: WorkflowStep,
     key: str,
     all_keys: Sequence[str],
+    reclaimed: AwsDict | None,
     next_state: str,
     failure_state: str,
 ) -> AwsDict:
-    """The task running one step, plus (when spot_retries > 0) its reclaim check and counter."""
+    """The task running one step, plus (when spot_retries > 0 and reclaims exist) its reclaim check and counter."""
     run = run_state_name(step.name)
     check = f"Check {step.name} reclaim"
     count = f"Count {step.name} reclaim"
@@ -279,8 +322,9 @@ def _step_states(
     }
     if step.array_size:
         parameters["ArrayProperties"] = {"Size": step.array_size}
+    loop = reclaimed is not None and step.spot_retries > 0
     catches: list[AwsDict] = []
-    if step.spot_retries > 0:
+    if loop:
         catches.append({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": check})
     catches.append({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failure_state})
     states: AwsDict = {
@@ -297,7 +341,7 @@ def _step_states(
             "Next": next_state,
         }
     }
-    if step.spot_retries > 0:
+    if loop:
         states[check] = {
             "Type": "Choice",
             "Choices": [
@@ -305,7 +349,7 @@ def _step_states(
                 {"Variable": "$.error.Cause", "IsPresent": False, "Next": failure_state},
                 {
                     "And": [
-                        {"Variable": "$.error.Cause", "StringMatches": SPOT_RECLAIM_PATTERN},
+                        reclaimed,
                         {"Variable": f"$.spot.{key}", "NumericLessThan": step.spot_retries},
                     ],
                     "Next": count,

@@ -324,6 +324,7 @@ def _job_specs(
             job=job,
             steps=workflow_steps,
             topic_arn=topic_arn,
+            compute_type=cfg.compute.type,
             on_success_lambda=cfg.notify.on_success_lambda,
             on_failure_lambda=cfg.notify.on_failure_lambda,
         ),
@@ -428,9 +429,12 @@ def _job_definition(
         secrets=dict(sorted(cfg.jobs[job].secrets.items())),
         parameters=dict.fromkeys(RUN_PARAMETERS, ""),
         retry_attempts=step.retries + 1,
-        # A Spot reclaim exits at once: the workflow retries it on its own bounded counter (spot_retries), so a
-        # reclaim never uses up an application retry. Anything else is retried by Batch up to `retries` times.
-        evaluate_on_exit=({"onStatusReason": "Host EC2*", "action": "EXIT"},),
+        # A reclaim (in the compute type's own words) exits at once: the workflow resubmits it on its own bounded
+        # counter (spot_retries), so a reclaim never uses up an application retry. Anything else is retried by
+        # Batch up to `retries` times.
+        evaluate_on_exit=tuple(
+            {"onStatusReason": reason, "action": "EXIT"} for reason in asl.reclaim_reasons(cfg.compute.type)
+        ),
         timeout_s=step.timeout_s,
         assign_public_ip=True,
         tags=tags,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 from uuid import uuid4
 
 import pytest
@@ -24,8 +27,10 @@ class Stage:
     role_arn: str
     inbox_url: str
 
-    def machine(self, job: str, steps: list[asl.WorkflowStep]) -> str:
-        definition = asl.job_workflow(names=self.names, job=job, steps=steps, topic_arn=self.names.topic_arn)
+    def machine(self, job: str, steps: list[asl.WorkflowStep], *, compute_type: str = "FARGATE_SPOT") -> str:
+        definition = asl.job_workflow(
+            names=self.names, job=job, steps=steps, topic_arn=self.names.topic_arn, compute_type=compute_type
+        )
         sfn = self.boto.client("stepfunctions")
         return str(
             sfn.create_state_machine(
@@ -113,6 +118,37 @@ def stage(boto: Any) -> Stage:
         TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"}
     )
     return Stage(boto=boto, names=names, role_arn=role_arn, inbox_url=inbox)
+
+
+@dataclass
+class Reclaimer:
+    """Makes moto's Batch stop the next `count` jobs as a Spot reclaim does on AWS: FAILED with `reason`."""
+
+    count: int = 0
+    reason: str = ""
+
+
+@pytest.fixture
+def reclaimer() -> Iterator[Reclaimer]:
+    # moto's simple Batch (this process) finishes each job when it is submitted, and fails it only when
+    # MOTO_SIMPLE_BATCH_FAIL_AFTER is set, without a statusReason. A reclaimed job on AWS is FAILED with the
+    # compute type's own statusReason, which DescribeJobs (and so the .sync task's Cause) reports.
+    from moto.batch_simple.models import BatchSimpleBackend
+
+    state = Reclaimer()
+    finish = BatchSimpleBackend._mark_job_as_finished
+
+    def reclaim_or_finish(backend: Any, include_start_attempt: bool, job: Any) -> None:
+        if state.count <= 0:
+            finish(backend, include_start_attempt, job)
+            return
+        state.count -= 1
+        job.job_stopped_reason = state.reason
+        with patch.dict(os.environ, {"MOTO_SIMPLE_BATCH_FAIL_AFTER": "0"}):
+            finish(backend, include_start_attempt, job)
+
+    with patch.object(BatchSimpleBackend, "_mark_job_as_finished", reclaim_or_finish):
+        yield state
 
 
 def environment(job: dict[str, Any]) -> dict[str, str]:
@@ -236,3 +272,50 @@ def test_unknown_input_fails_without_running_anything(stage: Stage) -> None:
     assert stage.notifications() == []
     jobs = stage.boto.client("batch").list_jobs(jobQueue=stage.names.job_queue, jobStatus="SUCCEEDED")
     assert jobs["jobSummaryList"] == []
+
+
+def submitted_jobs(stage: Stage, status: str) -> list[dict[str, Any]]:
+    batch = stage.boto.client("batch")
+    return list(batch.list_jobs(jobQueue=stage.names.job_queue, jobStatus=status)["jobSummaryList"])
+
+
+@pytest.mark.parametrize(
+    ("compute_type", "reason"),
+    [
+        ("FARGATE_SPOT", "Your Spot Task was interrupted."),
+        ("SPOT", "Host EC2 (instance i-0123456789abcdef0) terminated."),
+    ],
+)
+def test_a_reclaim_resubmits_the_step(
+    stage: Stage, reclaimer: Reclaimer, compute_type: str, reason: str
+) -> None:
+    # review 2: each Spot type's own wording is recognised, and the run goes on without an application retry.
+    machine = stage.machine("etl", [stage.step("etl", "main")], compute_type=compute_type)
+    reclaimer.count, reclaimer.reason = 1, reason
+
+    described = stage.run(machine, asl.direct_input(body="{}", run_id="r-3", time="2024-05-01T10:00:00Z"))
+
+    assert described["status"] == "SUCCEEDED"
+    output = json.loads(described["output"])
+    assert output["spot"] == {"main": 1}
+    (reclaimed,) = submitted_jobs(stage, "FAILED")
+    (succeeded,) = submitted_jobs(stage, "SUCCEEDED")
+    assert stage.batch_job(reclaimed["jobId"])["statusReason"] == reason
+    assert output["batch"]["main"]["JobId"] == succeeded["jobId"]
+    (message,) = stage.notifications()
+    assert message["status"] == "SUCCEEDED"
+
+
+def test_reclaims_beyond_spot_retries_fail_the_run(stage: Stage, reclaimer: Reclaimer) -> None:
+    machine = stage.machine("etl", [stage.step("etl", "main")], compute_type="FARGATE_SPOT")
+    reclaimer.count, reclaimer.reason = 3, "Your Spot Task was interrupted."
+
+    described = stage.run(machine, asl.direct_input(body="{}", run_id="r-4", time="2024-05-01T10:00:00Z"))
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == "batchctl.States.TaskFailed"
+    assert json.loads(described["cause"])["StatusReason"] == "Your Spot Task was interrupted."
+    # The first submission and spot_retries (2) resubmissions, each reclaimed; no more.
+    assert len(submitted_jobs(stage, "FAILED")) == 3
+    assert submitted_jobs(stage, "SUCCEEDED") == []
+    assert reclaimer.count == 0

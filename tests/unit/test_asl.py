@@ -55,8 +55,8 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
-def workflow(case: str) -> dict[str, Any]:
-    return asl.job_workflow(names=NAMES, job="etl", **CASES[case])
+def workflow(case: str, *, compute_type: str = "FARGATE_SPOT") -> dict[str, Any]:
+    return asl.job_workflow(names=NAMES, job="etl", compute_type=compute_type, **CASES[case])
 
 
 def transitions(state: dict[str, Any]) -> Iterator[str]:
@@ -96,6 +96,33 @@ def resolve(document: Any, path: str) -> Any:
     for part in path[2:].split("."):
         document = document[part]
     return document
+
+
+def string_matches(pattern: str, value: str) -> bool:
+    """ASL StringMatches: `*` is any run of characters; a backslash makes the next character literal."""
+    regex, escaped = "", False
+    for char in pattern:
+        if escaped or char not in "*\\":
+            regex, escaped = regex + re.escape(char), False
+        elif char == "\\":
+            escaped = True
+        else:
+            regex += ".*"
+    return re.fullmatch(regex, value, re.DOTALL) is not None
+
+
+def rule_holds(rule: dict[str, Any], document: Any) -> bool:
+    """Evaluate the Choice rule operators our definitions use, on `$.a.b` paths, as the engine does."""
+    if "And" in rule:
+        return all(rule_holds(r, document) for r in rule["And"])
+    if "Or" in rule:
+        return any(rule_holds(r, document) for r in rule["Or"])
+    value = resolve(document, rule["Variable"])
+    if "StringMatches" in rule:
+        return isinstance(value, str) and string_matches(rule["StringMatches"], value)
+    if "NumericLessThan" in rule:
+        return bool(value < rule["NumericLessThan"])
+    raise AssertionError(f"operator not emulated: {rule}")
 
 
 # ---- structure ---------------------------------------------------------------------------------------------
@@ -150,9 +177,11 @@ def test_steps_run_in_order() -> None:
 
 def test_rejects_no_steps_and_duplicate_steps() -> None:
     with pytest.raises(ValueError, match="no steps"):
-        asl.job_workflow(names=NAMES, job="etl", steps=[], topic_arn=None)
+        asl.job_workflow(compute_type="FARGATE_SPOT", names=NAMES, job="etl", steps=[], topic_arn=None)
     with pytest.raises(ValueError, match="duplicate"):
-        asl.job_workflow(names=NAMES, job="etl", steps=[step("a"), step("a")], topic_arn=None)
+        asl.job_workflow(
+            compute_type="FARGATE_SPOT", names=NAMES, job="etl", steps=[step("a"), step("a")], topic_arn=None
+        )
 
 
 # ---- input normalization -----------------------------------------------------------------------------------
@@ -258,13 +287,17 @@ def test_timeout_covers_every_batch_attempt() -> None:
     spec = asl.WorkflowStep(
         "main", NAMES.job_definition_arn("j"), None, timeout_s=100, spot_retries=0, attempts=3
     )
-    (task,) = run_tasks(asl.job_workflow(names=NAMES, job="j", steps=[spec], topic_arn=None)).values()
+    (task,) = run_tasks(
+        asl.job_workflow(compute_type="FARGATE_SPOT", names=NAMES, job="j", steps=[spec], topic_arn=None)
+    ).values()
     assert task["TimeoutSeconds"] == 3 * (100 + asl.QUEUE_MARGIN_S)
 
 
 def test_step_results_use_jsonpath_safe_unique_keys() -> None:
     steps = [step("load-data"), step("load_data"), step("2nd")]
-    definition = asl.job_workflow(names=NAMES, job="etl", steps=steps, topic_arn=None)
+    definition = asl.job_workflow(
+        compute_type="FARGATE_SPOT", names=NAMES, job="etl", steps=steps, topic_arn=None
+    )
     paths = [t["ResultPath"] for t in run_tasks(definition).values()]
     assert paths == ["$.batch.load_data", "$.batch.load_data_2", "$.batch.step_2nd"]
     assert all(re.fullmatch(r"\$\.batch\.[A-Za-z][A-Za-z0-9_]*", p) for p in paths)
@@ -273,14 +306,21 @@ def test_step_results_use_jsonpath_safe_unique_keys() -> None:
 def test_job_names_are_valid_for_batch_even_from_odd_names() -> None:
     names = Names(project="p" * 40, stage="s" * 40, ctx=NAMES.ctx)
     spec = asl.WorkflowStep("step.one", names.job_definition_arn("j", "x"), None, 60, 0)
-    (task,) = run_tasks(asl.job_workflow(names=names, job="j" * 60, steps=[spec], topic_arn=None)).values()
+    (task,) = run_tasks(
+        asl.job_workflow(compute_type="FARGATE_SPOT", names=names, job="j" * 60, steps=[spec], topic_arn=None)
+    ).values()
     assert BATCH_JOB_NAME.match(task["Parameters"]["JobName"])
 
 
 def test_partition_follows_the_context() -> None:
     china = Names(project="demo", stage="dev", ctx=AwsContext("123456789012", "cn-north-1", "aws-cn"))
     definition = asl.job_workflow(
-        names=china, job="etl", steps=ONE_STEP, topic_arn=china.topic_arn, on_success_lambda=OK_LAMBDA
+        compute_type="FARGATE_SPOT",
+        names=china,
+        job="etl",
+        steps=ONE_STEP,
+        topic_arn=china.topic_arn,
+        on_success_lambda=OK_LAMBDA,
     )
     resources = {s["Resource"] for s in definition["States"].values() if "Resource" in s}
     assert resources == {
@@ -291,6 +331,30 @@ def test_partition_follows_the_context() -> None:
 
 
 # ---- Spot reclaims ------------------------------------------------------------------------------------------
+# The Cause of a failed `.sync` Batch task is the job's DescribeJobs JSON: AWS writes it compact (as in this
+# abridged example from a real execution), moto with ", " and ": " separators.
+def batch_cause(status_reason: str, *, body: str = "{}", compact: bool = True) -> str:
+    job = {
+        "Attempts": [{"Container": {"ExitCode": 137}, "StatusReason": status_reason}],
+        "JobName": "demo-dev-etl-load-data",
+        "Parameters": {"body": body},
+        "Status": "FAILED",
+        "StatusReason": status_reason,
+    }
+    return json.dumps(job, separators=(",", ":") if compact else None)
+
+
+FARGATE_SPOT_RECLAIM = "Your Spot Task was interrupted."
+EC2_HOST_LOST = "Host EC2 (instance i-0123456789abcdef0) terminated."
+
+
+def reclaim_rule(states: dict[str, Any], step_name: str) -> dict[str, Any]:
+    guard, retry = states[f"Check {step_name} reclaim"]["Choices"]
+    assert guard == {"Variable": "$.error.Cause", "IsPresent": False, "Next": asl.FAILURE_MESSAGE}
+    assert retry["Next"] == f"Count {step_name} reclaim"
+    return dict(retry)
+
+
 def test_spot_reclaim_loops_back_a_bounded_number_of_times() -> None:
     states = workflow("two steps, topic")["States"]
     task = states["Run load-data"]
@@ -303,10 +367,7 @@ def test_spot_reclaim_loops_back_a_bounded_number_of_times() -> None:
     assert last == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": asl.FAILURE_MESSAGE}
 
     check = states["Check load-data reclaim"]
-    guard, retry = check["Choices"]
-    assert guard == {"Variable": "$.error.Cause", "IsPresent": False, "Next": asl.FAILURE_MESSAGE}
-    assert retry["Next"] == "Count load-data reclaim"
-    assert {"Variable": "$.error.Cause", "StringMatches": "*Host EC2*"} in retry["And"]
+    retry = reclaim_rule(states, "load-data")
     assert {"Variable": "$.spot.load_data", "NumericLessThan": 2} in retry["And"]
     assert check["Default"] == asl.FAILURE_MESSAGE
 
@@ -320,11 +381,62 @@ def test_spot_reclaim_loops_back_a_bounded_number_of_times() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("compute_type", "reclaimed", "other"),
+    [("FARGATE_SPOT", FARGATE_SPOT_RECLAIM, EC2_HOST_LOST), ("SPOT", EC2_HOST_LOST, FARGATE_SPOT_RECLAIM)],
+)
+def test_reclaim_check_matches_the_compute_types_own_status_reason(
+    compute_type: str, reclaimed: str, other: str
+) -> None:
+    # review 2: Fargate Spot says "Your Spot Task was interrupted.", EC2 Spot "Host EC2 (instance …) terminated.".
+    rule = reclaim_rule(workflow("one step, topic", compute_type=compute_type)["States"], "main")
+    for compact in (True, False):
+        state = {"spot": {"main": 0}, "error": {"Cause": batch_cause(reclaimed, compact=compact)}}
+        assert rule_holds(rule, state), (compute_type, compact)
+        state["error"]["Cause"] = batch_cause(other, compact=compact)
+        assert not rule_holds(rule, state)
+        state["error"]["Cause"] = batch_cause("Essential container in task exited", compact=compact)
+        assert not rule_holds(rule, state)
+        # The wording inside the run's own data (here the body, JSON-escaped in the Cause) is no reclaim.
+        state["error"]["Cause"] = batch_cause("Essential container in task exited", body=reclaimed)
+        assert not rule_holds(rule, state)
+    exhausted = {"spot": {"main": 2}, "error": {"Cause": batch_cause(reclaimed)}}
+    assert not rule_holds(rule, exhausted)
+
+
+@pytest.mark.parametrize("compute_type", ["FARGATE", "EC2", "FARGATE_SPOT", "SPOT"])
+def test_reclaim_check_and_batch_exit_rules_name_the_same_reasons(compute_type: str) -> None:
+    # The job definition EXITs on exactly the reasons the workflow then resubmits on (build.py uses these).
+    reasons = asl.reclaim_reasons(compute_type)
+    states = workflow("one step, topic", compute_type=compute_type)["States"]
+    if not reasons:
+        assert "Check main reclaim" not in states
+        assert states["Run main"]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": asl.FAILURE_MESSAGE}
+        ]
+        return
+    rule = reclaim_rule(states, "main")
+    for reason in reasons:
+        text = reason.removesuffix("*") + " and the rest of the reason."
+        assert rule_holds(rule, {"spot": {"main": 0}, "error": {"Cause": batch_cause(text)}})
+
+
+def test_reclaim_reasons_per_compute_type() -> None:
+    assert asl.reclaim_reasons("FARGATE_SPOT") == ("Your Spot Task was interrupted*",)
+    assert asl.reclaim_reasons("SPOT") == ("Host EC2*",)
+    assert asl.reclaim_reasons("EC2") == ("Host EC2*",)  # an on-demand instance lost under the job
+    assert asl.reclaim_reasons("FARGATE") == ()
+    with pytest.raises(ValueError, match="unknown compute type 'GPU'"):
+        asl.reclaim_reasons("GPU")
+
+
 def test_spot_counter_allows_exactly_spot_retries_resubmissions() -> None:
     # Walk the loop as the engine would for a job reclaimed every time: count the resubmissions.
     for retries in (1, 2, 5):
         spec = step("main", spot_retries=retries)
-        states = asl.job_workflow(names=NAMES, job="etl", steps=[spec], topic_arn=None)["States"]
+        states = asl.job_workflow(
+            names=NAMES, job="etl", steps=[spec], topic_arn=None, compute_type="FARGATE_SPOT"
+        )["States"]
         spot, resubmissions, state = {"main": 0}, 0, "Check main reclaim"
         while state == "Check main reclaim":
             _, rule = states[state]["Choices"]

@@ -219,6 +219,7 @@ def test_workflow_role_allows_everything_its_definition_calls(
     definition = asl.job_workflow(
         names=NAMES,
         job="etl",
+        compute_type="FARGATE_SPOT",
         steps=steps,
         topic_arn=topic_arn,
         on_success_lambda=success,

@@ -1,0 +1,75 @@
+"""build: what one jobs.yaml becomes, asserted on the exact values AWS receives (retry strategy, workflow, roles)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from batchctl import asl, build
+from batchctl.config import parse_config
+from batchctl.naming import AwsContext
+from batchctl.specs import JobDefinitionSpec, RoleSpec, StateMachineSpec
+
+CTX = AwsContext(account_id="123456789012", region="eu-west-1")
+COMPUTE_TYPES = ("FARGATE_SPOT", "FARGATE", "SPOT", "EC2")
+
+
+def project(*, compute_type: str = "FARGATE_SPOT", image: str = "", job: str = "") -> list[Any]:
+    text = f"version: 1\nproject: demo\nstage: dev\ncompute: {{type: {compute_type}}}\n"
+    text += f"image: {{uri: '{image}'}}\n" if image else ""
+    text += "jobs:\n  hello:\n    command: [echo, hi]\n" + job
+    return build.build_specs(parse_config(text), CTX, image_tag="abc123")
+
+
+def only(specs: list[Any], kind: type[Any]) -> Any:
+    (spec,) = [s for s in specs if isinstance(s, kind)]
+    return spec
+
+
+def execution_role(specs: list[Any]) -> RoleSpec:
+    (role,) = [s for s in specs if isinstance(s, RoleSpec) and s.name.endswith("-execution")]
+    return role
+
+
+# ---- Spot reclaims (review 2) ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("compute_type", "rules"),
+    [
+        # Fargate Spot: ECS stops the task with "Your Spot Task was interrupted.", Batch's attempt statusReason.
+        ("FARGATE_SPOT", ({"onStatusReason": "Your Spot Task was interrupted*", "action": "EXIT"},)),
+        # EC2 (Spot or not): "Host EC2 (instance i-…) terminated." when the instance goes away under the job.
+        ("SPOT", ({"onStatusReason": "Host EC2*", "action": "EXIT"},)),
+        ("EC2", ({"onStatusReason": "Host EC2*", "action": "EXIT"},)),
+        ("FARGATE", ()),
+    ],
+)
+def test_batch_exits_on_the_compute_types_own_reclaim_reason(
+    compute_type: str, rules: tuple[dict[str, str], ...]
+) -> None:
+    definition: JobDefinitionSpec = only(project(compute_type=compute_type), JobDefinitionSpec)
+    assert definition.evaluate_on_exit == rules
+    # Anything else is retried by Batch: retries (default 1) + 1 attempts.
+    assert definition.retry_attempts == 2
+
+
+@pytest.mark.parametrize("compute_type", COMPUTE_TYPES)
+def test_exit_patterns_use_only_what_batch_accepts(compute_type: str) -> None:
+    # EvaluateOnExit.onStatusReason: up to 512 characters; letters, numbers, periods, colons and white space;
+    # optionally one `*` at the very end.
+    definition: JobDefinitionSpec = only(project(compute_type=compute_type), JobDefinitionSpec)
+    assert len(definition.evaluate_on_exit) <= 5
+    for rule in definition.evaluate_on_exit:
+        assert re.fullmatch(r"[A-Za-z0-9.: \t]{1,511}\*?", rule["onStatusReason"]), rule
+
+
+@pytest.mark.parametrize("compute_type", COMPUTE_TYPES)
+def test_the_workflow_resubmits_on_what_the_job_definition_exits_on(compute_type: str) -> None:
+    specs = project(compute_type=compute_type)
+    definition: JobDefinitionSpec = only(specs, JobDefinitionSpec)
+    states = only(specs, StateMachineSpec).definition["States"]
+    exits = tuple(rule["onStatusReason"] for rule in definition.evaluate_on_exit)
+    assert exits == asl.reclaim_reasons(compute_type)
+    # A reclaim loop exists exactly where Batch hands reclaims to the workflow.
+    assert ("Check main reclaim" in states) == bool(exits)
