@@ -81,6 +81,7 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
         trust_policy=policies.trust_policy("ecs-tasks.amazonaws.com"),
         inline_policies=policies.execution_role_policies(
             names=names,
+            image_uri=cfg.image.uri,
             log_group_arns=[names.log_group_arn(g) for g in log_groups.values()],
             secret_arns=secret_arns,
         ),

@@ -73,3 +73,39 @@ def test_the_workflow_resubmits_on_what_the_job_definition_exits_on(compute_type
     assert exits == asl.reclaim_reasons(compute_type)
     # A reclaim loop exists exactly where Batch hands reclaims to the workflow.
     assert ("Check main reclaim" in states) == bool(exits)
+
+
+# ---- the execution role pulls the image jobs really use (review 3) ---------------------------------------------
+def pull_resources(role: RoleSpec) -> list[str]:
+    return sorted(
+        resource
+        for statement in role.inline_policies["execution"]["Statement"]
+        if any(action.startswith("ecr:") for action in statement["Action"])
+        for resource in statement["Resource"]
+    )
+
+
+def test_a_built_image_is_pulled_from_the_stages_repository() -> None:
+    specs = project()
+    assert (
+        only(specs, JobDefinitionSpec).image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo-dev:abc123"
+    )
+    assert pull_resources(execution_role(specs)) == [
+        "*",
+        "arn:aws:ecr:eu-west-1:123456789012:repository/demo-dev",
+    ]
+
+
+def test_an_image_uri_in_another_account_is_pulled_from_its_own_repository() -> None:
+    uri = "210987654321.dkr.ecr.us-west-2.amazonaws.com/platform/base:2024.05"
+    specs = project(image=uri)
+    assert only(specs, JobDefinitionSpec).image == uri
+    assert pull_resources(execution_role(specs)) == [
+        "*",
+        "arn:aws:ecr:us-west-2:210987654321:repository/platform/base",
+    ]
+
+
+def test_an_image_outside_ecr_gets_no_ecr_grant() -> None:
+    specs = project(image="ghcr.io/acme/tools:1.2")
+    assert pull_resources(execution_role(specs)) == []
