@@ -14,10 +14,6 @@ from dataclasses import dataclass
 from batchctl.naming import Names
 from batchctl.specs import AwsDict
 
-# Added to a step's Batch timeout for the time its job waits before it runs: the job queue cancels a job that
-# stays RUNNABLE past its limit (30 min by default, DESIGN §4), and STARTING (capacity, image pull) takes a few
-# minutes more. An hour covers both with room, so the task times out only when Batch itself has lost the job.
-QUEUE_MARGIN_S = 3600
 # What Batch reports as an attempt's statusReason when the capacity under a job is taken away, per compute type, as
 # EvaluateOnExit onStatusReason patterns (at most 512 characters of letters, digits, spaces, "." and ":", with an
 # optional "*" at the end only). The job definitions EXIT on these (no Batch retry) and the workflow resubmits the
@@ -73,9 +69,7 @@ class WorkflowStep:
     name: str  # step name ("main" for single-command jobs)
     job_definition_arn: str  # without revision: Batch runs the latest ACTIVE one
     array_size: int | None
-    timeout_s: int  # Batch's timeout of one attempt
     spot_retries: int  # resubmissions after a Spot reclaim
-    attempts: int = 1  # Batch attempts (retries + 1): the task waits for all of them
 
 
 def reclaim_reasons(compute_type: str) -> tuple[str, ...]:
@@ -332,8 +326,14 @@ def _step_states(
             "Type": "Task",
             "Resource": f"arn:{names.ctx.partition}:states:::batch:submitJob.sync",
             "Parameters": parameters,
-            # Batch bounds each attempt with timeout_s; the task also waits while the job is queued.
-            "TimeoutSeconds": step.attempts * (step.timeout_s + QUEUE_MARGIN_S),
+            # No TimeoutSeconds: the task waits as long as Batch works on the job, and Batch bounds that itself.
+            # Each attempt RUNNING ends at the job definition's timeout (timeout_s). How long the job waits before
+            # it runs has no bound we could derive: array children run in waves when array_size × vcpus exceeds
+            # max_vcpus, other runs share the compute environment, Spot capacity comes and goes. The job queue's
+            # RUNNABLE time limit cancels only a job AWS says can never be placed (CAPACITY:
+            # INSUFFICIENT_INSTANCE_CAPACITY, MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE or
+            # MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT); a job merely waiting for busy capacity keeps waiting, and
+            # so does this task. Any TimeoutSeconds would fail (and terminate) runs that Batch would finish.
             # The full DescribeJobs result is large: keep the job id only.
             "ResultSelector": {"JobId.$": "$.JobId"},
             "ResultPath": f"$.batch.{key}",

@@ -312,9 +312,7 @@ def _job_specs(
             name=step.name,
             job_definition_arn=names.job_definition_arn(job, step.name if multi else None),
             array_size=step.array_size,
-            timeout_s=step.timeout_s,
             spot_retries=step.spot_retries,
-            attempts=step.retries + 1,
         )
         for step in steps
     ]

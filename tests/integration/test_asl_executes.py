@@ -54,7 +54,6 @@ class Stage:
             name=name,
             job_definition_arn=self.names.job_definition_arn(job, name),
             array_size=array_size,
-            timeout_s=60,
             spot_retries=2,
         )
 

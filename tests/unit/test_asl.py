@@ -21,13 +21,12 @@ BATCH_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 
 def step(
-    name: str, *, job: str = "etl", array_size: int | None = None, spot_retries: int = 2, timeout_s: int = 600
+    name: str, *, job: str = "etl", array_size: int | None = None, spot_retries: int = 2
 ) -> asl.WorkflowStep:
     return asl.WorkflowStep(
         name=name,
         job_definition_arn=NAMES.job_definition_arn(job, name),
         array_size=array_size,
-        timeout_s=timeout_s,
         spot_retries=spot_retries,
     )
 
@@ -278,19 +277,25 @@ def test_each_step_submits_a_batch_job_with_run_parameters_and_environment(case:
             assert parameters["ArrayProperties"] == {"Size": spec.array_size}
         else:
             assert "ArrayProperties" not in parameters
-        assert task["TimeoutSeconds"] == spec.timeout_s + asl.QUEUE_MARGIN_S
+        # review 5: Batch bounds the job (its timeout per attempt, the queue's RUNNABLE cancel); see below.
+        assert "TimeoutSeconds" not in task
         assert task["ResultSelector"] == {"JobId.$": "$.JobId"}
         assert task["ResultPath"].startswith("$.batch.")
 
 
-def test_timeout_covers_every_batch_attempt() -> None:
-    spec = asl.WorkflowStep(
-        "main", NAMES.job_definition_arn("j"), None, timeout_s=100, spot_retries=0, attempts=3
+def test_a_task_waits_as_long_as_batch_works_on_its_job() -> None:
+    # review 5: a step of 1000 children in waves, queued behind other runs, may take longer than any sum of its
+    # attempts' timeouts, while Batch is still working. The task has no TimeoutSeconds: Batch's own timeout
+    # ends each attempt, and the job queue cancels a job that can never be placed.
+    spec = asl.WorkflowStep("main", NAMES.job_definition_arn("j"), array_size=1000, spot_retries=2)
+    definition = asl.job_workflow(
+        compute_type="FARGATE_SPOT", names=NAMES, job="j", steps=[spec], topic_arn=None
     )
-    (task,) = run_tasks(
-        asl.job_workflow(compute_type="FARGATE_SPOT", names=NAMES, job="j", steps=[spec], topic_arn=None)
-    ).values()
-    assert task["TimeoutSeconds"] == 3 * (100 + asl.QUEUE_MARGIN_S)
+    (task,) = run_tasks(definition).values()
+    assert "TimeoutSeconds" not in task
+    assert "TimeoutSecondsPath" not in task
+    assert "HeartbeatSeconds" not in task
+    assert not hasattr(asl, "QUEUE_MARGIN_S")
 
 
 def test_step_results_use_jsonpath_safe_unique_keys() -> None:
@@ -305,7 +310,7 @@ def test_step_results_use_jsonpath_safe_unique_keys() -> None:
 
 def test_job_names_are_valid_for_batch_even_from_odd_names() -> None:
     names = Names(project="p" * 40, stage="s" * 40, ctx=NAMES.ctx)
-    spec = asl.WorkflowStep("step.one", names.job_definition_arn("j", "x"), None, 60, 0)
+    spec = asl.WorkflowStep("step.one", names.job_definition_arn("j", "x"), None, 0)
     (task,) = run_tasks(
         asl.job_workflow(compute_type="FARGATE_SPOT", names=names, job="j" * 60, steps=[spec], topic_arn=None)
     ).values()

@@ -10,7 +10,7 @@ import pytest
 from batchctl import asl, build
 from batchctl.config import parse_config
 from batchctl.naming import AwsContext
-from batchctl.specs import JobDefinitionSpec, RoleSpec, StateMachineSpec
+from batchctl.specs import JobDefinitionSpec, JobQueueSpec, RoleSpec, StateMachineSpec
 
 CTX = AwsContext(account_id="123456789012", region="eu-west-1")
 COMPUTE_TYPES = ("FARGATE_SPOT", "FARGATE", "SPOT", "EC2")
@@ -73,6 +73,18 @@ def test_the_workflow_resubmits_on_what_the_job_definition_exits_on(compute_type
     assert exits == asl.reclaim_reasons(compute_type)
     # A reclaim loop exists exactly where Batch hands reclaims to the workflow.
     assert ("Check main reclaim" in states) == bool(exits)
+
+
+# ---- timeouts (review 5) ---------------------------------------------------------------------------------------
+def test_batch_bounds_each_job_and_the_workflow_waits_for_it() -> None:
+    job = "    timeout_s: 900\n    retries: 2\n    array_size: 500\n"
+    specs = project(job=job)
+    definition: JobDefinitionSpec = only(specs, JobDefinitionSpec)
+    assert (definition.timeout_s, definition.retry_attempts) == (900, 3)  # Batch ends each attempt
+    queue = only(specs, JobQueueSpec)
+    assert queue.runnable_timeout_s == 1800  # ... and cancels a job AWS says it cannot place
+    states = only(specs, StateMachineSpec).definition["States"]
+    assert "TimeoutSeconds" not in states["Run main"]
 
 
 # ---- the execution role pulls the image jobs really use (review 3) ---------------------------------------------

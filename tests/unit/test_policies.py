@@ -222,8 +222,7 @@ def test_workflow_role_allows_everything_its_definition_calls(
     topic: bool, success: str | None, failure: str | None
 ) -> None:
     steps = [
-        asl.WorkflowStep(name, NAMES.job_definition_arn("etl", name), None, 600, 2)
-        for name in ("extract", "load")
+        asl.WorkflowStep(name, NAMES.job_definition_arn("etl", name), None, 2) for name in ("extract", "load")
     ]
     topic_arn = NAMES.topic_arn if topic else None
     definition = asl.job_workflow(
