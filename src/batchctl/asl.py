@@ -2,6 +2,25 @@
 
 Imports: naming, specs (AwsDict), stdlib. DESIGN §4 is the contract: normalize the input, run each step as a
 `batch:submitJob.sync` task with its own bounded Spot-reclaim loop, notify, then end in Succeed or Fail.
+
+The inputs a workflow accepts; the first states turn each into the run `{body, time, source, id}` that every
+step gets (Batch parameters and BATCHCTL_* variables), `time` always ISO-8601 UTC such as 2026-12-03T17:55:42Z:
+- An array whose first item has `messageId` (what the job's pipe sends: SQS records, one per run): body = the
+  record's `body`, time = when the run started (to the second), source `queue`, id = the record's `messageId`.
+- An object with `source` "schedule" (EventBridge Scheduler, `scheduled_input`) or "cli" (`submit --direct`,
+  `direct_input`): its `body`, `time` and `id` as they are (Scheduler writes second-precision UTC times, and
+  `direct_input` drops a fraction of a second).
+- An object with any other `source`, or an array that is not SQS records: the run fails with
+  batchctl.UnknownInput and nothing runs.
+- Anything else is a manual start, e.g. from the console or `aws stepfunctions start-execution`:
+  `{"time": "2020-09-27T12:31:00Z"}`, `{"body": {"n": 30}}`, `{}`. Fields other than these two are ignored.
+  - body: its `body`; a string as it is, any other JSON value JSON-encoded (States.JsonToString, compact:
+    `{"n":30}`); "" without one.
+  - time: its `time`, a string of ISO-8601 UTC with seconds (`*-*-*T*:*:*Z`, a fraction is dropped), or when the
+    run started (to the second) without one. Any other `time` (another offset, no seconds, not a string) fails
+    the run with batchctl.InvalidTime before anything runs.
+  - source `manual`; id = the execution name (the run id).
+  A JSON value with no fields (a bare string, a number, an empty array) counts as `{}`.
 """
 
 from __future__ import annotations
@@ -45,6 +64,14 @@ FROM_QUEUE = "From queue"
 FROM_SCHEDULE = "From schedule"
 FROM_CLI = "From CLI"
 UNKNOWN_INPUT = "Unknown input"
+MANUAL_BODY = "Check manual body"
+MANUAL_NO_BODY = "Manual start without body"
+MANUAL_TEXT_BODY = "Manual start with text body"
+MANUAL_JSON_BODY = "Manual start with JSON body"
+MANUAL_TIME = "Check manual time"
+FROM_MANUAL = "From manual start"
+FROM_MANUAL_AT = "From manual start at its time"
+INVALID_TIME = "Invalid time"
 SUCCESS_MESSAGE = "Build success message"
 NOTIFY_SUCCESS = "Notify success"
 SUCCESS_HANDLER = "Call success handler"
@@ -55,11 +82,16 @@ FAILURE_HANDLER = "Call failure handler"
 FAILED = "Failed"
 
 UNKNOWN_INPUT_ERROR = "batchctl.UnknownInput"
+INVALID_TIME_ERROR = "batchctl.InvalidTime"
 RUN_ERROR_PREFIX = "batchctl."  # a failed run's execution error: "batchctl." + the caught error's name
 # Input sources, as they appear in `$.run.source`, Batch's `source` parameter and BATCHCTL_SOURCE.
 SOURCE_QUEUE = "queue"
 SOURCE_SCHEDULE = "schedule"
 SOURCE_CLI = "cli"
+SOURCE_MANUAL = "manual"
+# A manual start's `time` must look like ISO-8601 UTC with seconds: 2020-09-27T12:31:00Z, fractions allowed.
+MANUAL_TIME_PATTERN = "*-*-*T*:*:*Z"
+_FRACTION_UTC = re.compile(r"(?<=T\d\d:\d\d:\d\d)\.\d+Z$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +131,11 @@ def scheduled_input(*, job: str) -> str:
 
 
 def direct_input(*, body: str, run_id: str, time: str) -> AwsDict:
-    """The input `submit --direct` starts an execution with (`run_id` is also the execution name)."""
-    return {"source": SOURCE_CLI, "body": body, "id": run_id, "time": time}
+    """The input `submit --direct` starts an execution with (`run_id` is also the execution name).
+
+    `time` is ISO-8601 UTC (…Z); a fraction of a second is dropped, as a run's time has second precision.
+    """
+    return {"source": SOURCE_CLI, "body": body, "id": run_id, "time": _FRACTION_UTC.sub("Z", time)}
 
 
 def job_workflow(
@@ -185,31 +220,43 @@ def _step_keys(step_names: Sequence[str]) -> list[str]:
     return keys
 
 
+def _seconds(path: str) -> str:
+    """Intrinsic: the ISO-8601 UTC time at `path` with second precision (fraction and UTC offset dropped)."""
+    # AWS writes context times as 2026-12-03T17:55:42.123Z, moto as 2026-12-03T17:55:42.123456+00:00 (or without
+    # the fraction): both are UTC. StringSplit splits at each of the characters given and drops empty parts.
+    return f"States.Format('{{}}Z', States.ArrayGetItem(States.StringSplit({path}, '.Z+'), 0))"
+
+
+# When the run started: the normalizing state's entry. $$.Execution.StartTime would be the same within the
+# milliseconds the first Choice takes, but moto's executor gives it as a datetime object, which no intrinsic takes
+# and which breaks DescribeExecution once it reaches the state data.
+_NOW = "$$.State.EnteredTime"
+
+
+def _normalized(run: AwsDict, keys: Sequence[str]) -> AwsDict:
+    """Parameters of a normalizing Pass: replaces the whole input; later states read $.run, $.batch, $.spot."""
+    return {"run": run, "started_at.$": _NOW, "batch": {}, "spot": dict.fromkeys(keys, 0)}
+
+
 def _normalize_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
     """Choice on the input's shape, then one Pass per shape, each giving the same normalized state."""
 
-    def normalized(run: AwsDict) -> AwsDict:
-        # Replaces the whole input: later states read $.run; $.batch and $.spot must exist before any step.
-        # started_at is this first state's entry, not $$.Execution.StartTime: moto's executor gives the latter as
-        # a datetime object, which breaks DescribeExecution once it reaches the state data.
-        return {
-            "run": run,
-            "started_at.$": "$$.State.EnteredTime",
-            "batch": {},
-            "spot": dict.fromkeys(keys, 0),
-        }
-
     def from_event(source: str) -> AwsDict:
         run = {"body.$": "$.body", "time.$": "$.time", "source": source, "id.$": "$.id"}
-        return {"Type": "Pass", "Parameters": normalized(run), "Next": next_state}
+        return {"Type": "Pass", "Parameters": _normalized(run, keys), "Next": next_state}
 
     return {
         # Scheduler and `submit --direct` send an object with "source"; a pipe sends an array of SQS records,
-        # where `$.source` is absent. IsPresent on the object field works on every engine (unlike tests on `$[0]`).
+        # which have a messageId. IsPresent is false (never an error) where a path does not apply, as `$[0]` on an
+        # object. Any other array is unknown; anything else is a manual start.
         NORMALIZE: {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.source", "IsPresent": True, "Next": CHECK_SOURCE}],
-            "Default": FROM_QUEUE,
+            "Choices": [
+                {"Variable": "$.source", "IsPresent": True, "Next": CHECK_SOURCE},
+                {"Variable": "$[0].messageId", "IsPresent": True, "Next": FROM_QUEUE},
+                {"Variable": "$[0]", "IsPresent": True, "Next": UNKNOWN_INPUT},
+            ],
+            "Default": MANUAL_BODY,
         },
         CHECK_SOURCE: {
             "Type": "Choice",
@@ -224,15 +271,15 @@ def _normalize_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
         FROM_QUEUE: {
             "Type": "Pass",
             "InputPath": "$[0]",
-            "Parameters": normalized(
+            "Parameters": _normalized(
                 {
                     "body.$": "$.body",
-                    # When the run started, ISO-8601 UTC (see started_at). SentTimestamp is epoch milliseconds,
-                    # which ASL cannot format.
-                    "time.$": "$$.State.EnteredTime",
+                    # When the run started. SentTimestamp is epoch milliseconds, which ASL cannot format.
+                    "time.$": _seconds(_NOW),
                     "source": SOURCE_QUEUE,
                     "id.$": "$.messageId",
-                }
+                },
+                keys,
             ),
             "Next": next_state,
         },
@@ -241,7 +288,56 @@ def _normalize_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
         UNKNOWN_INPUT: {
             "Type": "Fail",
             "Error": UNKNOWN_INPUT_ERROR,
-            "Cause": "The input is neither an array of SQS records nor an object with source schedule or cli.",
+            "Cause": "The input is an object with a source other than schedule or cli, or an array that is not "
+            "SQS records.",
+        },
+        **_manual_states(keys=keys, next_state=next_state),
+    }
+
+
+def _manual_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
+    """A manual start (see the module docstring): body to a string, then time given (UTC) or the start."""
+
+    def with_body(body: AwsDict) -> AwsDict:
+        return {"Type": "Pass", "Parameters": {"input.$": "$", **body}, "Next": MANUAL_TIME}
+
+    def from_manual(time: str) -> AwsDict:
+        run = {
+            "body.$": "$.body",
+            "time.$": _seconds(time),
+            "source": SOURCE_MANUAL,
+            "id.$": "$$.Execution.Name",
+        }
+        return {"Type": "Pass", "Parameters": _normalized(run, keys), "Next": next_state}
+
+    return {
+        MANUAL_BODY: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.body", "IsPresent": False, "Next": MANUAL_NO_BODY},
+                {"Variable": "$.body", "IsString": True, "Next": MANUAL_TEXT_BODY},
+            ],
+            "Default": MANUAL_JSON_BODY,
+        },
+        MANUAL_NO_BODY: with_body({"body": ""}),
+        MANUAL_TEXT_BODY: with_body({"body.$": "$.body"}),
+        MANUAL_JSON_BODY: with_body({"body.$": "States.JsonToString($.body)"}),
+        MANUAL_TIME: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.input.time", "IsPresent": False, "Next": FROM_MANUAL},
+                # Guard first: StringMatches on a number or null is not a plain no-match on every engine.
+                {"Variable": "$.input.time", "IsString": False, "Next": INVALID_TIME},
+                {"Variable": "$.input.time", "StringMatches": MANUAL_TIME_PATTERN, "Next": FROM_MANUAL_AT},
+            ],
+            "Default": INVALID_TIME,
+        },
+        FROM_MANUAL: from_manual(_NOW),
+        FROM_MANUAL_AT: from_manual("$.input.time"),
+        INVALID_TIME: {
+            "Type": "Fail",
+            "Error": INVALID_TIME_ERROR,
+            "Cause": "A manual start's time must be ISO-8601 UTC with seconds, such as 2020-09-27T12:31:00Z.",
         },
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -150,6 +151,17 @@ def reclaimer() -> Iterator[Reclaimer]:
         yield state
 
 
+SECONDS_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def assert_start_time(text: str, described: dict[str, Any]) -> None:
+    """`text` is ISO-8601 UTC with second precision, within the second the execution started."""
+    assert SECONDS_UTC.fullmatch(text), text
+    started = datetime.fromisoformat(text)
+    assert started.utcoffset() == timedelta(0)
+    assert timedelta(0) <= started - described["startDate"].replace(microsecond=0) < timedelta(seconds=30)
+
+
 def environment(job: dict[str, Any]) -> dict[str, str]:
     return {
         e["name"]: e["value"] for e in job["container"]["environment"] if e["name"].startswith("BATCHCTL_")
@@ -213,10 +225,8 @@ def test_pipe_record_array_is_normalized(stage: Stage) -> None:
     assert run["body"] == '{"n": 30}'  # a string, not a one-element list
     assert run["source"] == "queue"
     assert run["id"] == record["messageId"]
-    # ISO-8601 UTC, when the run started.
-    started = datetime.fromisoformat(run["time"])
-    assert started.utcoffset() == timedelta(0)
-    assert abs(started - described["startDate"]) < timedelta(seconds=30)
+    # review 15: ISO-8601 UTC with second precision, when the run started.
+    assert_start_time(run["time"], described)
 
 
 def test_scheduled_input_is_normalized(stage: Stage) -> None:
@@ -241,6 +251,56 @@ def test_scheduled_input_is_normalized(stage: Stage) -> None:
     assert environment(stage.batch_job(output["batch"]["main"]["JobId"]))["BATCHCTL_SOURCE"] == "schedule"
 
 
+@pytest.mark.parametrize(
+    ("document", "body", "expected_time"),
+    [
+        # The CDK article's console input (seeds/000_0d47abab42b76ed9.txt §2.5.1).
+        ({"time": "2020-09-27T12:31:00Z"}, "", "2020-09-27T12:31:00Z"),
+        ({"body": {"a": 1}}, '{"a":1}', None),
+        ({}, "", None),
+        (
+            {"body": "n=30", "time": "2020-09-27T12:31:00.250Z", "note": "ignored"},
+            "n=30",
+            "2020-09-27T12:31:00Z",
+        ),
+    ],
+)
+def test_manual_start_is_normalized(
+    stage: Stage, document: dict[str, Any], body: str, expected_time: str | None
+) -> None:
+    # review 14: an object without source is someone starting the workflow by hand.
+    machine = stage.machine("report", [stage.step("report", "main")])
+
+    described = stage.run(machine, document)
+
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    run = json.loads(described["output"])["run"]
+    if expected_time is None:
+        assert_start_time(run["time"], described)  # review 15: the start, at second precision
+    else:
+        assert run["time"] == expected_time
+    assert run == {"body": body, "time": run["time"], "source": "manual", "id": described["name"]}
+    job = stage.batch_job(json.loads(described["output"])["batch"]["main"]["JobId"])
+    assert job["parameters"] == run
+    assert environment(job) == {
+        "BATCHCTL_BODY": body,
+        "BATCHCTL_TIME": run["time"],
+        "BATCHCTL_SOURCE": "manual",
+        "BATCHCTL_RUN_ID": described["name"],
+    }
+
+
+def test_manual_start_with_a_time_that_is_not_utc_fails_without_running(stage: Stage) -> None:
+    machine = stage.machine("report", [stage.step("report", "main")])
+
+    described = stage.run(machine, {"time": "2020-09-27T21:31:00+09:00"})
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == asl.INVALID_TIME_ERROR
+    assert stage.notifications() == []
+    assert submitted_jobs(stage, "SUCCEEDED") == []
+
+
 def test_failed_batch_job_fails_the_execution_and_notifies(
     stage: Stage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -261,10 +321,11 @@ def test_failed_batch_job_fails_the_execution_and_notifies(
     assert message["batch_jobs"] == {}  # the second step never ran
 
 
-def test_unknown_input_fails_without_running_anything(stage: Stage) -> None:
+@pytest.mark.parametrize("document", [{"source": "webhook", "body": "{}"}, [{"Records": []}]])
+def test_unknown_input_fails_without_running_anything(stage: Stage, document: Any) -> None:
     machine = stage.machine("etl", [stage.step("etl", "main")])
 
-    described = stage.run(machine, {"source": "webhook", "body": "{}"})
+    described = stage.run(machine, document)
 
     assert described["status"] == "FAILED"
     assert described["error"] == asl.UNKNOWN_INPUT_ERROR

@@ -97,6 +97,23 @@ def resolve(document: Any, path: str) -> Any:
     return document
 
 
+MISSING = object()
+
+
+def lookup(document: Any, path: str) -> Any:
+    """Resolve `$`, `$.a.b`, `$[0]` or `$[0].a` as a Choice rule does; MISSING where nothing is there."""
+    assert path.startswith("$")
+    for part in re.findall(r"\.([A-Za-z_]\w*)|\[(\d+)\]", path[1:]):
+        name, index = part
+        if name and isinstance(document, dict) and name in document:
+            document = document[name]
+        elif index and isinstance(document, list) and int(index) < len(document):
+            document = document[int(index)]
+        else:
+            return MISSING
+    return document
+
+
 def string_matches(pattern: str, value: str) -> bool:
     """ASL StringMatches: `*` is any run of characters; a backslash makes the next character literal."""
     regex, escaped = "", False
@@ -111,17 +128,33 @@ def string_matches(pattern: str, value: str) -> bool:
 
 
 def rule_holds(rule: dict[str, Any], document: Any) -> bool:
-    """Evaluate the Choice rule operators our definitions use, on `$.a.b` paths, as the engine does."""
+    """Evaluate the Choice rule operators our definitions use, as the engine does."""
     if "And" in rule:
         return all(rule_holds(r, document) for r in rule["And"])
     if "Or" in rule:
         return any(rule_holds(r, document) for r in rule["Or"])
-    value = resolve(document, rule["Variable"])
+    value = lookup(document, rule["Variable"])
+    if "IsPresent" in rule:
+        return (value is not MISSING) == rule["IsPresent"]
+    assert value is not MISSING, f"a comparison on a missing path fails the execution: {rule}"
+    if "IsString" in rule:
+        return isinstance(value, str) == rule["IsString"]
+    if "StringEquals" in rule:
+        return bool(value == rule["StringEquals"])
     if "StringMatches" in rule:
         return isinstance(value, str) and string_matches(rule["StringMatches"], value)
     if "NumericLessThan" in rule:
         return bool(value < rule["NumericLessThan"])
     raise AssertionError(f"operator not emulated: {rule}")
+
+
+def route(states: dict[str, Any], start: str, document: Any) -> str:
+    """Follow Choice states from `start` on `document`; the first state that is not a Choice."""
+    name = start
+    while states[name]["Type"] == "Choice":
+        choice = states[name]
+        name = next((r["Next"] for r in choice["Choices"] if rule_holds(r, document)), choice["Default"])
+    return name
 
 
 # ---- structure ---------------------------------------------------------------------------------------------
@@ -184,15 +217,101 @@ def test_rejects_no_steps_and_duplicate_steps() -> None:
 
 
 # ---- input normalization -----------------------------------------------------------------------------------
-def test_choice_routes_on_the_source_field() -> None:
+def test_choice_routes_on_the_input_shape() -> None:
     states = workflow("one step, topic")["States"]
-    normalize = states[asl.NORMALIZE]
-    assert normalize["Choices"] == [{"Variable": "$.source", "IsPresent": True, "Next": asl.CHECK_SOURCE}]
-    # A pipe's array of SQS records has no $.source: the default handles it.
-    assert normalize["Default"] == asl.FROM_QUEUE
+    assert states[asl.NORMALIZE] == {
+        "Type": "Choice",
+        "Choices": [
+            {"Variable": "$.source", "IsPresent": True, "Next": asl.CHECK_SOURCE},
+            # A pipe's array of SQS records has no $.source; its records have a messageId.
+            {"Variable": "$[0].messageId", "IsPresent": True, "Next": asl.FROM_QUEUE},
+            {"Variable": "$[0]", "IsPresent": True, "Next": asl.UNKNOWN_INPUT},
+        ],
+        # review 14: anything else is a person starting a run by hand.
+        "Default": asl.MANUAL_BODY,
+    }
     routes = {rule["StringEquals"]: rule["Next"] for rule in states[asl.CHECK_SOURCE]["Choices"]}
     assert routes == {"schedule": asl.FROM_SCHEDULE, "cli": asl.FROM_CLI}
     assert states[states[asl.CHECK_SOURCE]["Default"]]["Type"] == "Fail"
+
+
+@pytest.mark.parametrize(
+    ("document", "first"),
+    [
+        ([{"messageId": "m-1", "body": "{}"}], asl.FROM_QUEUE),
+        ({"source": "schedule", "body": "", "time": "t", "id": "s"}, asl.FROM_SCHEDULE),
+        ({"source": "cli", "body": "", "time": "t", "id": "c"}, asl.FROM_CLI),
+        ({"source": "webhook", "body": "{}"}, asl.UNKNOWN_INPUT),
+        ([{"Records": []}], asl.UNKNOWN_INPUT),
+        ({"time": "2020-09-27T12:31:00Z"}, asl.MANUAL_NO_BODY),  # the CDK article's console input
+        ({}, asl.MANUAL_NO_BODY),
+        ("a bare string", asl.MANUAL_NO_BODY),
+        ({"body": "n=30"}, asl.MANUAL_TEXT_BODY),
+        ({"body": {"a": 1}}, asl.MANUAL_JSON_BODY),
+        ({"body": [1, 2]}, asl.MANUAL_JSON_BODY),
+        ({"body": 30}, asl.MANUAL_JSON_BODY),
+        ({"body": None}, asl.MANUAL_JSON_BODY),
+    ],
+)
+def test_each_input_shape_takes_its_path(document: Any, first: str) -> None:
+    assert route(workflow("one step, topic")["States"], asl.NORMALIZE, document) == first
+
+
+def test_manual_start_takes_its_body_as_a_string() -> None:
+    # review 14: a string as is, any other JSON value JSON-encoded (States.JsonToString), else empty.
+    states = workflow("one step, topic")["States"]
+    assert states[asl.MANUAL_BODY] == {
+        "Type": "Choice",
+        "Choices": [
+            {"Variable": "$.body", "IsPresent": False, "Next": asl.MANUAL_NO_BODY},
+            {"Variable": "$.body", "IsString": True, "Next": asl.MANUAL_TEXT_BODY},
+        ],
+        "Default": asl.MANUAL_JSON_BODY,
+    }
+    bodies = {
+        asl.MANUAL_NO_BODY: {"input.$": "$", "body": ""},
+        asl.MANUAL_TEXT_BODY: {"input.$": "$", "body.$": "$.body"},
+        asl.MANUAL_JSON_BODY: {"input.$": "$", "body.$": "States.JsonToString($.body)"},
+    }
+    for name, parameters in bodies.items():
+        assert states[name] == {"Type": "Pass", "Parameters": parameters, "Next": asl.MANUAL_TIME}
+
+
+@pytest.mark.parametrize(
+    ("time", "first"),
+    [
+        (MISSING, asl.FROM_MANUAL),
+        ("2020-09-27T12:31:00Z", asl.FROM_MANUAL_AT),
+        ("2020-09-27T12:31:00.250Z", asl.FROM_MANUAL_AT),
+        ("2020-09-27T12:31Z", asl.INVALID_TIME),  # no seconds
+        ("2020-09-27T12:31:00+09:00", asl.INVALID_TIME),  # not UTC
+        ("2020-09-27 12:31:00", asl.INVALID_TIME),
+        ("yesterday", asl.INVALID_TIME),
+        (1601209860, asl.INVALID_TIME),
+        (None, asl.INVALID_TIME),
+    ],
+)
+def test_manual_start_time_is_its_utc_time_or_the_start(time: Any, first: str) -> None:
+    states = workflow("one step, topic")["States"]
+    document = {"input": {} if time is MISSING else {"time": time}, "body": ""}
+    assert route(states, asl.MANUAL_TIME, document) == first
+
+
+def test_manual_start_normalizes_to_the_run_record() -> None:
+    states = workflow("two steps, topic")["States"]
+    for name, time in ((asl.FROM_MANUAL, "$$.State.EnteredTime"), (asl.FROM_MANUAL_AT, "$.input.time")):
+        assert states[name]["Type"] == "Pass"
+        assert states[name]["Next"] == "Run extract"
+        assert states[name]["Parameters"]["run"] == {
+            "body.$": "$.body",
+            "time.$": f"States.Format('{{}}Z', States.ArrayGetItem(States.StringSplit({time}, '.Z+'), 0))",
+            "source": "manual",
+            "id.$": "$$.Execution.Name",
+        }
+    fail = states[asl.INVALID_TIME]
+    assert fail["Type"] == "Fail"
+    assert fail["Error"] == "batchctl.InvalidTime"
+    assert "2020-09-27T12:31:00Z" in fail["Cause"]
 
 
 def test_direct_input_normalizes_to_the_run_record() -> None:
@@ -204,6 +323,19 @@ def test_direct_input_normalizes_to_the_run_record() -> None:
         k.removesuffix(".$"): resolve(document, v) if k.endswith(".$") else v for k, v in run.items()
     }
     assert normalized == {"body": '{"n": 30}', "time": "2024-05-01T10:00:00Z", "source": "cli", "id": "r-1"}
+
+
+@pytest.mark.parametrize(
+    ("time", "sent"),
+    [
+        ("2024-05-01T10:00:00.123Z", "2024-05-01T10:00:00Z"),  # what `submit --direct` sent (milliseconds)
+        ("2024-05-01T10:00:00.123456Z", "2024-05-01T10:00:00Z"),
+        ("2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z"),
+    ],
+)
+def test_direct_input_time_has_second_precision(time: str, sent: str) -> None:
+    # review 15: a run's time is ISO-8601 UTC with second precision, whatever started it.
+    assert asl.direct_input(body="", run_id="r-1", time=time)["time"] == sent
 
 
 def test_scheduled_input_is_a_json_string_with_scheduler_placeholders() -> None:
@@ -232,13 +364,17 @@ def test_queue_input_reads_the_first_sqs_record() -> None:
     assert state["InputPath"] == "$[0]"
     assert state["Parameters"]["run"] == {
         "body.$": "$.body",
-        "time.$": "$$.State.EnteredTime",
+        # review 15: when the run started, at second precision (AWS: 2026-12-03T17:55:42.123Z; moto:
+        # 2026-12-03T17:55:42.123456+00:00; both become 2026-12-03T17:55:42Z).
+        "time.$": "States.Format('{}Z', States.ArrayGetItem(States.StringSplit($$.State.EnteredTime, '.Z+'), 0))",
         "source": "queue",
         "id.$": "$.messageId",
     }
 
 
-@pytest.mark.parametrize("shape", [asl.FROM_QUEUE, asl.FROM_SCHEDULE, asl.FROM_CLI])
+@pytest.mark.parametrize(
+    "shape", [asl.FROM_QUEUE, asl.FROM_SCHEDULE, asl.FROM_CLI, asl.FROM_MANUAL, asl.FROM_MANUAL_AT]
+)
 def test_every_shape_prepares_results_and_spot_counters(shape: str) -> None:
     parameters = workflow("two steps, topic")["States"][shape]["Parameters"]
     assert set(parameters) == {"run", "started_at.$", "batch", "spot"}
