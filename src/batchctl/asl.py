@@ -233,6 +233,14 @@ def _seconds(path: str) -> str:
 _NOW = "$$.State.EnteredTime"
 
 
+def _choice(*rules: tuple[str, str, object, str], default: str) -> AwsDict:
+    """A Choice state from (variable, operator, value, next state) rules, tried in order, then `default`."""
+    choices = [
+        {"Variable": variable, operator: value, "Next": then} for variable, operator, value, then in rules
+    ]
+    return {"Type": "Choice", "Choices": choices, "Default": default}
+
+
 def _normalized(run: AwsDict, keys: Sequence[str]) -> AwsDict:
     """Parameters of a normalizing Pass: replaces the whole input; later states read $.run, $.batch, $.spot."""
     return {"run": run, "started_at.$": _NOW, "batch": {}, "spot": dict.fromkeys(keys, 0)}
@@ -249,23 +257,17 @@ def _normalize_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
         # Scheduler and `submit --direct` send an object with "source"; a pipe sends an array of SQS records,
         # which have a messageId. IsPresent is false (never an error) where a path does not apply, as `$[0]` on an
         # object. Any other array is unknown; anything else is a manual start.
-        NORMALIZE: {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.source", "IsPresent": True, "Next": CHECK_SOURCE},
-                {"Variable": "$[0].messageId", "IsPresent": True, "Next": FROM_QUEUE},
-                {"Variable": "$[0]", "IsPresent": True, "Next": UNKNOWN_INPUT},
-            ],
-            "Default": MANUAL_BODY,
-        },
-        CHECK_SOURCE: {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.source", "StringEquals": SOURCE_SCHEDULE, "Next": FROM_SCHEDULE},
-                {"Variable": "$.source", "StringEquals": SOURCE_CLI, "Next": FROM_CLI},
-            ],
-            "Default": UNKNOWN_INPUT,
-        },
+        NORMALIZE: _choice(
+            ("$.source", "IsPresent", True, CHECK_SOURCE),
+            ("$[0].messageId", "IsPresent", True, FROM_QUEUE),
+            ("$[0]", "IsPresent", True, UNKNOWN_INPUT),
+            default=MANUAL_BODY,
+        ),
+        CHECK_SOURCE: _choice(
+            ("$.source", "StringEquals", SOURCE_SCHEDULE, FROM_SCHEDULE),
+            ("$.source", "StringEquals", SOURCE_CLI, FROM_CLI),
+            default=UNKNOWN_INPUT,
+        ),
         # AWS-QUIRKS 27: a pipe delivers a JSON array of SQS records even with batch size 1. InputPath "$[0]"
         # then "$.body" yields the string on AWS and on moto ("$[0].body" yields a one-element list on moto).
         FROM_QUEUE: {
@@ -311,27 +313,21 @@ def _manual_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
         return {"Type": "Pass", "Parameters": _normalized(run, keys), "Next": next_state}
 
     return {
-        MANUAL_BODY: {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.body", "IsPresent": False, "Next": MANUAL_NO_BODY},
-                {"Variable": "$.body", "IsString": True, "Next": MANUAL_TEXT_BODY},
-            ],
-            "Default": MANUAL_JSON_BODY,
-        },
+        MANUAL_BODY: _choice(
+            ("$.body", "IsPresent", False, MANUAL_NO_BODY),
+            ("$.body", "IsString", True, MANUAL_TEXT_BODY),
+            default=MANUAL_JSON_BODY,
+        ),
         MANUAL_NO_BODY: with_body({"body": ""}),
         MANUAL_TEXT_BODY: with_body({"body.$": "$.body"}),
         MANUAL_JSON_BODY: with_body({"body.$": "States.JsonToString($.body)"}),
-        MANUAL_TIME: {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.input.time", "IsPresent": False, "Next": FROM_MANUAL},
-                # Guard first: StringMatches on a number or null is not a plain no-match on every engine.
-                {"Variable": "$.input.time", "IsString": False, "Next": INVALID_TIME},
-                {"Variable": "$.input.time", "StringMatches": MANUAL_TIME_PATTERN, "Next": FROM_MANUAL_AT},
-            ],
-            "Default": INVALID_TIME,
-        },
+        # Type guard first: StringMatches on a number or null is not a plain no-match on every engine.
+        MANUAL_TIME: _choice(
+            ("$.input.time", "IsPresent", False, FROM_MANUAL),
+            ("$.input.time", "IsString", False, INVALID_TIME),
+            ("$.input.time", "StringMatches", MANUAL_TIME_PATTERN, FROM_MANUAL_AT),
+            default=INVALID_TIME,
+        ),
         FROM_MANUAL: from_manual(_NOW),
         FROM_MANUAL_AT: from_manual("$.input.time"),
         INVALID_TIME: {

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from batchctl.naming import Names
 from batchctl.specs import AwsDict
@@ -60,22 +59,8 @@ _ECR_REGISTRY = re.compile(
 _PUBLIC_ECR = "public.ecr.aws"
 
 
-@dataclass(frozen=True, slots=True)
-class EcrImage:
-    """Where a private ECR image lives: its repository, in a registry of one account and region."""
-
-    partition: str
-    region: str
-    account_id: str
-    repository: str
-
-    @property
-    def repository_arn(self) -> str:
-        return f"arn:{self.partition}:ecr:{self.region}:{self.account_id}:repository/{self.repository}"
-
-
-def ecr_image(image_uri: str) -> EcrImage | None:
-    """The repository of a private ECR image (`<registry>/<repo>[:tag][@digest]`), or None for any other image."""
+def ecr_repository_arn(image_uri: str) -> str | None:
+    """The repository ARN of a private ECR image (`<registry>/<repo>[:tag][@digest]`); None for any other image."""
     registry, slash, reference = image_uri.partition("/")
     match = _ECR_REGISTRY.fullmatch(registry)
     if match is None or not slash:
@@ -86,7 +71,7 @@ def ecr_image(image_uri: str) -> EcrImage | None:
         return None
     region = match["region"]
     partition = "aws-cn" if match["domain"] == "amazonaws.com.cn" else _partition_of_region(region)
-    return EcrImage(partition=partition, region=region, account_id=match["account"], repository=repository)
+    return f"arn:{partition}:ecr:{region}:{match['account']}:repository/{repository}"
 
 
 def _partition_of_region(region: str) -> str:
@@ -102,18 +87,18 @@ def image_pull_note(image_uri: str | None, *, account_id: str) -> str | None:
     """
     if image_uri is None or image_uri.startswith(f"{_PUBLIC_ECR}/"):
         return None
-    image = ecr_image(image_uri)
-    if image is None:
+    repository_arn = ecr_repository_arn(image_uri)
+    if repository_arn is None:
         return (
             f"image {image_uri} is not in Amazon ECR: if its registry needs a login, jobs cannot pull it "
             "(Batch needs repositoryCredentials, a Secrets Manager secret with the registry's user name and "
             "password, which batchctl does not set); use a public image, or copy it to ECR"
         )
-    if image.account_id != account_id:
+    owner = repository_arn.split(":")[4]
+    if owner != account_id:
         return (
-            f"image {image_uri} is in account {image.account_id}: the repository policy of "
-            f"{image.repository} there must allow account {account_id} to pull "
-            f"({', '.join(ECR_PULL_ACTIONS)})"
+            f"image {image_uri} is in account {owner}: the repository policy of {repository_arn} must allow "
+            f"account {account_id} to pull ({', '.join(ECR_PULL_ACTIONS)})"
         )
     return None
 
@@ -165,11 +150,7 @@ def execution_role_policies(
     An ECR image is pulled from its own repository (any account or region); an image outside ECR needs no ECR
     permission at all (see image_pull_note for what it may need instead).
     """
-    if image_uri is None:
-        repository_arn: str | None = names.repository_arn
-    else:
-        image = ecr_image(image_uri)
-        repository_arn = image.repository_arn if image else None
+    repository_arn = names.repository_arn if image_uri is None else ecr_repository_arn(image_uri)
     statements = []
     if repository_arn:
         statements += [

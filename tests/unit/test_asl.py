@@ -148,6 +148,15 @@ def rule_holds(rule: dict[str, Any], document: Any) -> bool:
     raise AssertionError(f"operator not emulated: {rule}")
 
 
+def choice(*rules: tuple[str, str, Any, str], default: str) -> dict[str, Any]:
+    """The Choice state ASL writes for (variable, operator, value, next state) rules and a default."""
+    return {
+        "Type": "Choice",
+        "Choices": [{"Variable": v, operator: value, "Next": then} for v, operator, value, then in rules],
+        "Default": default,
+    }
+
+
 def route(states: dict[str, Any], start: str, document: Any) -> str:
     """Follow Choice states from `start` on `document`; the first state that is not a Choice."""
     name = start
@@ -219,17 +228,14 @@ def test_rejects_no_steps_and_duplicate_steps() -> None:
 # ---- input normalization -----------------------------------------------------------------------------------
 def test_choice_routes_on_the_input_shape() -> None:
     states = workflow("one step, topic")["States"]
-    assert states[asl.NORMALIZE] == {
-        "Type": "Choice",
-        "Choices": [
-            {"Variable": "$.source", "IsPresent": True, "Next": asl.CHECK_SOURCE},
-            # A pipe's array of SQS records has no $.source; its records have a messageId.
-            {"Variable": "$[0].messageId", "IsPresent": True, "Next": asl.FROM_QUEUE},
-            {"Variable": "$[0]", "IsPresent": True, "Next": asl.UNKNOWN_INPUT},
-        ],
-        # review 14: anything else is a person starting a run by hand.
-        "Default": asl.MANUAL_BODY,
-    }
+    # A pipe's array of SQS records has no $.source; its records have a messageId. review 14: anything that is
+    # neither is a person starting a run by hand.
+    assert states[asl.NORMALIZE] == choice(
+        ("$.source", "IsPresent", True, asl.CHECK_SOURCE),
+        ("$[0].messageId", "IsPresent", True, asl.FROM_QUEUE),
+        ("$[0]", "IsPresent", True, asl.UNKNOWN_INPUT),
+        default=asl.MANUAL_BODY,
+    )
     routes = {rule["StringEquals"]: rule["Next"] for rule in states[asl.CHECK_SOURCE]["Choices"]}
     assert routes == {"schedule": asl.FROM_SCHEDULE, "cli": asl.FROM_CLI}
     assert states[states[asl.CHECK_SOURCE]["Default"]]["Type"] == "Fail"
@@ -260,14 +266,11 @@ def test_each_input_shape_takes_its_path(document: Any, first: str) -> None:
 def test_manual_start_takes_its_body_as_a_string() -> None:
     # review 14: a string as is, any other JSON value JSON-encoded (States.JsonToString), else empty.
     states = workflow("one step, topic")["States"]
-    assert states[asl.MANUAL_BODY] == {
-        "Type": "Choice",
-        "Choices": [
-            {"Variable": "$.body", "IsPresent": False, "Next": asl.MANUAL_NO_BODY},
-            {"Variable": "$.body", "IsString": True, "Next": asl.MANUAL_TEXT_BODY},
-        ],
-        "Default": asl.MANUAL_JSON_BODY,
-    }
+    assert states[asl.MANUAL_BODY] == choice(
+        ("$.body", "IsPresent", False, asl.MANUAL_NO_BODY),
+        ("$.body", "IsString", True, asl.MANUAL_TEXT_BODY),
+        default=asl.MANUAL_JSON_BODY,
+    )
     bodies = {
         asl.MANUAL_NO_BODY: {"input.$": "$", "body": ""},
         asl.MANUAL_TEXT_BODY: {"input.$": "$", "body.$": "$.body"},
@@ -293,6 +296,12 @@ def test_manual_start_takes_its_body_as_a_string() -> None:
 )
 def test_manual_start_time_is_its_utc_time_or_the_start(time: Any, first: str) -> None:
     states = workflow("one step, topic")["States"]
+    assert states[asl.MANUAL_TIME] == choice(
+        ("$.input.time", "IsPresent", False, asl.FROM_MANUAL),
+        ("$.input.time", "IsString", False, asl.INVALID_TIME),
+        ("$.input.time", "StringMatches", "*-*-*T*:*:*Z", asl.FROM_MANUAL_AT),
+        default=asl.INVALID_TIME,
+    )
     document = {"input": {} if time is MISSING else {"time": time}, "body": ""}
     assert route(states, asl.MANUAL_TIME, document) == first
 

@@ -366,16 +366,10 @@ def test_execution_role_has_no_ecr_grant_for_an_image_outside_ecr(image_uri: str
     assert [action for action, _ in grants(document) if action.startswith("ecr:")] == []
 
 
-def test_ecr_image_parses_only_private_ecr_references() -> None:
-    image = policies.ecr_image(OTHER_ECR_IMAGE)
-    assert image == policies.EcrImage(
-        partition="aws", region="us-west-2", account_id="210987654321", repository="platform/base-images"
-    )
-    assert policies.ecr_image(NAMES.repository_uri + ":abc") == policies.EcrImage(
-        partition="aws", region="eu-west-1", account_id="123456789012", repository="demo-dev"
-    )
-    assert policies.ecr_image("210987654321.dkr.ecr.us-west-2.amazonaws.com/") is None
-    assert policies.ecr_image("public.ecr.aws/nginx/nginx:1") is None
+def test_ecr_repository_arn_of_private_ecr_references_only() -> None:
+    assert policies.ecr_repository_arn(NAMES.repository_uri + ":abc") == NAMES.repository_arn
+    assert policies.ecr_repository_arn("210987654321.dkr.ecr.us-west-2.amazonaws.com/") is None
+    assert policies.ecr_repository_arn("public.ecr.aws/nginx/nginx:1") is None
 
 
 def test_pull_note_for_a_registry_that_may_need_credentials() -> None:
