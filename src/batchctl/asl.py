@@ -422,9 +422,9 @@ def _step_states(
             # Each attempt RUNNING ends at the job definition's timeout (timeout_s). How long the job waits before
             # it runs has no bound we could derive: array children run in waves when array_size × vcpus exceeds
             # max_vcpus, other runs share the compute environment, Spot capacity comes and goes. The job queue's
-            # RUNNABLE time limit cancels only a job AWS says can never be placed (CAPACITY:
-            # INSUFFICIENT_INSTANCE_CAPACITY, MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE or
-            # MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT); a job merely waiting for busy capacity keeps waiting, and
+            # RUNNABLE time limit cancels only a job AWS says can never be placed, with one of the reasons
+            # CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY, MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE,
+            # MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT; a job merely waiting for busy capacity keeps waiting, and
             # so does this task. Any TimeoutSeconds would fail (and terminate) runs that Batch would finish.
             # The full DescribeJobs result is large: keep the job id only.
             "ResultSelector": {"JobId.$": "$.JobId"},
