@@ -2,25 +2,50 @@
 
 Imports: naming, specs (AwsDict), stdlib. DESIGN §4 is the contract: normalize the input, run each step as a
 `batch:submitJob.sync` task with its own bounded Spot-reclaim loop, notify, then end in Succeed or Fail.
+
+The inputs a workflow accepts; the first states turn each into the run `{body, time, source, id}` that every
+step gets (Batch parameters and BATCHCTL_* variables), `time` always ISO-8601 UTC such as 2026-12-03T17:55:42Z:
+- An array whose first item has `messageId` (what the job's pipe sends: SQS records, one per run): body = the
+  record's `body`, time = when the run started (to the second), source `queue`, id = the record's `messageId`.
+- An object with `source` "schedule" (EventBridge Scheduler, `scheduled_input`) or "cli" (`submit --direct`,
+  `direct_input`): its `body`, `time` and `id` as they are (Scheduler writes second-precision UTC times, and
+  `direct_input` drops a fraction of a second).
+- An object with any other `source`, or an array that is not SQS records: the run fails with
+  batchctl.UnknownInput and nothing runs.
+- Anything else is a manual start, e.g. from the console or `aws stepfunctions start-execution`:
+  `{"time": "2020-09-27T12:31:00Z"}`, `{"body": {"n": 30}}`, `{}`. Fields other than these two are ignored.
+  - body: its `body`; a string as it is, any other JSON value JSON-encoded (States.JsonToString, compact:
+    `{"n":30}`); "" without one.
+  - time: its `time`, a string of ISO-8601 UTC with seconds (`*-*-*T*:*:*Z`, a fraction is dropped), or when the
+    run started (to the second) without one. Any other `time` (another offset, no seconds, not a string) fails
+    the run with batchctl.InvalidTime before anything runs.
+  - source `manual`; id = the execution name (the run id).
+  A JSON value with no fields (a bare string, a number, an empty array) counts as `{}`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from batchctl.naming import Names
 from batchctl.specs import AwsDict
 
-# Added to a step's Batch timeout for the time its job waits before it runs: the job queue cancels a job that
-# stays RUNNABLE past its limit (30 min by default, DESIGN §4), and STARTING (capacity, image pull) takes a few
-# minutes more. An hour covers both with room, so the task times out only when Batch itself has lost the job.
-QUEUE_MARGIN_S = 3600
-# Batch's statusReason when a Spot instance is reclaimed: "Host EC2 (instance i-...) terminated.". The job
-# definitions EXIT on it (no Batch retry), and the .sync task's Cause (the DescribeJobs JSON) contains it.
-SPOT_RECLAIM_PATTERN = "*Host EC2*"
+# What Batch reports as an attempt's statusReason when the capacity under a job is taken away, per compute type, as
+# EvaluateOnExit onStatusReason patterns (at most 512 characters of letters, digits, spaces, "." and ":", with an
+# optional "*" at the end only). The job definitions EXIT on these (no Batch retry) and the workflow resubmits the
+# step on its own bounded counter (spot_retries), so a reclaim never uses up an application retry.
+# - Fargate Spot: ECS stops the task with stoppedReason "Your Spot Task was interrupted.".
+# - EC2 instances (Spot reclaims, and an on-demand instance lost under a job): "Host EC2 (instance i-…) terminated.".
+# - Fargate on demand: nothing is reclaimed.
+RECLAIM_REASONS: Mapping[str, tuple[str, ...]] = {
+    "FARGATE_SPOT": ("Your Spot Task was interrupted*",),
+    "SPOT": ("Host EC2*",),
+    "EC2": ("Host EC2*",),
+    "FARGATE": (),
+}
 NOTIFY_TIMEOUT_S = 60
 HANDLER_TIMEOUT_S = 900  # Lambda's own maximum run time
 # Errors AWS recommends retrying for the Lambda integration: the service's, never the function's own.
@@ -39,6 +64,14 @@ FROM_QUEUE = "From queue"
 FROM_SCHEDULE = "From schedule"
 FROM_CLI = "From CLI"
 UNKNOWN_INPUT = "Unknown input"
+MANUAL_BODY = "Check manual body"
+MANUAL_NO_BODY = "Manual start without body"
+MANUAL_TEXT_BODY = "Manual start with text body"
+MANUAL_JSON_BODY = "Manual start with JSON body"
+MANUAL_TIME = "Check manual time"
+FROM_MANUAL = "From manual start"
+FROM_MANUAL_AT = "From manual start at its time"
+INVALID_TIME = "Invalid time"
 SUCCESS_MESSAGE = "Build success message"
 NOTIFY_SUCCESS = "Notify success"
 SUCCESS_HANDLER = "Call success handler"
@@ -49,11 +82,16 @@ FAILURE_HANDLER = "Call failure handler"
 FAILED = "Failed"
 
 UNKNOWN_INPUT_ERROR = "batchctl.UnknownInput"
+INVALID_TIME_ERROR = "batchctl.InvalidTime"
 RUN_ERROR_PREFIX = "batchctl."  # a failed run's execution error: "batchctl." + the caught error's name
 # Input sources, as they appear in `$.run.source`, Batch's `source` parameter and BATCHCTL_SOURCE.
 SOURCE_QUEUE = "queue"
 SOURCE_SCHEDULE = "schedule"
 SOURCE_CLI = "cli"
+SOURCE_MANUAL = "manual"
+# A manual start's `time` must look like ISO-8601 UTC with seconds: 2020-09-27T12:31:00Z, fractions allowed.
+MANUAL_TIME_PATTERN = "*-*-*T*:*:*Z"
+_FRACTION_UTC = re.compile(r"(?<=T\d\d:\d\d:\d\d)\.\d+Z$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +101,15 @@ class WorkflowStep:
     name: str  # step name ("main" for single-command jobs)
     job_definition_arn: str  # without revision: Batch runs the latest ACTIVE one
     array_size: int | None
-    timeout_s: int  # Batch's timeout of one attempt
     spot_retries: int  # resubmissions after a Spot reclaim
-    attempts: int = 1  # Batch attempts (retries + 1): the task waits for all of them
+
+
+def reclaim_reasons(compute_type: str) -> tuple[str, ...]:
+    """The statusReason patterns of a reclaim on `compute_type` (FARGATE, FARGATE_SPOT, EC2, SPOT)."""
+    try:
+        return RECLAIM_REASONS[compute_type]
+    except KeyError:
+        raise ValueError(f"unknown compute type {compute_type!r}") from None
 
 
 def run_state_name(step: str) -> str:
@@ -87,8 +131,11 @@ def scheduled_input(*, job: str) -> str:
 
 
 def direct_input(*, body: str, run_id: str, time: str) -> AwsDict:
-    """The input `submit --direct` starts an execution with (`run_id` is also the execution name)."""
-    return {"source": SOURCE_CLI, "body": body, "id": run_id, "time": time}
+    """The input `submit --direct` starts an execution with (`run_id` is also the execution name).
+
+    `time` is ISO-8601 UTC (…Z); a fraction of a second is dropped, as a run's time has second precision.
+    """
+    return {"source": SOURCE_CLI, "body": body, "id": run_id, "time": _FRACTION_UTC.sub("Z", time)}
 
 
 def job_workflow(
@@ -97,10 +144,11 @@ def job_workflow(
     job: str,
     steps: Sequence[WorkflowStep],
     topic_arn: str | None,
+    compute_type: str,
     on_success_lambda: str | None = None,
     on_failure_lambda: str | None = None,
 ) -> AwsDict:
-    """The state machine definition of one job (DESIGN §4).
+    """The state machine definition of one job (DESIGN §4) on a compute environment of `compute_type`.
 
     The state after normalization is `{"run": {body, time, source, id}, "started_at": ISO-8601,
     "batch": {step key: {"JobId"}}, "spot": {step key: reclaims}}`; a caught error is kept at `$.error`
@@ -111,6 +159,7 @@ def job_workflow(
     if len({s.name for s in steps}) != len(steps):
         raise ValueError(f"job {job!r} has duplicate step names")
     keys = _step_keys([s.name for s in steps])
+    reclaimed = _reclaim_rule(reclaim_reasons(compute_type))
     failure_entry, failure_states = _notification_states(
         names=names, job=job, failed=True, topic_arn=topic_arn, handler=on_failure_lambda, end_state=FAILED
     )
@@ -134,6 +183,7 @@ def job_workflow(
             step=step,
             key=keys[index],
             all_keys=keys,
+            reclaimed=reclaimed,
             next_state=following,
             failure_state=failure_entry,
         )
@@ -170,54 +220,68 @@ def _step_keys(step_names: Sequence[str]) -> list[str]:
     return keys
 
 
+def _seconds(path: str) -> str:
+    """Intrinsic: the ISO-8601 UTC time at `path` with second precision (fraction and UTC offset dropped)."""
+    # AWS writes context times as 2026-12-03T17:55:42.123Z, moto as 2026-12-03T17:55:42.123456+00:00 (or without
+    # the fraction): both are UTC. StringSplit splits at each of the characters given and drops empty parts.
+    return f"States.Format('{{}}Z', States.ArrayGetItem(States.StringSplit({path}, '.Z+'), 0))"
+
+
+# When the run started: the normalizing state's entry. $$.Execution.StartTime would be the same within the
+# milliseconds the first Choice takes, but moto's executor gives it as a datetime object, which no intrinsic takes
+# and which breaks DescribeExecution once it reaches the state data.
+_NOW = "$$.State.EnteredTime"
+
+
+def _choice(*rules: tuple[str, str, object, str], default: str) -> AwsDict:
+    """A Choice state from (variable, operator, value, next state) rules, tried in order, then `default`."""
+    choices = [
+        {"Variable": variable, operator: value, "Next": then} for variable, operator, value, then in rules
+    ]
+    return {"Type": "Choice", "Choices": choices, "Default": default}
+
+
+def _normalized(run: AwsDict, keys: Sequence[str]) -> AwsDict:
+    """Parameters of a normalizing Pass: replaces the whole input; later states read $.run, $.batch, $.spot."""
+    return {"run": run, "started_at.$": _NOW, "batch": {}, "spot": dict.fromkeys(keys, 0)}
+
+
 def _normalize_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
     """Choice on the input's shape, then one Pass per shape, each giving the same normalized state."""
 
-    def normalized(run: AwsDict) -> AwsDict:
-        # Replaces the whole input: later states read $.run; $.batch and $.spot must exist before any step.
-        # started_at is this first state's entry, not $$.Execution.StartTime: moto's executor gives the latter as
-        # a datetime object, which breaks DescribeExecution once it reaches the state data.
-        return {
-            "run": run,
-            "started_at.$": "$$.State.EnteredTime",
-            "batch": {},
-            "spot": dict.fromkeys(keys, 0),
-        }
-
     def from_event(source: str) -> AwsDict:
         run = {"body.$": "$.body", "time.$": "$.time", "source": source, "id.$": "$.id"}
-        return {"Type": "Pass", "Parameters": normalized(run), "Next": next_state}
+        return {"Type": "Pass", "Parameters": _normalized(run, keys), "Next": next_state}
 
     return {
         # Scheduler and `submit --direct` send an object with "source"; a pipe sends an array of SQS records,
-        # where `$.source` is absent. IsPresent on the object field works on every engine (unlike tests on `$[0]`).
-        NORMALIZE: {
-            "Type": "Choice",
-            "Choices": [{"Variable": "$.source", "IsPresent": True, "Next": CHECK_SOURCE}],
-            "Default": FROM_QUEUE,
-        },
-        CHECK_SOURCE: {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.source", "StringEquals": SOURCE_SCHEDULE, "Next": FROM_SCHEDULE},
-                {"Variable": "$.source", "StringEquals": SOURCE_CLI, "Next": FROM_CLI},
-            ],
-            "Default": UNKNOWN_INPUT,
-        },
+        # which have a messageId. IsPresent is false (never an error) where a path does not apply, as `$[0]` on an
+        # object. Any other array is unknown; anything else is a manual start.
+        NORMALIZE: _choice(
+            ("$.source", "IsPresent", True, CHECK_SOURCE),
+            ("$[0].messageId", "IsPresent", True, FROM_QUEUE),
+            ("$[0]", "IsPresent", True, UNKNOWN_INPUT),
+            default=MANUAL_BODY,
+        ),
+        CHECK_SOURCE: _choice(
+            ("$.source", "StringEquals", SOURCE_SCHEDULE, FROM_SCHEDULE),
+            ("$.source", "StringEquals", SOURCE_CLI, FROM_CLI),
+            default=UNKNOWN_INPUT,
+        ),
         # AWS-QUIRKS 27: a pipe delivers a JSON array of SQS records even with batch size 1. InputPath "$[0]"
         # then "$.body" yields the string on AWS and on moto ("$[0].body" yields a one-element list on moto).
         FROM_QUEUE: {
             "Type": "Pass",
             "InputPath": "$[0]",
-            "Parameters": normalized(
+            "Parameters": _normalized(
                 {
                     "body.$": "$.body",
-                    # When the run started, ISO-8601 UTC (see started_at). SentTimestamp is epoch milliseconds,
-                    # which ASL cannot format.
-                    "time.$": "$$.State.EnteredTime",
+                    # When the run started. SentTimestamp is epoch milliseconds, which ASL cannot format.
+                    "time.$": _seconds(_NOW),
                     "source": SOURCE_QUEUE,
                     "id.$": "$.messageId",
-                }
+                },
+                keys,
             ),
             "Next": next_state,
         },
@@ -226,7 +290,50 @@ def _normalize_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
         UNKNOWN_INPUT: {
             "Type": "Fail",
             "Error": UNKNOWN_INPUT_ERROR,
-            "Cause": "The input is neither an array of SQS records nor an object with source schedule or cli.",
+            "Cause": "The input is an object with a source other than schedule or cli, or an array that is not "
+            "SQS records.",
+        },
+        **_manual_states(keys=keys, next_state=next_state),
+    }
+
+
+def _manual_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
+    """A manual start (see the module docstring): body to a string, then time given (UTC) or the start."""
+
+    def with_body(body: AwsDict) -> AwsDict:
+        return {"Type": "Pass", "Parameters": {"input.$": "$", **body}, "Next": MANUAL_TIME}
+
+    def from_manual(time: str) -> AwsDict:
+        run = {
+            "body.$": "$.body",
+            "time.$": _seconds(time),
+            "source": SOURCE_MANUAL,
+            "id.$": "$$.Execution.Name",
+        }
+        return {"Type": "Pass", "Parameters": _normalized(run, keys), "Next": next_state}
+
+    return {
+        MANUAL_BODY: _choice(
+            ("$.body", "IsPresent", False, MANUAL_NO_BODY),
+            ("$.body", "IsString", True, MANUAL_TEXT_BODY),
+            default=MANUAL_JSON_BODY,
+        ),
+        MANUAL_NO_BODY: with_body({"body": ""}),
+        MANUAL_TEXT_BODY: with_body({"body.$": "$.body"}),
+        MANUAL_JSON_BODY: with_body({"body.$": "States.JsonToString($.body)"}),
+        # Type guard first: StringMatches on a number or null is not a plain no-match on every engine.
+        MANUAL_TIME: _choice(
+            ("$.input.time", "IsPresent", False, FROM_MANUAL),
+            ("$.input.time", "IsString", False, INVALID_TIME),
+            ("$.input.time", "StringMatches", MANUAL_TIME_PATTERN, FROM_MANUAL_AT),
+            default=INVALID_TIME,
+        ),
+        FROM_MANUAL: from_manual(_NOW),
+        FROM_MANUAL_AT: from_manual("$.input.time"),
+        INVALID_TIME: {
+            "Type": "Fail",
+            "Error": INVALID_TIME_ERROR,
+            "Cause": "A manual start's time must be ISO-8601 UTC with seconds, such as 2020-09-27T12:31:00Z.",
         },
     }
 
@@ -235,6 +342,27 @@ def _batch_job_name(names: Names, job: str, step: str) -> str:
     """A valid Batch job name: letters, digits, hyphens, underscores, at most 128, starting alphanumeric."""
     name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{names.job(job)}-{step}")
     return name[:BATCH_JOB_NAME_LIMIT]
+
+
+def _reclaim_rule(reasons: Sequence[str]) -> AwsDict | None:
+    """Choice rule: the failed job's Cause (its DescribeJobs JSON) reports one of `reasons` as a StatusReason."""
+    # The key is part of the pattern, so the same words inside the run's own data (the body, an environment value:
+    # JSON-escaped in the Cause, `\"`) never count. AWS writes the Cause as compact JSON; moto (the sandbox) with
+    # a space after the colon.
+    rules: list[AwsDict] = [
+        {"Variable": "$.error.Cause", "StringMatches": f'*"StatusReason":{space}"{_match_escape(prefix)}*'}
+        for reason in reasons
+        for prefix in [reason.removesuffix("*")]
+        for space in ("", " ")
+    ]
+    if not rules:
+        return None
+    return {"Or": rules}
+
+
+def _match_escape(text: str) -> str:
+    """Escape the characters StringMatches treats specially: * and \\."""
+    return re.sub(r"([*\\])", r"\\\1", text)
 
 
 def _job_definition_name(job_definition_arn: str) -> str:
@@ -250,10 +378,11 @@ def _step_states(
     step: WorkflowStep,
     key: str,
     all_keys: Sequence[str],
+    reclaimed: AwsDict | None,
     next_state: str,
     failure_state: str,
 ) -> AwsDict:
-    """The task running one step, plus (when spot_retries > 0) its reclaim check and counter."""
+    """The task running one step, plus (when spot_retries > 0 and reclaims exist) its reclaim check and counter."""
     run = run_state_name(step.name)
     check = f"Check {step.name} reclaim"
     count = f"Count {step.name} reclaim"
@@ -279,8 +408,9 @@ def _step_states(
     }
     if step.array_size:
         parameters["ArrayProperties"] = {"Size": step.array_size}
+    loop = reclaimed is not None and step.spot_retries > 0
     catches: list[AwsDict] = []
-    if step.spot_retries > 0:
+    if loop:
         catches.append({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": check})
     catches.append({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failure_state})
     states: AwsDict = {
@@ -288,8 +418,14 @@ def _step_states(
             "Type": "Task",
             "Resource": f"arn:{names.ctx.partition}:states:::batch:submitJob.sync",
             "Parameters": parameters,
-            # Batch bounds each attempt with timeout_s; the task also waits while the job is queued.
-            "TimeoutSeconds": step.attempts * (step.timeout_s + QUEUE_MARGIN_S),
+            # No TimeoutSeconds: the task waits as long as Batch works on the job, and Batch bounds that itself.
+            # Each attempt RUNNING ends at the job definition's timeout (timeout_s). How long the job waits before
+            # it runs has no bound we could derive: array children run in waves when array_size × vcpus exceeds
+            # max_vcpus, other runs share the compute environment, Spot capacity comes and goes. The job queue's
+            # RUNNABLE time limit cancels only a job AWS says can never be placed, with one of the reasons
+            # CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY, MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE,
+            # MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT; a job merely waiting for busy capacity keeps waiting, and
+            # so does this task. Any TimeoutSeconds would fail (and terminate) runs that Batch would finish.
             # The full DescribeJobs result is large: keep the job id only.
             "ResultSelector": {"JobId.$": "$.JobId"},
             "ResultPath": f"$.batch.{key}",
@@ -297,7 +433,7 @@ def _step_states(
             "Next": next_state,
         }
     }
-    if step.spot_retries > 0:
+    if loop:
         states[check] = {
             "Type": "Choice",
             "Choices": [
@@ -305,7 +441,7 @@ def _step_states(
                 {"Variable": "$.error.Cause", "IsPresent": False, "Next": failure_state},
                 {
                     "And": [
-                        {"Variable": "$.error.Cause", "StringMatches": SPOT_RECLAIM_PATTERN},
+                        reclaimed,
                         {"Variable": f"$.spot.{key}", "NumericLessThan": step.spot_retries},
                     ],
                     "Next": count,

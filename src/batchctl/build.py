@@ -78,6 +78,7 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
         trust_policy=policies.trust_policy("ecs-tasks.amazonaws.com"),
         inline_policies=policies.execution_role_policies(
             names=names,
+            image_uri=cfg.image.uri,
             log_group_arns=[names.log_group_arn(g) for g in log_groups.values()],
             secret_arns=secret_arns,
         ),
@@ -308,9 +309,7 @@ def _job_specs(
             name=step.name,
             job_definition_arn=names.job_definition_arn(job, step.name if multi else None),
             array_size=step.array_size,
-            timeout_s=step.timeout_s,
             spot_retries=step.spot_retries,
-            attempts=step.retries + 1,
         )
         for step in steps
     ]
@@ -321,6 +320,7 @@ def _job_specs(
             job=job,
             steps=workflow_steps,
             topic_arn=topic_arn,
+            compute_type=cfg.compute.type,
             on_success_lambda=cfg.notify.on_success_lambda,
             on_failure_lambda=cfg.notify.on_failure_lambda,
         ),
@@ -425,9 +425,12 @@ def _job_definition(
         secrets=dict(sorted(cfg.jobs[job].secrets.items())),
         parameters=dict.fromkeys(RUN_PARAMETERS, ""),
         retry_attempts=step.retries + 1,
-        # A Spot reclaim exits at once: the workflow retries it on its own bounded counter (spot_retries), so a
-        # reclaim never uses up an application retry. Anything else is retried by Batch up to `retries` times.
-        evaluate_on_exit=({"onStatusReason": "Host EC2*", "action": "EXIT"},),
+        # A reclaim (in the compute type's own words) exits at once: the workflow resubmits it on its own bounded
+        # counter (spot_retries), so a reclaim never uses up an application retry. Anything else is retried by
+        # Batch up to `retries` times.
+        evaluate_on_exit=tuple(
+            {"onStatusReason": reason, "action": "EXIT"} for reason in asl.reclaim_reasons(cfg.compute.type)
+        ),
         timeout_s=step.timeout_s,
         assign_public_ip=True,
         tags=tags,

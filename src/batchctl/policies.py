@@ -6,6 +6,7 @@ Imports: naming, specs (AwsDict), stdlib. Least privilege (DESIGN §3): `"Action
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from batchctl.naming import Names
@@ -49,6 +50,58 @@ LOG_DELIVERY_ACTIONS = (
 ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 SQS_PIPE_SOURCE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 
+# A private ECR registry: <account>.dkr.ecr.<region>.amazonaws.com (.com.cn in China), dkr.ecr-fips for FIPS
+# endpoints, <account>.dkr-ecr.<region>.on.aws for dual-stack ones. ECR Public (public.ecr.aws) is anonymous.
+_ECR_REGISTRY = re.compile(
+    r"(?P<account>\d{12})\.dkr[.-]ecr(?:-fips)?\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
+    r"\.(?P<domain>amazonaws\.com|amazonaws\.com\.cn|on\.aws)"
+)
+_PUBLIC_ECR = "public.ecr.aws"
+
+
+def ecr_repository_arn(image_uri: str) -> str | None:
+    """The repository ARN of a private ECR image (`<registry>/<repo>[:tag][@digest]`); None for any other image."""
+    registry, slash, reference = image_uri.partition("/")
+    match = _ECR_REGISTRY.fullmatch(registry)
+    if match is None or not slash:
+        return None
+    repository = reference.split("@", 1)[0]
+    repository = repository.rsplit(":", 1)[0] if ":" in repository.rsplit("/", 1)[-1] else repository
+    if not repository:
+        return None
+    region = match["region"]
+    partition = "aws-cn" if match["domain"] == "amazonaws.com.cn" else _partition_of_region(region)
+    return f"arn:{partition}:ecr:{region}:{match['account']}:repository/{repository}"
+
+
+def _partition_of_region(region: str) -> str:
+    return "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
+def image_pull_note(image_uri: str | None, *, account_id: str) -> str | None:
+    """What pulling `image_uri` (None: the stage's own repository) needs beyond the execution role, for `plan`.
+
+    None when the execution role's grant is all it takes (ECR in this account) or every pull is anonymous (ECR
+    Public). Registries outside ECR may be private: Batch then needs repositoryCredentials, which batchctl does
+    not set; another account's ECR repository must allow this account in its repository policy.
+    """
+    if image_uri is None or image_uri.startswith(f"{_PUBLIC_ECR}/"):
+        return None
+    repository_arn = ecr_repository_arn(image_uri)
+    if repository_arn is None:
+        return (
+            f"image {image_uri} is not in Amazon ECR: if its registry needs a login, jobs cannot pull it "
+            "(Batch needs repositoryCredentials, a Secrets Manager secret with the registry's user name and "
+            "password, which batchctl does not set); use a public image, or copy it to ECR"
+        )
+    owner = repository_arn.split(":")[4]
+    if owner != account_id:
+        return (
+            f"image {image_uri} is in account {owner}: the repository policy of {repository_arn} must allow "
+            f"account {account_id} to pull ({', '.join(ECR_PULL_ACTIONS)})"
+        )
+    return None
+
 
 def _statement(sid: str, actions: Iterable[str], resources: Iterable[str]) -> AwsDict:
     """One Allow statement; actions and resources sorted and de-duplicated, so documents compare stably."""
@@ -89,13 +142,21 @@ def job_role_policies(*, permissions: Sequence[tuple[Sequence[str], Sequence[str
 
 
 def execution_role_policies(
-    *, names: Names, log_group_arns: Sequence[str], secret_arns: Sequence[str]
+    *, names: Names, image_uri: str | None, log_group_arns: Sequence[str], secret_arns: Sequence[str]
 ) -> dict[str, AwsDict]:
-    """The Fargate/ECS execution role: pull the stage's image, write the jobs' logs, read the listed secrets."""
-    statements = [
-        _statement("PullImage", ECR_PULL_ACTIONS, [names.repository_arn]),
-        _statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
-    ]
+    """The Fargate/ECS execution role: pull the jobs' image, write the jobs' logs, read the listed secrets.
+
+    `image_uri` is jobs.yaml's `image.uri`, or None for the image batchctl builds into the stage's repository.
+    An ECR image is pulled from its own repository (any account or region); an image outside ECR needs no ECR
+    permission at all (see image_pull_note for what it may need instead).
+    """
+    repository_arn = names.repository_arn if image_uri is None else ecr_repository_arn(image_uri)
+    statements = []
+    if repository_arn:
+        statements += [
+            _statement("PullImage", ECR_PULL_ACTIONS, [repository_arn]),
+            _statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
+        ]
     if log_group_arns:
         # CreateLogStream is authorized on the group, PutLogEvents on the stream: name both forms.
         streams = [resource for arn in log_group_arns for resource in (arn, f"{arn}:log-stream:*")]

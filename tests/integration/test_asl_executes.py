@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 from uuid import uuid4
 
 import pytest
@@ -24,8 +28,10 @@ class Stage:
     role_arn: str
     inbox_url: str
 
-    def machine(self, job: str, steps: list[asl.WorkflowStep]) -> str:
-        definition = asl.job_workflow(names=self.names, job=job, steps=steps, topic_arn=self.names.topic_arn)
+    def machine(self, job: str, steps: list[asl.WorkflowStep], *, compute_type: str = "FARGATE_SPOT") -> str:
+        definition = asl.job_workflow(
+            names=self.names, job=job, steps=steps, topic_arn=self.names.topic_arn, compute_type=compute_type
+        )
         sfn = self.boto.client("stepfunctions")
         return str(
             sfn.create_state_machine(
@@ -49,7 +55,6 @@ class Stage:
             name=name,
             job_definition_arn=self.names.job_definition_arn(job, name),
             array_size=array_size,
-            timeout_s=60,
             spot_retries=2,
         )
 
@@ -115,6 +120,48 @@ def stage(boto: Any) -> Stage:
     return Stage(boto=boto, names=names, role_arn=role_arn, inbox_url=inbox)
 
 
+@dataclass
+class Reclaimer:
+    """Makes moto's Batch stop the next `count` jobs as a Spot reclaim does on AWS: FAILED with `reason`."""
+
+    count: int = 0
+    reason: str = ""
+
+
+@pytest.fixture
+def reclaimer() -> Iterator[Reclaimer]:
+    # moto's simple Batch (this process) finishes each job when it is submitted, and fails it only when
+    # MOTO_SIMPLE_BATCH_FAIL_AFTER is set, without a statusReason. A reclaimed job on AWS is FAILED with the
+    # compute type's own statusReason, which DescribeJobs (and so the .sync task's Cause) reports.
+    from moto.batch_simple.models import BatchSimpleBackend
+
+    state = Reclaimer()
+    finish = BatchSimpleBackend._mark_job_as_finished
+
+    def reclaim_or_finish(backend: Any, include_start_attempt: bool, job: Any) -> None:
+        if state.count <= 0:
+            finish(backend, include_start_attempt, job)
+            return
+        state.count -= 1
+        job.job_stopped_reason = state.reason
+        with patch.dict(os.environ, {"MOTO_SIMPLE_BATCH_FAIL_AFTER": "0"}):
+            finish(backend, include_start_attempt, job)
+
+    with patch.object(BatchSimpleBackend, "_mark_job_as_finished", reclaim_or_finish):
+        yield state
+
+
+SECONDS_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def assert_start_time(text: str, described: dict[str, Any]) -> None:
+    """`text` is ISO-8601 UTC with second precision, within the second the execution started."""
+    assert SECONDS_UTC.fullmatch(text), text
+    started = datetime.fromisoformat(text)
+    assert started.utcoffset() == timedelta(0)
+    assert timedelta(0) <= started - described["startDate"].replace(microsecond=0) < timedelta(seconds=30)
+
+
 def environment(job: dict[str, Any]) -> dict[str, str]:
     return {
         e["name"]: e["value"] for e in job["container"]["environment"] if e["name"].startswith("BATCHCTL_")
@@ -178,10 +225,8 @@ def test_pipe_record_array_is_normalized(stage: Stage) -> None:
     assert run["body"] == '{"n": 30}'  # a string, not a one-element list
     assert run["source"] == "queue"
     assert run["id"] == record["messageId"]
-    # ISO-8601 UTC, when the run started.
-    started = datetime.fromisoformat(run["time"])
-    assert started.utcoffset() == timedelta(0)
-    assert abs(started - described["startDate"]) < timedelta(seconds=30)
+    # review 15: ISO-8601 UTC with second precision, when the run started.
+    assert_start_time(run["time"], described)
 
 
 def test_scheduled_input_is_normalized(stage: Stage) -> None:
@@ -206,6 +251,56 @@ def test_scheduled_input_is_normalized(stage: Stage) -> None:
     assert environment(stage.batch_job(output["batch"]["main"]["JobId"]))["BATCHCTL_SOURCE"] == "schedule"
 
 
+@pytest.mark.parametrize(
+    ("document", "body", "expected_time"),
+    [
+        # The CDK article's console input (seeds/000_0d47abab42b76ed9.txt §2.5.1).
+        ({"time": "2020-09-27T12:31:00Z"}, "", "2020-09-27T12:31:00Z"),
+        ({"body": {"a": 1}}, '{"a":1}', None),
+        ({}, "", None),
+        (
+            {"body": "n=30", "time": "2020-09-27T12:31:00.250Z", "note": "ignored"},
+            "n=30",
+            "2020-09-27T12:31:00Z",
+        ),
+    ],
+)
+def test_manual_start_is_normalized(
+    stage: Stage, document: dict[str, Any], body: str, expected_time: str | None
+) -> None:
+    # review 14: an object without source is someone starting the workflow by hand.
+    machine = stage.machine("report", [stage.step("report", "main")])
+
+    described = stage.run(machine, document)
+
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    run = json.loads(described["output"])["run"]
+    if expected_time is None:
+        assert_start_time(run["time"], described)  # review 15: the start, at second precision
+    else:
+        assert run["time"] == expected_time
+    assert run == {"body": body, "time": run["time"], "source": "manual", "id": described["name"]}
+    job = stage.batch_job(json.loads(described["output"])["batch"]["main"]["JobId"])
+    assert job["parameters"] == run
+    assert environment(job) == {
+        "BATCHCTL_BODY": body,
+        "BATCHCTL_TIME": run["time"],
+        "BATCHCTL_SOURCE": "manual",
+        "BATCHCTL_RUN_ID": described["name"],
+    }
+
+
+def test_manual_start_with_a_time_that_is_not_utc_fails_without_running(stage: Stage) -> None:
+    machine = stage.machine("report", [stage.step("report", "main")])
+
+    described = stage.run(machine, {"time": "2020-09-27T21:31:00+09:00"})
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == asl.INVALID_TIME_ERROR
+    assert stage.notifications() == []
+    assert submitted_jobs(stage, "SUCCEEDED") == []
+
+
 def test_failed_batch_job_fails_the_execution_and_notifies(
     stage: Stage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -226,13 +321,61 @@ def test_failed_batch_job_fails_the_execution_and_notifies(
     assert message["batch_jobs"] == {}  # the second step never ran
 
 
-def test_unknown_input_fails_without_running_anything(stage: Stage) -> None:
+@pytest.mark.parametrize("document", [{"source": "webhook", "body": "{}"}, [{"Records": []}]])
+def test_unknown_input_fails_without_running_anything(stage: Stage, document: Any) -> None:
     machine = stage.machine("etl", [stage.step("etl", "main")])
 
-    described = stage.run(machine, {"source": "webhook", "body": "{}"})
+    described = stage.run(machine, document)
 
     assert described["status"] == "FAILED"
     assert described["error"] == asl.UNKNOWN_INPUT_ERROR
     assert stage.notifications() == []
     jobs = stage.boto.client("batch").list_jobs(jobQueue=stage.names.job_queue, jobStatus="SUCCEEDED")
     assert jobs["jobSummaryList"] == []
+
+
+def submitted_jobs(stage: Stage, status: str) -> list[dict[str, Any]]:
+    batch = stage.boto.client("batch")
+    return list(batch.list_jobs(jobQueue=stage.names.job_queue, jobStatus=status)["jobSummaryList"])
+
+
+@pytest.mark.parametrize(
+    ("compute_type", "reason"),
+    [
+        ("FARGATE_SPOT", "Your Spot Task was interrupted."),
+        ("SPOT", "Host EC2 (instance i-0123456789abcdef0) terminated."),
+    ],
+)
+def test_a_reclaim_resubmits_the_step(
+    stage: Stage, reclaimer: Reclaimer, compute_type: str, reason: str
+) -> None:
+    # review 2: each Spot type's own wording is recognised, and the run goes on without an application retry.
+    machine = stage.machine("etl", [stage.step("etl", "main")], compute_type=compute_type)
+    reclaimer.count, reclaimer.reason = 1, reason
+
+    described = stage.run(machine, asl.direct_input(body="{}", run_id="r-3", time="2024-05-01T10:00:00Z"))
+
+    assert described["status"] == "SUCCEEDED"
+    output = json.loads(described["output"])
+    assert output["spot"] == {"main": 1}
+    (reclaimed,) = submitted_jobs(stage, "FAILED")
+    (succeeded,) = submitted_jobs(stage, "SUCCEEDED")
+    assert stage.batch_job(reclaimed["jobId"])["statusReason"] == reason
+    assert output["batch"]["main"]["JobId"] == succeeded["jobId"]
+    (message,) = stage.notifications()
+    assert message["status"] == "SUCCEEDED"
+
+
+def test_reclaims_beyond_spot_retries_fail_the_run(stage: Stage, reclaimer: Reclaimer) -> None:
+    machine = stage.machine("etl", [stage.step("etl", "main")], compute_type="FARGATE_SPOT")
+    reclaimer.count, reclaimer.reason = 3, "Your Spot Task was interrupted."
+
+    described = stage.run(machine, asl.direct_input(body="{}", run_id="r-4", time="2024-05-01T10:00:00Z"))
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == "batchctl.States.TaskFailed"
+    assert json.loads(described["cause"])["StatusReason"] == "Your Spot Task was interrupted."
+    # The first submission and spot_retries (2) resubmissions, each reclaimed; no more.
+    assert len(submitted_jobs(stage, "FAILED")) == 3
+    assert submitted_jobs(stage, "SUCCEEDED") == []
+    assert reclaimer.count == 0

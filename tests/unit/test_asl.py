@@ -21,13 +21,12 @@ BATCH_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 
 def step(
-    name: str, *, job: str = "etl", array_size: int | None = None, spot_retries: int = 2, timeout_s: int = 600
+    name: str, *, job: str = "etl", array_size: int | None = None, spot_retries: int = 2
 ) -> asl.WorkflowStep:
     return asl.WorkflowStep(
         name=name,
         job_definition_arn=NAMES.job_definition_arn(job, name),
         array_size=array_size,
-        timeout_s=timeout_s,
         spot_retries=spot_retries,
     )
 
@@ -55,8 +54,8 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
-def workflow(case: str) -> dict[str, Any]:
-    return asl.job_workflow(names=NAMES, job="etl", **CASES[case])
+def workflow(case: str, *, compute_type: str = "FARGATE_SPOT") -> dict[str, Any]:
+    return asl.job_workflow(names=NAMES, job="etl", compute_type=compute_type, **CASES[case])
 
 
 def transitions(state: dict[str, Any]) -> Iterator[str]:
@@ -96,6 +95,75 @@ def resolve(document: Any, path: str) -> Any:
     for part in path[2:].split("."):
         document = document[part]
     return document
+
+
+MISSING = object()
+
+
+def lookup(document: Any, path: str) -> Any:
+    """Resolve `$`, `$.a.b`, `$[0]` or `$[0].a` as a Choice rule does; MISSING where nothing is there."""
+    assert path.startswith("$")
+    for part in re.findall(r"\.([A-Za-z_]\w*)|\[(\d+)\]", path[1:]):
+        name, index = part
+        if name and isinstance(document, dict) and name in document:
+            document = document[name]
+        elif index and isinstance(document, list) and int(index) < len(document):
+            document = document[int(index)]
+        else:
+            return MISSING
+    return document
+
+
+def string_matches(pattern: str, value: str) -> bool:
+    """ASL StringMatches: `*` is any run of characters; a backslash makes the next character literal."""
+    regex, escaped = "", False
+    for char in pattern:
+        if escaped or char not in "*\\":
+            regex, escaped = regex + re.escape(char), False
+        elif char == "\\":
+            escaped = True
+        else:
+            regex += ".*"
+    return re.fullmatch(regex, value, re.DOTALL) is not None
+
+
+def rule_holds(rule: dict[str, Any], document: Any) -> bool:
+    """Evaluate the Choice rule operators our definitions use, as the engine does."""
+    if "And" in rule:
+        return all(rule_holds(r, document) for r in rule["And"])
+    if "Or" in rule:
+        return any(rule_holds(r, document) for r in rule["Or"])
+    value = lookup(document, rule["Variable"])
+    if "IsPresent" in rule:
+        return (value is not MISSING) == rule["IsPresent"]
+    assert value is not MISSING, f"a comparison on a missing path fails the execution: {rule}"
+    if "IsString" in rule:
+        return isinstance(value, str) == rule["IsString"]
+    if "StringEquals" in rule:
+        return bool(value == rule["StringEquals"])
+    if "StringMatches" in rule:
+        return isinstance(value, str) and string_matches(rule["StringMatches"], value)
+    if "NumericLessThan" in rule:
+        return bool(value < rule["NumericLessThan"])
+    raise AssertionError(f"operator not emulated: {rule}")
+
+
+def choice(*rules: tuple[str, str, Any, str], default: str) -> dict[str, Any]:
+    """The Choice state ASL writes for (variable, operator, value, next state) rules and a default."""
+    return {
+        "Type": "Choice",
+        "Choices": [{"Variable": v, operator: value, "Next": then} for v, operator, value, then in rules],
+        "Default": default,
+    }
+
+
+def route(states: dict[str, Any], start: str, document: Any) -> str:
+    """Follow Choice states from `start` on `document`; the first state that is not a Choice."""
+    name = start
+    while states[name]["Type"] == "Choice":
+        choice = states[name]
+        name = next((r["Next"] for r in choice["Choices"] if rule_holds(r, document)), choice["Default"])
+    return name
 
 
 # ---- structure ---------------------------------------------------------------------------------------------
@@ -150,21 +218,109 @@ def test_steps_run_in_order() -> None:
 
 def test_rejects_no_steps_and_duplicate_steps() -> None:
     with pytest.raises(ValueError, match="no steps"):
-        asl.job_workflow(names=NAMES, job="etl", steps=[], topic_arn=None)
+        asl.job_workflow(compute_type="FARGATE_SPOT", names=NAMES, job="etl", steps=[], topic_arn=None)
     with pytest.raises(ValueError, match="duplicate"):
-        asl.job_workflow(names=NAMES, job="etl", steps=[step("a"), step("a")], topic_arn=None)
+        asl.job_workflow(
+            compute_type="FARGATE_SPOT", names=NAMES, job="etl", steps=[step("a"), step("a")], topic_arn=None
+        )
 
 
 # ---- input normalization -----------------------------------------------------------------------------------
-def test_choice_routes_on_the_source_field() -> None:
+def test_choice_routes_on_the_input_shape() -> None:
     states = workflow("one step, topic")["States"]
-    normalize = states[asl.NORMALIZE]
-    assert normalize["Choices"] == [{"Variable": "$.source", "IsPresent": True, "Next": asl.CHECK_SOURCE}]
-    # A pipe's array of SQS records has no $.source: the default handles it.
-    assert normalize["Default"] == asl.FROM_QUEUE
+    # A pipe's array of SQS records has no $.source; its records have a messageId. review 14: anything that is
+    # neither is a person starting a run by hand.
+    assert states[asl.NORMALIZE] == choice(
+        ("$.source", "IsPresent", True, asl.CHECK_SOURCE),
+        ("$[0].messageId", "IsPresent", True, asl.FROM_QUEUE),
+        ("$[0]", "IsPresent", True, asl.UNKNOWN_INPUT),
+        default=asl.MANUAL_BODY,
+    )
     routes = {rule["StringEquals"]: rule["Next"] for rule in states[asl.CHECK_SOURCE]["Choices"]}
     assert routes == {"schedule": asl.FROM_SCHEDULE, "cli": asl.FROM_CLI}
     assert states[states[asl.CHECK_SOURCE]["Default"]]["Type"] == "Fail"
+
+
+@pytest.mark.parametrize(
+    ("document", "first"),
+    [
+        ([{"messageId": "m-1", "body": "{}"}], asl.FROM_QUEUE),
+        ({"source": "schedule", "body": "", "time": "t", "id": "s"}, asl.FROM_SCHEDULE),
+        ({"source": "cli", "body": "", "time": "t", "id": "c"}, asl.FROM_CLI),
+        ({"source": "webhook", "body": "{}"}, asl.UNKNOWN_INPUT),
+        ([{"Records": []}], asl.UNKNOWN_INPUT),
+        ({"time": "2020-09-27T12:31:00Z"}, asl.MANUAL_NO_BODY),  # the CDK article's console input
+        ({}, asl.MANUAL_NO_BODY),
+        ("a bare string", asl.MANUAL_NO_BODY),
+        ({"body": "n=30"}, asl.MANUAL_TEXT_BODY),
+        ({"body": {"a": 1}}, asl.MANUAL_JSON_BODY),
+        ({"body": [1, 2]}, asl.MANUAL_JSON_BODY),
+        ({"body": 30}, asl.MANUAL_JSON_BODY),
+        ({"body": None}, asl.MANUAL_JSON_BODY),
+    ],
+)
+def test_each_input_shape_takes_its_path(document: Any, first: str) -> None:
+    assert route(workflow("one step, topic")["States"], asl.NORMALIZE, document) == first
+
+
+def test_manual_start_takes_its_body_as_a_string() -> None:
+    # review 14: a string as is, any other JSON value JSON-encoded (States.JsonToString), else empty.
+    states = workflow("one step, topic")["States"]
+    assert states[asl.MANUAL_BODY] == choice(
+        ("$.body", "IsPresent", False, asl.MANUAL_NO_BODY),
+        ("$.body", "IsString", True, asl.MANUAL_TEXT_BODY),
+        default=asl.MANUAL_JSON_BODY,
+    )
+    bodies = {
+        asl.MANUAL_NO_BODY: {"input.$": "$", "body": ""},
+        asl.MANUAL_TEXT_BODY: {"input.$": "$", "body.$": "$.body"},
+        asl.MANUAL_JSON_BODY: {"input.$": "$", "body.$": "States.JsonToString($.body)"},
+    }
+    for name, parameters in bodies.items():
+        assert states[name] == {"Type": "Pass", "Parameters": parameters, "Next": asl.MANUAL_TIME}
+
+
+@pytest.mark.parametrize(
+    ("time", "first"),
+    [
+        (MISSING, asl.FROM_MANUAL),
+        ("2020-09-27T12:31:00Z", asl.FROM_MANUAL_AT),
+        ("2020-09-27T12:31:00.250Z", asl.FROM_MANUAL_AT),
+        ("2020-09-27T12:31Z", asl.INVALID_TIME),  # no seconds
+        ("2020-09-27T12:31:00+09:00", asl.INVALID_TIME),  # not UTC
+        ("2020-09-27 12:31:00", asl.INVALID_TIME),
+        ("yesterday", asl.INVALID_TIME),
+        (1601209860, asl.INVALID_TIME),
+        (None, asl.INVALID_TIME),
+    ],
+)
+def test_manual_start_time_is_its_utc_time_or_the_start(time: Any, first: str) -> None:
+    states = workflow("one step, topic")["States"]
+    assert states[asl.MANUAL_TIME] == choice(
+        ("$.input.time", "IsPresent", False, asl.FROM_MANUAL),
+        ("$.input.time", "IsString", False, asl.INVALID_TIME),
+        ("$.input.time", "StringMatches", "*-*-*T*:*:*Z", asl.FROM_MANUAL_AT),
+        default=asl.INVALID_TIME,
+    )
+    document = {"input": {} if time is MISSING else {"time": time}, "body": ""}
+    assert route(states, asl.MANUAL_TIME, document) == first
+
+
+def test_manual_start_normalizes_to_the_run_record() -> None:
+    states = workflow("two steps, topic")["States"]
+    for name, time in ((asl.FROM_MANUAL, "$$.State.EnteredTime"), (asl.FROM_MANUAL_AT, "$.input.time")):
+        assert states[name]["Type"] == "Pass"
+        assert states[name]["Next"] == "Run extract"
+        assert states[name]["Parameters"]["run"] == {
+            "body.$": "$.body",
+            "time.$": f"States.Format('{{}}Z', States.ArrayGetItem(States.StringSplit({time}, '.Z+'), 0))",
+            "source": "manual",
+            "id.$": "$$.Execution.Name",
+        }
+    fail = states[asl.INVALID_TIME]
+    assert fail["Type"] == "Fail"
+    assert fail["Error"] == "batchctl.InvalidTime"
+    assert "2020-09-27T12:31:00Z" in fail["Cause"]
 
 
 def test_direct_input_normalizes_to_the_run_record() -> None:
@@ -176,6 +332,19 @@ def test_direct_input_normalizes_to_the_run_record() -> None:
         k.removesuffix(".$"): resolve(document, v) if k.endswith(".$") else v for k, v in run.items()
     }
     assert normalized == {"body": '{"n": 30}', "time": "2024-05-01T10:00:00Z", "source": "cli", "id": "r-1"}
+
+
+@pytest.mark.parametrize(
+    ("time", "sent"),
+    [
+        ("2024-05-01T10:00:00.123Z", "2024-05-01T10:00:00Z"),  # what `submit --direct` sent (milliseconds)
+        ("2024-05-01T10:00:00.123456Z", "2024-05-01T10:00:00Z"),
+        ("2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z"),
+    ],
+)
+def test_direct_input_time_has_second_precision(time: str, sent: str) -> None:
+    # review 15: a run's time is ISO-8601 UTC with second precision, whatever started it.
+    assert asl.direct_input(body="", run_id="r-1", time=time)["time"] == sent
 
 
 def test_scheduled_input_is_a_json_string_with_scheduler_placeholders() -> None:
@@ -204,13 +373,17 @@ def test_queue_input_reads_the_first_sqs_record() -> None:
     assert state["InputPath"] == "$[0]"
     assert state["Parameters"]["run"] == {
         "body.$": "$.body",
-        "time.$": "$$.State.EnteredTime",
+        # review 15: when the run started, at second precision (AWS: 2026-12-03T17:55:42.123Z; moto:
+        # 2026-12-03T17:55:42.123456+00:00; both become 2026-12-03T17:55:42Z).
+        "time.$": "States.Format('{}Z', States.ArrayGetItem(States.StringSplit($$.State.EnteredTime, '.Z+'), 0))",
         "source": "queue",
         "id.$": "$.messageId",
     }
 
 
-@pytest.mark.parametrize("shape", [asl.FROM_QUEUE, asl.FROM_SCHEDULE, asl.FROM_CLI])
+@pytest.mark.parametrize(
+    "shape", [asl.FROM_QUEUE, asl.FROM_SCHEDULE, asl.FROM_CLI, asl.FROM_MANUAL, asl.FROM_MANUAL_AT]
+)
 def test_every_shape_prepares_results_and_spot_counters(shape: str) -> None:
     parameters = workflow("two steps, topic")["States"][shape]["Parameters"]
     assert set(parameters) == {"run", "started_at.$", "batch", "spot"}
@@ -249,22 +422,32 @@ def test_each_step_submits_a_batch_job_with_run_parameters_and_environment(case:
             assert parameters["ArrayProperties"] == {"Size": spec.array_size}
         else:
             assert "ArrayProperties" not in parameters
-        assert task["TimeoutSeconds"] == spec.timeout_s + asl.QUEUE_MARGIN_S
+        # review 5: Batch bounds the job (its timeout per attempt, the queue's RUNNABLE cancel); see below.
+        assert "TimeoutSeconds" not in task
         assert task["ResultSelector"] == {"JobId.$": "$.JobId"}
         assert task["ResultPath"].startswith("$.batch.")
 
 
-def test_timeout_covers_every_batch_attempt() -> None:
-    spec = asl.WorkflowStep(
-        "main", NAMES.job_definition_arn("j"), None, timeout_s=100, spot_retries=0, attempts=3
+def test_a_task_waits_as_long_as_batch_works_on_its_job() -> None:
+    # review 5: a step of 1000 children in waves, queued behind other runs, may take longer than any sum of its
+    # attempts' timeouts, while Batch is still working. The task has no TimeoutSeconds: Batch's own timeout
+    # ends each attempt, and the job queue cancels a job that can never be placed.
+    spec = asl.WorkflowStep("main", NAMES.job_definition_arn("j"), array_size=1000, spot_retries=2)
+    definition = asl.job_workflow(
+        compute_type="FARGATE_SPOT", names=NAMES, job="j", steps=[spec], topic_arn=None
     )
-    (task,) = run_tasks(asl.job_workflow(names=NAMES, job="j", steps=[spec], topic_arn=None)).values()
-    assert task["TimeoutSeconds"] == 3 * (100 + asl.QUEUE_MARGIN_S)
+    (task,) = run_tasks(definition).values()
+    assert "TimeoutSeconds" not in task
+    assert "TimeoutSecondsPath" not in task
+    assert "HeartbeatSeconds" not in task
+    assert not hasattr(asl, "QUEUE_MARGIN_S")
 
 
 def test_step_results_use_jsonpath_safe_unique_keys() -> None:
     steps = [step("load-data"), step("load_data"), step("2nd")]
-    definition = asl.job_workflow(names=NAMES, job="etl", steps=steps, topic_arn=None)
+    definition = asl.job_workflow(
+        compute_type="FARGATE_SPOT", names=NAMES, job="etl", steps=steps, topic_arn=None
+    )
     paths = [t["ResultPath"] for t in run_tasks(definition).values()]
     assert paths == ["$.batch.load_data", "$.batch.load_data_2", "$.batch.step_2nd"]
     assert all(re.fullmatch(r"\$\.batch\.[A-Za-z][A-Za-z0-9_]*", p) for p in paths)
@@ -272,15 +455,22 @@ def test_step_results_use_jsonpath_safe_unique_keys() -> None:
 
 def test_job_names_are_valid_for_batch_even_from_odd_names() -> None:
     names = Names(project="p" * 40, stage="s" * 40, ctx=NAMES.ctx)
-    spec = asl.WorkflowStep("step.one", names.job_definition_arn("j", "x"), None, 60, 0)
-    (task,) = run_tasks(asl.job_workflow(names=names, job="j" * 60, steps=[spec], topic_arn=None)).values()
+    spec = asl.WorkflowStep("step.one", names.job_definition_arn("j", "x"), None, 0)
+    (task,) = run_tasks(
+        asl.job_workflow(compute_type="FARGATE_SPOT", names=names, job="j" * 60, steps=[spec], topic_arn=None)
+    ).values()
     assert BATCH_JOB_NAME.match(task["Parameters"]["JobName"])
 
 
 def test_partition_follows_the_context() -> None:
     china = Names(project="demo", stage="dev", ctx=AwsContext("123456789012", "cn-north-1", "aws-cn"))
     definition = asl.job_workflow(
-        names=china, job="etl", steps=ONE_STEP, topic_arn=china.topic_arn, on_success_lambda=OK_LAMBDA
+        compute_type="FARGATE_SPOT",
+        names=china,
+        job="etl",
+        steps=ONE_STEP,
+        topic_arn=china.topic_arn,
+        on_success_lambda=OK_LAMBDA,
     )
     resources = {s["Resource"] for s in definition["States"].values() if "Resource" in s}
     assert resources == {
@@ -291,6 +481,30 @@ def test_partition_follows_the_context() -> None:
 
 
 # ---- Spot reclaims ------------------------------------------------------------------------------------------
+# The Cause of a failed `.sync` Batch task is the job's DescribeJobs JSON: AWS writes it compact (as in this
+# abridged example from a real execution), moto with ", " and ": " separators.
+def batch_cause(status_reason: str, *, body: str = "{}", compact: bool = True) -> str:
+    job = {
+        "Attempts": [{"Container": {"ExitCode": 137}, "StatusReason": status_reason}],
+        "JobName": "demo-dev-etl-load-data",
+        "Parameters": {"body": body},
+        "Status": "FAILED",
+        "StatusReason": status_reason,
+    }
+    return json.dumps(job, separators=(",", ":") if compact else None)
+
+
+FARGATE_SPOT_RECLAIM = "Your Spot Task was interrupted."
+EC2_HOST_LOST = "Host EC2 (instance i-0123456789abcdef0) terminated."
+
+
+def reclaim_rule(states: dict[str, Any], step_name: str) -> dict[str, Any]:
+    guard, retry = states[f"Check {step_name} reclaim"]["Choices"]
+    assert guard == {"Variable": "$.error.Cause", "IsPresent": False, "Next": asl.FAILURE_MESSAGE}
+    assert retry["Next"] == f"Count {step_name} reclaim"
+    return dict(retry)
+
+
 def test_spot_reclaim_loops_back_a_bounded_number_of_times() -> None:
     states = workflow("two steps, topic")["States"]
     task = states["Run load-data"]
@@ -303,10 +517,7 @@ def test_spot_reclaim_loops_back_a_bounded_number_of_times() -> None:
     assert last == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": asl.FAILURE_MESSAGE}
 
     check = states["Check load-data reclaim"]
-    guard, retry = check["Choices"]
-    assert guard == {"Variable": "$.error.Cause", "IsPresent": False, "Next": asl.FAILURE_MESSAGE}
-    assert retry["Next"] == "Count load-data reclaim"
-    assert {"Variable": "$.error.Cause", "StringMatches": "*Host EC2*"} in retry["And"]
+    retry = reclaim_rule(states, "load-data")
     assert {"Variable": "$.spot.load_data", "NumericLessThan": 2} in retry["And"]
     assert check["Default"] == asl.FAILURE_MESSAGE
 
@@ -320,11 +531,62 @@ def test_spot_reclaim_loops_back_a_bounded_number_of_times() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("compute_type", "reclaimed", "other"),
+    [("FARGATE_SPOT", FARGATE_SPOT_RECLAIM, EC2_HOST_LOST), ("SPOT", EC2_HOST_LOST, FARGATE_SPOT_RECLAIM)],
+)
+def test_reclaim_check_matches_the_compute_types_own_status_reason(
+    compute_type: str, reclaimed: str, other: str
+) -> None:
+    # review 2: Fargate Spot says "Your Spot Task was interrupted.", EC2 Spot "Host EC2 (instance …) terminated.".
+    rule = reclaim_rule(workflow("one step, topic", compute_type=compute_type)["States"], "main")
+    for compact in (True, False):
+        state = {"spot": {"main": 0}, "error": {"Cause": batch_cause(reclaimed, compact=compact)}}
+        assert rule_holds(rule, state), (compute_type, compact)
+        state["error"]["Cause"] = batch_cause(other, compact=compact)
+        assert not rule_holds(rule, state)
+        state["error"]["Cause"] = batch_cause("Essential container in task exited", compact=compact)
+        assert not rule_holds(rule, state)
+        # The wording inside the run's own data (here the body, JSON-escaped in the Cause) is no reclaim.
+        state["error"]["Cause"] = batch_cause("Essential container in task exited", body=reclaimed)
+        assert not rule_holds(rule, state)
+    exhausted = {"spot": {"main": 2}, "error": {"Cause": batch_cause(reclaimed)}}
+    assert not rule_holds(rule, exhausted)
+
+
+@pytest.mark.parametrize("compute_type", ["FARGATE", "EC2", "FARGATE_SPOT", "SPOT"])
+def test_reclaim_check_and_batch_exit_rules_name_the_same_reasons(compute_type: str) -> None:
+    # The job definition EXITs on exactly the reasons the workflow then resubmits on (build.py uses these).
+    reasons = asl.reclaim_reasons(compute_type)
+    states = workflow("one step, topic", compute_type=compute_type)["States"]
+    if not reasons:
+        assert "Check main reclaim" not in states
+        assert states["Run main"]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": asl.FAILURE_MESSAGE}
+        ]
+        return
+    rule = reclaim_rule(states, "main")
+    for reason in reasons:
+        text = reason.removesuffix("*") + " and the rest of the reason."
+        assert rule_holds(rule, {"spot": {"main": 0}, "error": {"Cause": batch_cause(text)}})
+
+
+def test_reclaim_reasons_per_compute_type() -> None:
+    assert asl.reclaim_reasons("FARGATE_SPOT") == ("Your Spot Task was interrupted*",)
+    assert asl.reclaim_reasons("SPOT") == ("Host EC2*",)
+    assert asl.reclaim_reasons("EC2") == ("Host EC2*",)  # an on-demand instance lost under the job
+    assert asl.reclaim_reasons("FARGATE") == ()
+    with pytest.raises(ValueError, match="unknown compute type 'GPU'"):
+        asl.reclaim_reasons("GPU")
+
+
 def test_spot_counter_allows_exactly_spot_retries_resubmissions() -> None:
     # Walk the loop as the engine would for a job reclaimed every time: count the resubmissions.
     for retries in (1, 2, 5):
         spec = step("main", spot_retries=retries)
-        states = asl.job_workflow(names=NAMES, job="etl", steps=[spec], topic_arn=None)["States"]
+        states = asl.job_workflow(
+            names=NAMES, job="etl", steps=[spec], topic_arn=None, compute_type="FARGATE_SPOT"
+        )["States"]
         spot, resubmissions, state = {"main": 0}, 0, "Check main reclaim"
         while state == "Check main reclaim":
             _, rule = states[state]["Choices"]

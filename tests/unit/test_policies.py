@@ -20,6 +20,7 @@ OK_LAMBDA = "arn:aws:lambda:eu-west-1:123456789012:function:on-success"
 KO_LAMBDA = "arn:aws:lambda:eu-west-1:123456789012:function:on-failure"
 SYNC_RULE = "arn:aws:events:eu-west-1:123456789012:rule/StepFunctionsGetEventsForBatchJobsRule"
 JOB_DEFINITIONS = [NAMES.job_definition_arn("etl", "extract"), NAMES.job_definition_arn("etl", "load")]
+OTHER_ECR_IMAGE = "210987654321.dkr.ecr.us-west-2.amazonaws.com/platform/base-images:2024.05"
 
 
 def workflow_policies(**overrides: Any) -> dict[str, Any]:
@@ -40,10 +41,19 @@ def all_documents() -> dict[str, dict[str, Any]]:
         "job": policies.job_role_policies(permissions=[(["s3:GetObject"], ["arn:aws:s3:::demo-input/*"])]),
         "execution": policies.execution_role_policies(
             names=NAMES,
+            image_uri=None,
             log_group_arns=[NAMES.log_group_arn(NAMES.log_group("etl"))],
             secret_arns=[SECRET, SECRET_JSON_KEY, PARAMETER],
         ),
-        "execution-minimal": policies.execution_role_policies(names=NAMES, log_group_arns=[], secret_arns=[]),
+        "execution-minimal": policies.execution_role_policies(
+            names=NAMES, image_uri=None, log_group_arns=[], secret_arns=[]
+        ),
+        "execution-other-ecr": policies.execution_role_policies(
+            names=NAMES, image_uri=OTHER_ECR_IMAGE, log_group_arns=[], secret_arns=[]
+        ),
+        "execution-not-ecr": policies.execution_role_policies(
+            names=NAMES, image_uri="ghcr.io/acme/tools:1.2", log_group_arns=[], secret_arns=[]
+        ),
         "workflow": workflow_policies(),
         "workflow-minimal": workflow_policies(topic_arn=None, lambda_arns=[], log_group_arn=None),
         "pipe": policies.pipe_policies(
@@ -212,13 +222,13 @@ def test_workflow_role_allows_everything_its_definition_calls(
     topic: bool, success: str | None, failure: str | None
 ) -> None:
     steps = [
-        asl.WorkflowStep(name, NAMES.job_definition_arn("etl", name), None, 600, 2)
-        for name in ("extract", "load")
+        asl.WorkflowStep(name, NAMES.job_definition_arn("etl", name), None, 2) for name in ("extract", "load")
     ]
     topic_arn = NAMES.topic_arn if topic else None
     definition = asl.job_workflow(
         names=NAMES,
         job="etl",
+        compute_type="FARGATE_SPOT",
         steps=steps,
         topic_arn=topic_arn,
         on_success_lambda=success,
@@ -251,9 +261,9 @@ def test_workflow_role_allows_everything_its_definition_calls(
 # ---- execution, job, pipe, schedule and instance roles ------------------------------------------------------
 def test_execution_role_pulls_the_stage_image_and_writes_the_job_logs() -> None:
     group = NAMES.log_group_arn(NAMES.log_group("etl"))
-    document = policies.execution_role_policies(names=NAMES, log_group_arns=[group], secret_arns=[])[
-        "execution"
-    ]
+    document = policies.execution_role_policies(
+        names=NAMES, image_uri=None, log_group_arns=[group], secret_arns=[]
+    )["execution"]
     for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"):
         assert allowed(document, action, NAMES.repository_arn)
         assert not allowed(document, action, NAMES.ctx.arn("ecr", "repository/other"))
@@ -268,7 +278,7 @@ def test_execution_role_pulls_the_stage_image_and_writes_the_job_logs() -> None:
 
 def test_execution_role_reads_only_the_listed_secrets_split_by_service() -> None:
     document = policies.execution_role_policies(
-        names=NAMES, log_group_arns=[], secret_arns=[SECRET, SECRET_JSON_KEY, PARAMETER]
+        names=NAMES, image_uri=None, log_group_arns=[], secret_arns=[SECRET, SECRET_JSON_KEY, PARAMETER]
     )["execution"]
     # The full ARN of a secret named /demo/db ends in "-" and six random characters.
     assert allowed(document, "secretsmanager:GetSecretValue", SECRET + "-Xy12Ab")
@@ -282,10 +292,105 @@ def test_execution_role_reads_only_the_listed_secrets_split_by_service() -> None
 
 
 def test_execution_role_accepts_a_parameter_name() -> None:
-    document = policies.execution_role_policies(names=NAMES, log_group_arns=[], secret_arns=["/demo/token"])[
-        "execution"
-    ]
+    document = policies.execution_role_policies(
+        names=NAMES, image_uri=None, log_group_arns=[], secret_arns=["/demo/token"]
+    )["execution"]
     assert allowed(document, "ssm:GetParameters", PARAMETER)
+
+
+def execution_document(image_uri: str) -> dict[str, Any]:
+    return policies.execution_role_policies(
+        names=NAMES, image_uri=image_uri, log_group_arns=[], secret_arns=[]
+    )["execution"]
+
+
+@pytest.mark.parametrize(
+    ("image_uri", "repository_arn"),
+    [
+        (OTHER_ECR_IMAGE, "arn:aws:ecr:us-west-2:210987654321:repository/platform/base-images"),
+        (
+            "210987654321.dkr.ecr.eu-west-1.amazonaws.com/tools@sha256:" + "a1" * 32,
+            "arn:aws:ecr:eu-west-1:210987654321:repository/tools",
+        ),
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo-prod:v3",  # promoted from another stage
+            "arn:aws:ecr:eu-west-1:123456789012:repository/demo-prod",
+        ),
+        (
+            "210987654321.dkr.ecr.cn-north-1.amazonaws.com.cn/app:1",
+            "arn:aws-cn:ecr:cn-north-1:210987654321:repository/app",
+        ),
+        (
+            "210987654321.dkr.ecr-fips.us-gov-west-1.amazonaws.com/app:1",
+            "arn:aws-us-gov:ecr:us-gov-west-1:210987654321:repository/app",
+        ),
+        (
+            "210987654321.dkr-ecr.ap-southeast-2.on.aws/team/app:latest",  # dual-stack endpoint
+            "arn:aws:ecr:ap-southeast-2:210987654321:repository/team/app",
+        ),
+    ],
+)
+def test_execution_role_pulls_an_image_uri_from_its_own_repository(
+    image_uri: str, repository_arn: str
+) -> None:
+    # review 3: the grant names the image's repository, whatever account, region and partition it is in.
+    document = execution_document(image_uri)
+    pull = [s for s in statements(document) if s["Sid"] == "PullImage"]
+    assert pull == [
+        {
+            "Sid": "PullImage",
+            "Effect": "Allow",
+            "Action": sorted(policies.ECR_PULL_ACTIONS),
+            "Resource": [repository_arn],
+        }
+    ]
+    if repository_arn != NAMES.repository_arn:
+        assert not allowed(document, "ecr:BatchGetImage", NAMES.repository_arn)
+    assert allowed(document, "ecr:GetAuthorizationToken", "*")
+
+
+@pytest.mark.parametrize(
+    "image_uri",
+    [
+        "ghcr.io/acme/tools:1.2",
+        "registry.example.com:5000/team/app@sha256:" + "b2" * 32,
+        "busybox",
+        "acme/worker:7",
+        "public.ecr.aws/docker/library/python:3.12-slim",
+        # Not a private ECR registry host, however similar.
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com.example.net/app:1",
+    ],
+)
+def test_execution_role_has_no_ecr_grant_for_an_image_outside_ecr(image_uri: str) -> None:
+    document = execution_document(image_uri)
+    assert [action for action, _ in grants(document) if action.startswith("ecr:")] == []
+
+
+def test_ecr_repository_arn_of_private_ecr_references_only() -> None:
+    assert policies.ecr_repository_arn(NAMES.repository_uri + ":abc") == NAMES.repository_arn
+    assert policies.ecr_repository_arn("210987654321.dkr.ecr.us-west-2.amazonaws.com/") is None
+    assert policies.ecr_repository_arn("public.ecr.aws/nginx/nginx:1") is None
+
+
+def test_pull_note_for_a_registry_that_may_need_credentials() -> None:
+    # review 3: `plan` can say that a private registry outside ECR needs repositoryCredentials.
+    note = policies.image_pull_note("ghcr.io/acme/tools:1.2", account_id="123456789012")
+    assert note is not None
+    assert "ghcr.io/acme/tools:1.2" in note
+    assert "repositoryCredentials" in note
+    assert policies.image_pull_note("busybox", account_id="123456789012") is not None
+    # Nothing to say where the execution role's grant is all it takes, or where every pull is anonymous.
+    assert policies.image_pull_note(None, account_id="123456789012") is None
+    assert policies.image_pull_note(NAMES.repository_uri + ":v1", account_id="123456789012") is None
+    assert policies.image_pull_note("public.ecr.aws/nginx/nginx:1", account_id="123456789012") is None
+
+
+def test_pull_note_for_an_image_in_another_account() -> None:
+    note = policies.image_pull_note(OTHER_ECR_IMAGE, account_id="123456789012")
+    assert note is not None
+    assert "210987654321" in note
+    assert "repository policy" in note
+    assert "123456789012" in note
 
 
 def test_job_role_holds_exactly_the_configured_permissions() -> None:
