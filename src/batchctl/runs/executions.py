@@ -115,7 +115,8 @@ def run_batch_jobs(aws: Aws, arn: str) -> list[BatchJob]:
 
 
 def source_of_input(input_text: str | None) -> str:
-    """Who started a run, from its input: a pipe sends an array of SQS records; the others say `source`."""
+    """Who started a run, from its input: a pipe sends an array of SQS records; the others say `source`; any other
+    JSON is a start by hand (the console, `aws stepfunctions start-execution`), which the workflow runs as manual."""
     if input_text is None:
         return "unknown"
     try:
@@ -126,7 +127,7 @@ def source_of_input(input_text: str | None) -> str:
         return asl.SOURCE_QUEUE
     if isinstance(document, dict) and isinstance(document.get("source"), str):
         return str(document["source"])
-    return "unknown"
+    return asl.SOURCE_MANUAL
 
 
 def _carries_message(input_text: str | None, message_id: str) -> bool:
