@@ -55,10 +55,11 @@ def test_notification_links_in_the_workflow_point_at_the_partitions_console(
         name="main",
         job_definition_arn=names.job_definition_arn("etl", "main"),
         array_size=None,
-        timeout_s=600,
         spot_retries=0,
     )
-    definition = asl.job_workflow(names=names, job="etl", steps=[step], topic_arn=names.topic_arn)
+    definition = asl.job_workflow(
+        names=names, job="etl", steps=[step], topic_arn=names.topic_arn, compute_type="FARGATE"
+    )
     message = definition["States"][asl.SUCCESS_MESSAGE]["Parameters"]
 
     assert message["log_group_url"].startswith(f"{origin}/cloudwatch/home?region={region}#")
