@@ -28,7 +28,10 @@ if TYPE_CHECKING:
         """A *Spec: the Spec protocol on a dataclass."""
 
 
+log = logging.getLogger(__name__)
+
 S = TypeVar("S", bound="SpecData")
+T = TypeVar("T")
 
 # How often a wait polls AWS at most (Aws.wait_until and retry_on back off from 1 s up to this).
 POLL_INTERVAL_S = 5.0
@@ -83,11 +86,6 @@ def resolved(value: str | Ref, *, key: Key, field: str) -> str:
     if isinstance(value, Ref):
         raise TypeError(f"{key}: {field} is still {value.key}.{value.attr}; the engine must fill Refs first")
     return value
-
-
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 @runtime_checkable
