@@ -1,11 +1,6 @@
-"""The provisioner contract shared by every resource kind, and what its implementations share: typed observations,
-Ref resolution, the poll interval, tag helpers, batched-read hints and the ACTIVE job definition lookup.
-
-Imports: specs, aws, errors, naming. A provisioner talks to one AWS service for one Kind: `read` normalizes live
-state into the spec's shape (and proves ownership by tag), `create`/`update`/`delete` change it. Diffing happens
-elsewhere, in pure code. Each provisioner also offers its kind's pure halves, `to_request(spec)` (the parameters of
-its Create call) and `from_described(item)` (an AWS answer in the spec's shape), which its methods use.
-"""
+"""The provisioner contract (Provisioner[S], Observed[S]) and what provisioners share: Ref resolution, the poll
+interval, tags, batched-read hints, ACTIVE job definitions. Imports: specs, aws, errors, naming. Each provisioner's
+pure halves, to_request(spec) and from_described(item), build its Create call and read AWS's answer back."""
 
 from __future__ import annotations
 

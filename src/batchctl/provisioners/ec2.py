@@ -1,9 +1,6 @@
-"""What the EC2 network provisioners (vpc.py, route_table.py) share: AWS generates their IDs, so each resource is
-found by its `Name` tag (then proven ours by the batchctl project/stage tags), tagged at birth, retagged key by
-key, and waited on while EC2's eventual consistency hides a new ID. Outputs are `{"id": ...}`.
-
-Imports: specs, aws, errors, provisioners.base, provisioners.ec2_teardown.
-"""
+"""What the EC2 network provisioners (vpc.py, route_table.py) share: resources found by Name tag and proven ours by
+tag, tagged at birth, retagged key by key, waited on while a new ID is not yet visible. Outputs are {"id": ...}.
+Imports: specs, aws, errors, provisioners.base, provisioners.ec2_teardown."""
 
 from __future__ import annotations
 

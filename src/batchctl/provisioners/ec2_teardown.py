@@ -1,9 +1,6 @@
-"""Deleting EC2 network resources that AWS still holds on to: DependencyViolation retried within a bound, leftover
-network interfaces released (AWS-QUIRKS 5), an internet gateway detached once its VPC's public addresses are
-unmapped (AWS-QUIRKS 6), and quiet cleanup after a failed create.
-
-Imports: specs, aws, errors, provisioners.base.
-"""
+"""Deleting EC2 network resources AWS still holds on to: DependencyViolation retried within a bound, released ENIs
+deleted (AWS-QUIRKS 5), a gateway detached once public addresses are unmapped (6), cleanup after a failed create.
+Imports: specs, aws, errors, provisioners.base."""
 
 from __future__ import annotations
 

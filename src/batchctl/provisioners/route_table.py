@@ -1,8 +1,6 @@
-"""EC2 route tables: the public route table with its IPv4 routes (destination CIDR → gateway) and explicit subnet
-associations. Imports: specs, aws, errors, provisioners.base, provisioners.ec2, provisioners.ec2_teardown.
-
-Found by Name tag and proven ours by tag like the other network resources (ec2.Ec2Base); outputs are `{"id": ...}`.
-"""
+"""EC2 route tables: the public route table's IPv4 routes (destination CIDR → gateway) and explicit subnet
+associations, found by Name tag like the other network resources (ec2.Ec2Base); outputs are {"id": ...}.
+Imports: specs, aws, errors, provisioners.base, provisioners.ec2, provisioners.ec2_teardown."""
 
 from __future__ import annotations
 

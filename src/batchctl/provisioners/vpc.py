@@ -1,9 +1,6 @@
-"""EC2 networking: the VPC, its public subnets, the internet gateway and the egress-only security group (the route
-table is in route_table.py).
-
-Imports: specs, aws, errors, provisioners.base, provisioners.ec2, provisioners.ec2_teardown. Each resource is found
-by its `Name` tag and proven ours by tag (ec2.Ec2Base); outputs are `{"id": ...}`.
-"""
+"""EC2 networking: the VPC, its public subnets, the internet gateway and the egress-only security group (route
+table: route_table.py), each found by its Name tag and proven ours by tag (ec2.Ec2Base); outputs are {"id": ...}.
+Imports: specs, aws, errors, provisioners.base, provisioners.ec2, provisioners.ec2_teardown."""
 
 from __future__ import annotations
 
