@@ -28,13 +28,14 @@ from batchctl import graph
 from batchctl.diff import Action, Change, diff
 from batchctl.errors import BatchctlError, ReplacementRefusedError
 from batchctl.plan import ApplyResult, Event, Phase, Plan
+from batchctl.provisioners import base
 from batchctl.provisioners.base import Prefetching, Provisioner
 from batchctl.specs import Key, Kind, Observed, Outputs, fill_refs
 
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[Event], None]
-Provisioners = Mapping[Kind, Provisioner]
+Provisioners = Mapping[Kind, Provisioner[Any]]
 
 DEFAULT_PARALLELISM = 16
 # Below this many resources of a kind, one call each is as fast as a batched read (and reads less in big accounts).
@@ -272,10 +273,10 @@ def apply(
             return prov.create(desired)
         if change.action is Action.UPDATE:
             assert found is not None
-            return prov.update(desired, found)
+            return prov.update(desired, base.Observed.of(found))
         if change.action is Action.REPLACE:
             assert found is not None
-            prov.delete(found)
+            prov.delete(base.Observed.of(found))
             return prov.create(desired)
         return None
 
@@ -309,7 +310,7 @@ def apply_destroy(
     def run(change: Change) -> Outputs | None:
         found = observed[change.key]
         assert found is not None
-        provisioners[change.key.kind].delete(found)
+        provisioners[change.key.kind].delete(base.Observed.of(found))
         return None
 
     runner = _Runner(

@@ -1,6 +1,6 @@
 """Reading and following the CloudWatch Logs of a job's containers: find the log group, then FilterLogEvents page by
 page (merged in time order across streams, never an event twice), and with `follow` keep polling like
-`aws logs tail --follow`. Imports: naming, aws, errors, stdlib.
+`aws logs tail --follow`. Imports: naming, aws, errors, provisioners.base, stdlib.
 
 Pages are as large as FilterLogEvents allows (10,000 events). A token chain is sequential, so when the first page is
 full the rest of the range is cut into time slices read concurrently (a few at a time: FilterLogEvents allows about
@@ -22,6 +22,7 @@ from itertools import pairwise
 from batchctl.aws import Aws, AwsDict
 from batchctl.errors import AwsAuthError, AwsError, RunError
 from batchctl.naming import Names
+from batchctl.provisioners.base import active_job_definitions
 
 __all__ = [
     "BATCH_DEFAULT_LOG_GROUP",
@@ -87,16 +88,8 @@ class LogSource:
 
 
 def _latest_active_definition(aws: Aws, name: str) -> AwsDict | None:
-    latest: AwsDict | None = None
-    for page in aws.pages(
-        "batch", "describe_job_definitions", key=name, jobDefinitionName=name, status="ACTIVE"
-    ):
-        for definition in page.get("jobDefinitions", []):
-            if definition.get("jobDefinitionName") != name:
-                continue
-            if latest is None or int(definition.get("revision", 0)) > int(latest.get("revision", 0)):
-                latest = definition
-    return latest
+    active = active_job_definitions(aws, name)
+    return active[-1] if active else None
 
 
 def _log_options(definition: AwsDict) -> dict[str, str] | None:

@@ -12,6 +12,7 @@ import pytest
 from batchctl.errors import AwsError, NotManagedError
 from batchctl.provisioners.ecr import RepositoryProvisioner
 from batchctl.specs import Observed, RepositorySpec
+from tests.support.provisioners import read_back
 
 TAGS = {"batchctl:project": "demo", "batchctl:stage": "dev", "team": "data"}
 KEEP_TEN = {
@@ -54,9 +55,7 @@ def test_repository_lifecycle(aws: Any) -> None:
     outputs = prov.create(spec)
     assert outputs["arn"].endswith(f":repository/{spec.name}")
     assert outputs["uri"].endswith(f".dkr.ecr.eu-west-1.amazonaws.com/{spec.name}")
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    observed = read_back(prov, spec)
     assert observed.outputs == outputs
 
     changed = dataclasses.replace(
@@ -67,15 +66,11 @@ def test_repository_lifecycle(aws: Any) -> None:
         tags={"batchctl:project": "demo", "batchctl:stage": "dev", "owner": "ml"},
     )
     assert prov.update(changed, observed) == outputs
-    again = prov.read(changed)
-    assert again is not None
-    assert again.state == changed
+    again = read_back(prov, changed)
 
     restored = dataclasses.replace(changed, lifecycle_policy=KEEP_TEN)
     prov.update(restored, again)
-    third = prov.read(restored)
-    assert third is not None
-    assert third.state == restored
+    third = read_back(prov, restored)
 
     prov.delete(third)
     assert prov.read(spec) is None

@@ -13,6 +13,7 @@ import pytest
 from batchctl.errors import AwsError, NotManagedError
 from batchctl.provisioners.iam import InstanceProfileProvisioner, RoleProvisioner, policy_document
 from batchctl.specs import InstanceProfileSpec, Observed, RoleSpec
+from tests.support.provisioners import read_back
 
 TAGS = {"batchctl:project": "demo", "batchctl:stage": "dev", "team": "data"}
 
@@ -58,9 +59,7 @@ def test_role_lifecycle(aws: Any, boto: Any) -> None:
 
     outputs = prov.create(spec)
     assert outputs["arn"].endswith(f":role/{spec.name}")
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    observed = read_back(prov, spec)
     assert observed.outputs == outputs
 
     changed = dataclasses.replace(
@@ -72,9 +71,7 @@ def test_role_lifecycle(aws: Any, boto: Any) -> None:
         tags={"batchctl:project": "demo", "batchctl:stage": "dev", "owner": "ml"},
     )
     assert prov.update(changed, observed) == outputs
-    again = prov.read(changed)
-    assert again is not None
-    assert again.state == changed
+    again = read_back(prov, changed)
 
     prov.delete(again)
     assert prov.read(spec) is None
@@ -191,18 +188,14 @@ def test_instance_profile_lifecycle(aws: Any) -> None:
 
     outputs = prov.create(spec)
     assert outputs["arn"].endswith(f":instance-profile/{spec.name}")
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    observed = read_back(prov, spec)
     assert observed.outputs == outputs
 
     changed = dataclasses.replace(
         spec, role_name=second.name, tags={"batchctl:project": "demo", "batchctl:stage": "dev", "owner": "ml"}
     )
     assert prov.update(changed, observed) == outputs
-    again = prov.read(changed)
-    assert again is not None
-    assert again.state == changed
+    again = read_back(prov, changed)
 
     prov.delete(again)
     assert prov.read(spec) is None

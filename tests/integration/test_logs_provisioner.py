@@ -11,6 +11,7 @@ import pytest
 from batchctl.errors import NotManagedError
 from batchctl.provisioners.logs import LogGroupProvisioner
 from batchctl.specs import LogGroupSpec
+from tests.support.provisioners import read_back
 
 TAGS = {"batchctl:project": "demo", "batchctl:stage": "dev", "team": "data"}
 
@@ -22,15 +23,11 @@ def test_log_group_lifecycle(aws: Any) -> None:
 
     outputs = prov.create(spec)
     assert outputs["arn"].endswith(f"log-group:{spec.name}")
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    observed = read_back(prov, spec)
 
     changed = dataclasses.replace(spec, retention_days=7, tags={**TAGS, "team": "ml"})
     prov.update(changed, observed)
-    again = prov.read(changed)
-    assert again is not None
-    assert again.state == changed
+    again = read_back(prov, changed)
 
     prov.delete(again)
     assert prov.read(spec) is None

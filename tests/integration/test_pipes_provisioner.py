@@ -16,6 +16,7 @@ from batchctl.errors import AwsError, NotManagedError
 from batchctl.provisioners.pipes import PipeProvisioner
 from batchctl.specs import Observed, PipeSpec
 from tests.conftest import post_json
+from tests.support.provisioners import read_back
 
 TAGS = {"batchctl:project": "demo", "batchctl:stage": "dev", "team": "data"}
 DONE = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
@@ -73,9 +74,7 @@ def test_pipe_lifecycle(aws: Any, boto: Any, ends: tuple[str, str]) -> None:
     assert raw["TargetParameters"] == {
         "StepFunctionStateMachineParameters": {"InvocationType": "FIRE_AND_FORGET"}
     }
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    observed = read_back(prov, spec)
     assert observed.outputs == outputs
 
     changed = dataclasses.replace(
@@ -87,9 +86,7 @@ def test_pipe_lifecycle(aws: Any, boto: Any, ends: tuple[str, str]) -> None:
         tags={"batchctl:project": "demo", "batchctl:stage": "dev", "owner": "ml"},
     )
     assert prov.update(changed, observed) == outputs
-    again = prov.read(changed)
-    assert again is not None
-    assert again.state == changed
+    again = read_back(prov, changed)
 
     prov.delete(again)
     assert prov.read(spec) is None

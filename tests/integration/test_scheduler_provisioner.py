@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from batchctl.errors import NotManagedError
 from batchctl.provisioners.scheduler import ScheduleGroupProvisioner, ScheduleProvisioner
 from batchctl.specs import Observed, ScheduleGroupSpec, ScheduleSpec
+from tests.support.provisioners import read_back
 
 TAGS = {"batchctl:project": "demo", "batchctl:stage": "dev", "team": "data"}
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -52,18 +53,14 @@ def test_schedule_group_lifecycle(aws: Any) -> None:
     assert (
         outputs["arn"] == f"arn:aws:scheduler:eu-west-1:{aws.context().account_id}:schedule-group/{spec.name}"
     )
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    observed = read_back(prov, spec)
     assert observed.outputs == outputs
 
     changed = dataclasses.replace(
         spec, tags={"batchctl:project": "demo", "batchctl:stage": "dev", "owner": "ml"}
     )
     assert prov.update(changed, observed) == outputs
-    again = prov.read(changed)
-    assert again is not None
-    assert again.state == changed
+    again = read_back(prov, changed)
 
     prov.delete(again)
     assert prov.read(spec) is None
@@ -86,9 +83,7 @@ def test_schedule_lifecycle_with_timezone(aws: Any) -> None:
     outputs = prov.create(spec)
     account = aws.context().account_id
     assert outputs["arn"] == f"arn:aws:scheduler:eu-west-1:{account}:schedule/{spec.group_name}/{spec.name}"
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    observed = read_back(prov, spec)
     assert observed.state.timezone == "Asia/Tokyo"
     assert observed.outputs == outputs
 
@@ -102,9 +97,7 @@ def test_schedule_lifecycle_with_timezone(aws: Any) -> None:
         description="",
     )
     assert prov.update(changed, observed) == outputs
-    again = prov.read(changed)
-    assert again is not None
-    assert again.state == changed
+    again = read_back(prov, changed)
 
     prov.delete(again)
     assert prov.read(spec) is None

@@ -15,6 +15,7 @@ from botocore.stub import Stubber
 from batchctl.errors import AwsAuthError, AwsError, NotManagedError
 from batchctl.provisioners.sfn import StateMachineProvisioner
 from batchctl.specs import Observed, StateMachineSpec
+from tests.support.provisioners import read_back
 
 TAGS = {"batchctl:project": "demo", "batchctl:stage": "dev", "team": "data"}
 DONE = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
@@ -69,9 +70,7 @@ def test_state_machine_lifecycle(aws: Any, boto: Any) -> None:
     destination = raw["loggingConfiguration"]["destinations"][0]["cloudWatchLogsLogGroup"]["logGroupArn"]
     assert destination == f"{spec.log_group_arn}:*"
     assert raw["definition"] == json.dumps(DONE, sort_keys=True, separators=(",", ":"))
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    observed = read_back(prov, spec)
     assert observed.outputs == outputs
 
     changed = dataclasses.replace(
@@ -83,9 +82,7 @@ def test_state_machine_lifecycle(aws: Any, boto: Any) -> None:
         tags={"batchctl:project": "demo", "batchctl:stage": "dev", "owner": "ml"},
     )
     assert prov.update(changed, observed) == outputs
-    again = prov.read(changed)
-    assert again is not None
-    assert again.state == changed
+    again = read_back(prov, changed)
 
     prov.delete(again)
     assert prov.read(spec) is None
@@ -100,9 +97,7 @@ def test_definition_only_update_reads_back(aws: Any, boto: Any) -> None:
     assert observed is not None
     changed = dataclasses.replace(spec, definition=WAIT_THEN_DONE)
     prov.update(changed, observed)
-    again = prov.read(changed)
-    assert again is not None
-    assert again.state == changed
+    read_back(prov, changed)
 
 
 def test_role_only_update_reads_back(aws: Any, boto: Any) -> None:
@@ -113,9 +108,7 @@ def test_role_only_update_reads_back(aws: Any, boto: Any) -> None:
     assert observed is not None
     changed = dataclasses.replace(spec, role_arn=make_role(boto))
     prov.update(changed, observed)
-    again = prov.read(changed)
-    assert again is not None
-    assert again.state == changed
+    read_back(prov, changed)
 
 
 def test_logging_can_be_turned_off(aws: Any, boto: Any) -> None:
@@ -133,9 +126,7 @@ def test_logging_can_be_turned_off(aws: Any, boto: Any) -> None:
     assert observed is not None
     quiet = dataclasses.replace(spec, log_group_arn=None, log_level="OFF")
     prov.update(quiet, observed)
-    again = prov.read(quiet)
-    assert again is not None
-    assert again.state == quiet
+    read_back(prov, quiet)
 
 
 def test_unchanged_state_machine_update_sends_no_mutating_call(aws: Any, boto: Any, recorder: Any) -> None:

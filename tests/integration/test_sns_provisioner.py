@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 from batchctl.errors import NotManagedError
 from batchctl.provisioners.sns import TopicProvisioner
 from batchctl.specs import Observed, TopicSpec
+from tests.support.provisioners import read_back
 
 TAGS = {"batchctl:project": "demo", "batchctl:stage": "dev", "team": "data"}
 
@@ -33,9 +34,7 @@ def test_topic_lifecycle(aws: Any, boto: Any) -> None:
 
     outputs = prov.create(spec)
     assert outputs["arn"] == f"arn:aws:sns:eu-west-1:{aws.context().account_id}:{spec.name}"
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    observed = read_back(prov, spec)
     assert observed.outputs == outputs
 
     changed = dataclasses.replace(
@@ -44,9 +43,7 @@ def test_topic_lifecycle(aws: Any, boto: Any) -> None:
         tags={"batchctl:project": "demo", "batchctl:stage": "dev", "owner": "ml"},
     )
     assert prov.update(changed, observed) == outputs
-    again = prov.read(changed)
-    assert again is not None
-    assert again.state == changed
+    again = read_back(prov, changed)
     assert email_endpoints(boto, outputs["arn"]) == ["b@example.com", "c@example.com"]
 
     prov.delete(again)
@@ -60,9 +57,7 @@ def test_non_email_subscriptions_are_not_ours(aws: Any, boto: Any) -> None:
     boto.client("sns").subscribe(
         TopicArn=arn, Protocol="sqs", Endpoint="arn:aws:sqs:eu-west-1:123456789012:q"
     )
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    read_back(prov, spec)
 
 
 def test_topic_update_without_changes_sends_no_mutating_call(aws: Any, recorder: Any) -> None:
@@ -120,9 +115,7 @@ def test_pending_email_subscriptions_count_as_present(aws: Any, stubbed_sns: Stu
         _subscriptions(arn, ("ops@example.com", "PendingConfirmation")),
         {"TopicArn": arn},
     )
-    observed = TopicProvisioner(aws).read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    read_back(TopicProvisioner(aws), spec)
 
 
 def test_removing_emails_unsubscribes_confirmed_ones_and_skips_pending(

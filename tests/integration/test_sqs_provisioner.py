@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from batchctl.errors import AwsError, NotManagedError
 from batchctl.provisioners.sqs import QueueProvisioner
 from batchctl.specs import Observed, QueueSpec
+from tests.support.provisioners import read_back
 
 TAGS = {"batchctl:project": "demo", "batchctl:stage": "dev", "team": "data"}
 
@@ -31,9 +32,7 @@ def test_queue_lifecycle(aws: Any, boto: Any) -> None:
     account = aws.context().account_id
     assert outputs["arn"] == f"arn:aws:sqs:eu-west-1:{account}:{spec.name}"
     assert outputs["url"] == boto.client("sqs").get_queue_url(QueueName=spec.name)["QueueUrl"]
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    observed = read_back(prov, spec)
     assert observed.outputs == outputs
 
     changed = dataclasses.replace(
@@ -43,9 +42,7 @@ def test_queue_lifecycle(aws: Any, boto: Any) -> None:
         tags={"batchctl:project": "demo", "batchctl:stage": "dev", "owner": "ml"},
     )
     assert prov.update(changed, observed) == outputs
-    again = prov.read(changed)
-    assert again is not None
-    assert again.state == changed
+    again = read_back(prov, changed)
 
     prov.delete(again)
     assert prov.read(spec) is None
@@ -64,30 +61,22 @@ def test_queue_with_dead_letter_redrive_reads_back_and_can_drop_it(aws: Any, bot
         "deadLetterTargetArn": dlq_arn,
         "maxReceiveCount": 3,
     }
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    observed = read_back(prov, spec)
 
     fewer = dataclasses.replace(spec, max_receive_count=5)
     prov.update(fewer, observed)
-    observed = prov.read(fewer)
-    assert observed is not None
-    assert observed.state == fewer
+    observed = read_back(prov, fewer)
 
     without = dataclasses.replace(spec, dead_letter_arn=None, max_receive_count=None)
     prov.update(without, observed)
-    again = prov.read(without)
-    assert again is not None
-    assert again.state == without
+    read_back(prov, without)
 
 
 def test_fifo_queue_reads_back_as_fifo(aws: Any) -> None:
     prov = QueueProvisioner(aws)
     spec = QueueSpec(name=unique() + ".fifo", fifo=True, tags=TAGS)
     prov.create(spec)
-    observed = prov.read(spec)
-    assert observed is not None
-    assert observed.state == spec
+    read_back(prov, spec)
 
 
 def test_unchanged_queue_update_sends_no_mutating_call(aws: Any, recorder: Any) -> None:

@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from batchctl.aws import Aws
 from batchctl.provisioners.base import Provisioner
-from batchctl.provisioners.batch import (
-    ComputeEnvironmentProvisioner,
-    JobDefinitionProvisioner,
-    JobQueueProvisioner,
-)
+from batchctl.provisioners.batch import ComputeEnvironmentProvisioner, JobQueueProvisioner
 from batchctl.provisioners.ecr import RepositoryProvisioner
 from batchctl.provisioners.iam import InstanceProfileProvisioner, RoleProvisioner
+from batchctl.provisioners.job_definition import JobDefinitionProvisioner
 from batchctl.provisioners.logs import LogGroupProvisioner
 from batchctl.provisioners.pipes import PipeProvisioner
+from batchctl.provisioners.route_table import RouteTableProvisioner
 from batchctl.provisioners.scheduler import ScheduleGroupProvisioner, ScheduleProvisioner
 from batchctl.provisioners.sfn import StateMachineProvisioner
 from batchctl.provisioners.sns import TopicProvisioner
 from batchctl.provisioners.sqs import QueueProvisioner
 from batchctl.provisioners.vpc import (
     InternetGatewayProvisioner,
-    RouteTableProvisioner,
     SecurityGroupProvisioner,
     SubnetProvisioner,
     VpcProvisioner,
 )
 from batchctl.specs import Kind
 
-PROVISIONERS: Mapping[Kind, type[Provisioner]] = {
+PROVISIONERS: Mapping[Kind, type[Provisioner[Any]]] = {
     Kind.IAM_ROLE: RoleProvisioner,
     Kind.IAM_INSTANCE_PROFILE: InstanceProfileProvisioner,
     Kind.VPC: VpcProvisioner,
@@ -66,6 +64,6 @@ SERVICES = (
 )
 
 
-def build_provisioners(aws: Aws) -> dict[Kind, Provisioner]:
+def build_provisioners(aws: Aws) -> dict[Kind, Provisioner[Any]]:
     """One provisioner instance per kind, sharing `aws` (and so its clients)."""
     return {kind: cls(aws) for kind, cls in PROVISIONERS.items()}

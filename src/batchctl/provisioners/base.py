@@ -1,48 +1,86 @@
-"""The provisioner contract shared by every resource kind, plus tag helpers. Imports: specs, aws, errors, naming.
-
-A provisioner talks to one AWS service for one Kind: `read` normalizes live state into the spec's shape (and
-proves ownership by tag), `create`/`update`/`delete` change it. Diffing happens elsewhere, in pure code.
-"""
+"""The provisioner contract (Provisioner[S], Observed[S]) and what provisioners share: Ref resolution, the poll
+interval, tags, batched-read hints, ACTIVE job definitions. Imports: specs, aws, errors, naming. Each provisioner's
+pure halves, to_request(spec) and from_described(item), build its Create call and read AWS's answer back."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError, NotManagedError
 from batchctl.naming import TAG_PROJECT, TAG_STAGE
-from batchctl.specs import Key, Kind, Observed, Outputs
+from batchctl.specs import AwsDict, Key, Kind, Outputs, Ref, Spec
+from batchctl.specs import Observed as UntypedObserved
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    class SpecData(Spec, DataclassInstance, Protocol):
+        """A *Spec: the Spec protocol on a dataclass."""
 
 
-class Provisioner(Protocol):
+log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound="SpecData")
+T = TypeVar("T")
+
+# How often a wait polls AWS at most (Aws.wait_until and retry_on back off from 1 s up to this).
+POLL_INTERVAL_S = 5.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Observed(UntypedObserved, Generic[S]):
+    """What `read` found: the live state as the spec's own type S, plus outputs (IDs, ARNs, URLs).
+
+    A specs.Observed, so plans and callers holding observations of every kind keep them as one type."""
+
+    state: S
+    outputs: Outputs = dataclasses.field(default_factory=dict)
+
+    @staticmethod
+    def of(found: UntypedObserved) -> Observed[Any]:
+        """`found` as a typed observation (what a `read` returned already is one)."""
+        return found if isinstance(found, Observed) else Observed(found.state, found.outputs)
+
+
+class Provisioner(Protocol[S]):
     """Four methods per kind; failure semantics are part of the contract."""
 
     kind: ClassVar[Kind]
 
     def __init__(self, aws: Aws) -> None: ...
 
-    def read(self, spec: Any) -> Observed | None:
+    def read(self, spec: S) -> Observed[S] | None:
         """Return live state normalized to the spec's shape, or None if absent. Never mutates.
 
         Raises NotManagedError when a resource with the spec's name exists without our project+stage tags.
         """
 
-    def create(self, spec: Any) -> Outputs:
+    def create(self, spec: S) -> Outputs:
         """Create the resource. If this raises, nothing was left behind."""
 
-    def update(self, spec: Any, observed: Observed) -> Outputs:
+    def update(self, spec: S, observed: Observed[S]) -> Outputs:
         """Bring the resource from `observed` to `spec`."""
 
-    def delete(self, observed: Observed) -> None:
+    def delete(self, observed: Observed[S]) -> None:
         """Delete the resource (waiting until AWS says it is gone). If this raises, it is assumed to still exist."""
 
 
-log = logging.getLogger(__name__)
+def observation(spec: S, state: S, outputs: Outputs) -> Observed[S]:
+    """What `read` returns for `spec`: `state` (from `from_described`) with the spec's `depends_on`, which is
+    bookkeeping AWS does not hold."""
+    return Observed(dataclasses.replace(state, depends_on=spec.depends_on), outputs)
 
-T = TypeVar("T")
+
+def resolved(value: str | Ref, *, key: Key, field: str) -> str:
+    """The ID in a spec field; a Ref still unfilled at create/update time is a bug in the caller."""
+    if isinstance(value, Ref):
+        raise TypeError(f"{key}: {field} is still {value.key}.{value.attr}; the engine must fill Refs first")
+    return value
 
 
 @runtime_checkable
@@ -150,3 +188,23 @@ def check_owned(key: Key, desired_tags: Mapping[str, str], live_tags: Mapping[st
                 + (f" (it is tagged {have})" if have else " (it has no batchctl tags)"),
                 hint="rename the project or stage in jobs.yaml, or delete/rename the existing resource yourself",
             )
+
+
+def stale_and_changed(
+    desired: Mapping[str, str], live: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """The tag keys to remove (sorted) and the tags to add or change, to bring `live` tags to `desired`."""
+    stale = sorted(k for k in live if k not in desired)
+    return stale, {k: v for k, v in desired.items() if live.get(k) != v}
+
+
+def active_job_definitions(aws: Aws, name: str, *, key: object = "") -> list[AwsDict]:
+    """Every ACTIVE revision of the job definition `name`, oldest first (AWS paginates; moto does not)."""
+    found: list[AwsDict] = []
+    for page in aws.pages(
+        "batch", "describe_job_definitions", key=key or name, jobDefinitionName=name, status="ACTIVE"
+    ):
+        for definition in page.get("jobDefinitions", []):
+            if definition.get("jobDefinitionName") == name and definition.get("status") == "ACTIVE":
+                found.append(definition)
+    return sorted(found, key=lambda d: int(d.get("revision", 0)))

@@ -1,30 +1,21 @@
-"""AWS Batch: managed compute environments, job queues and container job definitions.
+"""AWS Batch: managed compute environments and the job queues over them (job definitions: job_definition.py).
 
-Imports: specs, aws, errors, provisioners.base. Handles AWS-QUIRKS 1-3 (IAM propagation, instance profiles) and
-7-15 (disable → wait → delete orders, in-place update limits, job definition revisions and their normalization).
+Imports: specs, aws, errors, naming, provisioners.base. Handles AWS-QUIRKS 1-3 (IAM propagation, instance profiles)
+and 7-12 (disable → wait → delete orders, in-place update limits).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from batchctl.aws import Aws
 from batchctl.config import FARGATE_TYPES
 from batchctl.errors import AwsError, PlanError
-from batchctl.provisioners.base import Hints, check_owned, prefetching
-from batchctl.specs import (
-    AwsDict,
-    ComputeEnvironmentSpec,
-    JobDefinitionSpec,
-    JobQueueSpec,
-    Key,
-    Kind,
-    Observed,
-    Outputs,
-    Ref,
-)
+from batchctl.naming import AwsContext
+from batchctl.provisioners.base import POLL_INTERVAL_S, Observed, check_owned, observation, resolved
+from batchctl.specs import AwsDict, ComputeEnvironmentSpec, JobQueueSpec, Key, Kind, Outputs, Ref
 
 log = logging.getLogger(__name__)
 
@@ -58,25 +49,15 @@ QUEUE_RELATIONSHIP_TIMEOUT_S = 300.0
 # A new EC2 environment can take a few minutes to turn VALID; deleting one waits for its ECS cluster to go.
 STATUS_TIMEOUT_S = 600.0
 DELETE_TIMEOUT_S = 900.0
-POLL_INTERVAL_S = 5.0
 
 SETTLED = frozenset({"VALID", "INVALID"})
 RUNNABLE_TIMEOUT_REASON = "batchctl: RUNNABLE longer than runnable_timeout_s"
-# Old job definition revisions stay ACTIVE for in-flight runs (AWS-QUIRKS 14); older ones than these are retired.
-KEEP_REVISIONS = 3
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------
 def _resolved(values: Iterable[str | Ref], *, key: Key, field: str) -> list[str]:
-    """The IDs in a spec field; a Ref still unfilled at create/update time is a bug in the caller."""
-    out: list[str] = []
-    for value in values:
-        if isinstance(value, Ref):
-            raise TypeError(
-                f"{key}: {field} is still {value.key}.{value.attr}; the engine must fill Refs first"
-            )
-        out.append(value)
-    return out
+    """The IDs in a spec field (a list of IDs, each maybe a Ref the engine filled in)."""
+    return [resolved(value, key=key, field=field) for value in values]
 
 
 def _like_desired(live: Iterable[Any], desired: Sequence[str | Ref]) -> tuple[str, ...]:
@@ -116,7 +97,10 @@ def _is_propagation(reason: str) -> bool:
 
 
 # ---- what compute environments and job queues share ----------------------------------------------------------
-class _DisableThenDelete:
+B = TypeVar("B", ComputeEnvironmentSpec, JobQueueSpec)
+
+
+class _DisableThenDelete(Generic[B]):
     """Describe by name, wait until VALID/INVALID, and remove as AWS requires for both kinds: disable, wait until
     settled, delete, wait until gone (AWS-QUIRKS 7, 8, 9). Subclasses name their operations and fields."""
 
@@ -130,9 +114,8 @@ class _DisableThenDelete:
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
 
-    def delete(self, observed: Observed) -> None:
-        spec: ComputeEnvironmentSpec | JobQueueSpec = observed.state
-        self._remove(spec.key, spec.name)
+    def delete(self, observed: Observed[B]) -> None:
+        self._remove(observed.state.key, observed.state.name)
 
     def _describe(self, key: Key, name: str) -> AwsDict | None:
         found = self.aws.call("batch", self.DESCRIBE, key=key, **{self.NAMES_PARAM: [name]})
@@ -179,7 +162,7 @@ class _DisableThenDelete:
             key=key,
         )
 
-    def _remove_quietly(self, spec: ComputeEnvironmentSpec | JobQueueSpec) -> None:
+    def _remove_quietly(self, spec: B) -> None:
         # Cleanup after a failed create; the original error is what the user must see.
         try:
             self._remove(spec.key, spec.name)
@@ -188,7 +171,7 @@ class _DisableThenDelete:
 
 
 # ---- compute environments ------------------------------------------------------------------------------------
-class ComputeEnvironmentProvisioner(_DisableThenDelete):
+class ComputeEnvironmentProvisioner(_DisableThenDelete[ComputeEnvironmentSpec]):
     """MANAGED compute environment named exactly `spec.name` (FARGATE, FARGATE_SPOT, EC2 or SPOT)."""
 
     kind: ClassVar[Kind] = Kind.COMPUTE_ENVIRONMENT
@@ -199,38 +182,9 @@ class ComputeEnvironmentProvisioner(_DisableThenDelete):
     DELETE = "delete_compute_environment"
     NAME_PARAM = "computeEnvironment"
 
-    def read(self, spec: ComputeEnvironmentSpec) -> Observed | None:
-        env = self._describe(spec.key, spec.name)
-        if env is None:
-            return None
-        tags = {str(k): str(v) for k, v in (env.get("tags") or {}).items()}
-        check_owned(spec.key, spec.tags, tags)
-        resources: AwsDict = env.get("computeResources") or {}
-        compute_type = str(resources.get("type", ""))
-        allocation = resources.get("allocationStrategy")
-        if allocation == DEFAULT_ALLOCATION_STRATEGY and spec.allocation_strategy is None:
-            allocation = None
-        state = ComputeEnvironmentSpec(
-            name=spec.name,
-            compute_type=compute_type,
-            max_vcpus=int(resources.get("maxvCpus", 0)),
-            subnet_ids=_like_desired(resources.get("subnets") or [], spec.subnet_ids),
-            security_group_ids=_like_desired(
-                resources.get("securityGroupIds") or [], spec.security_group_ids
-            ),
-            min_vcpus=int(resources.get("minvCpus", 0)),
-            instance_types=_like_desired(resources.get("instanceTypes") or [], spec.instance_types),
-            instance_role_arn=str(resources["instanceRole"]) if resources.get("instanceRole") else None,
-            allocation_strategy=str(allocation) if allocation else None,
-            service_role_arn=self._observed_service_role(env, spec),
-            state=str(env.get("state", "ENABLED")),
-            tags=tags,
-            depends_on=spec.depends_on,
-        )
-        return Observed(state, {"arn": str(env["computeEnvironmentArn"])})
-
-    def create(self, spec: ComputeEnvironmentSpec) -> Outputs:
-        self._check(spec)
+    @staticmethod
+    def to_request(spec: ComputeEnvironmentSpec) -> AwsDict:
+        """The CreateComputeEnvironment parameters for `spec` (without a service role when it names none)."""
         resources: AwsDict = {
             "type": spec.compute_type,
             "maxvCpus": spec.max_vcpus,
@@ -248,11 +202,64 @@ class ComputeEnvironmentProvisioner(_DisableThenDelete):
             "type": "MANAGED",
             "state": spec.state,
             "computeResources": resources,
-            # moto requires serviceRole; AWS would use the service-linked role when it is absent. We name it.
-            "serviceRole": spec.service_role_arn or self._service_linked_role(spec.key),
         }
+        if spec.service_role_arn:
+            params["serviceRole"] = spec.service_role_arn
         if spec.tags:
             params["tags"] = dict(spec.tags)
+        return params
+
+    @staticmethod
+    def from_described(
+        item: AwsDict, *, desired: ComputeEnvironmentSpec | None = None
+    ) -> ComputeEnvironmentSpec:
+        """A DescribeComputeEnvironments item in the spec's shape. AWS's defaults read as what `desired` leaves out
+        (no allocation strategy, the service-linked role as no service role) and ID lists keep its order."""
+        resources: AwsDict = item.get("computeResources") or {}
+        allocation = resources.get("allocationStrategy")
+        if allocation == DEFAULT_ALLOCATION_STRATEGY and (
+            desired is None or desired.allocation_strategy is None
+        ):
+            allocation = None
+        role = str(item.get("serviceRole") or "")
+        # The service-linked role stands for "no service role given" (what AWS uses when serviceRole is absent).
+        if f":role{SERVICE_LINKED_ROLE_PATH}" in role and (
+            desired is None or desired.service_role_arn is None
+        ):
+            role = ""
+        return ComputeEnvironmentSpec(
+            name=str(item["computeEnvironmentName"]),
+            compute_type=str(resources.get("type", "")),
+            max_vcpus=int(resources.get("maxvCpus", 0)),
+            subnet_ids=_like_desired(resources.get("subnets") or [], desired.subnet_ids if desired else ()),
+            security_group_ids=_like_desired(
+                resources.get("securityGroupIds") or [], desired.security_group_ids if desired else ()
+            ),
+            min_vcpus=int(resources.get("minvCpus", 0)),
+            instance_types=_like_desired(
+                resources.get("instanceTypes") or [], desired.instance_types if desired else ()
+            ),
+            instance_role_arn=str(resources["instanceRole"]) if resources.get("instanceRole") else None,
+            allocation_strategy=str(allocation) if allocation else None,
+            service_role_arn=role or None,
+            state=str(item.get("state", "ENABLED")),
+            tags={str(k): str(v) for k, v in (item.get("tags") or {}).items()},
+        )
+
+    def read(self, spec: ComputeEnvironmentSpec) -> Observed[ComputeEnvironmentSpec] | None:
+        env = self._describe(spec.key, spec.name)
+        if env is None:
+            return None
+        state = self.from_described(env, desired=spec)
+        check_owned(spec.key, spec.tags, state.tags)
+        return observation(spec, state, {"arn": str(env["computeEnvironmentArn"])})
+
+    def create(self, spec: ComputeEnvironmentSpec) -> Outputs:
+        self._check(spec)
+        params = self.to_request(spec)
+        if "serviceRole" not in params:
+            # moto requires serviceRole; AWS would use the service-linked role when it is absent. We name it.
+            params["serviceRole"] = self._service_linked_role(spec.key)
 
         deadline = self.aws.clock() + PROPAGATION_TIMEOUT_S
         delay = min(1.0, POLL_INTERVAL_S)
@@ -289,8 +296,8 @@ class ComputeEnvironmentProvisioner(_DisableThenDelete):
             self.aws.sleep(delay)
             delay = min(delay * 2, POLL_INTERVAL_S)
 
-    def update(self, spec: ComputeEnvironmentSpec, observed: Observed) -> Outputs:
-        before: ComputeEnvironmentSpec = observed.state
+    def update(self, spec: ComputeEnvironmentSpec, observed: Observed[ComputeEnvironmentSpec]) -> Outputs:
+        before = observed.state
         self._check(spec)
         scaling: AwsDict = {}
         if spec.max_vcpus != before.max_vcpus:
@@ -364,17 +371,6 @@ class ComputeEnvironmentProvisioner(_DisableThenDelete):
                         return str(role["Arn"])
             raise
 
-    @staticmethod
-    def _observed_service_role(env: AwsDict, spec: ComputeEnvironmentSpec) -> str | None:
-        role = env.get("serviceRole")
-        if not role:
-            return None
-        arn = str(role)
-        # The service-linked role stands for "no service role given" (what AWS uses when serviceRole is absent).
-        if spec.service_role_arn is None and f":role{SERVICE_LINKED_ROLE_PATH}" in arn:
-            return None
-        return arn
-
     def _check(self, spec: ComputeEnvironmentSpec) -> None:
         """Refuse, before any call, what Batch would accept and then leave INVALID or reject."""
         problems: list[str] = []
@@ -432,7 +428,7 @@ class ComputeEnvironmentProvisioner(_DisableThenDelete):
 
 
 # ---- job queues ----------------------------------------------------------------------------------------------
-class JobQueueProvisioner(_DisableThenDelete):
+class JobQueueProvisioner(_DisableThenDelete[JobQueueSpec]):
     """Job queue named exactly `spec.name` over compute environments in order; cancels jobs stuck RUNNABLE."""
 
     kind: ClassVar[Kind] = Kind.JOB_QUEUE
@@ -443,28 +439,9 @@ class JobQueueProvisioner(_DisableThenDelete):
     DELETE = "delete_job_queue"
     NAME_PARAM = "jobQueue"
 
-    def read(self, spec: JobQueueSpec) -> Observed | None:
-        queue = self._describe(spec.key, spec.name)
-        if queue is None:
-            return None
-        tags = {str(k): str(v) for k, v in (queue.get("tags") or {}).items()}
-        check_owned(spec.key, spec.tags, tags)
-        order = sorted(queue.get("computeEnvironmentOrder") or [], key=lambda o: int(o["order"]))
-        state = JobQueueSpec(
-            name=spec.name,
-            # moto (and older AWS answers) may give names where we sent ARNs.
-            compute_environment_arns=tuple(
-                self._environment_arn(str(o["computeEnvironment"])) for o in order
-            ),
-            priority=int(queue.get("priority", 1)),
-            state=str(queue.get("state", "ENABLED")),
-            runnable_timeout_s=_runnable_timeout(queue.get("jobStateTimeLimitActions") or []),
-            tags=tags,
-            depends_on=spec.depends_on,
-        )
-        return Observed(state, {"arn": str(queue["jobQueueArn"])})
-
-    def create(self, spec: JobQueueSpec) -> Outputs:
+    @staticmethod
+    def to_request(spec: JobQueueSpec) -> AwsDict:
+        """The CreateJobQueue parameters for `spec`."""
         params: AwsDict = {
             "jobQueueName": spec.name,
             "state": spec.state,
@@ -475,19 +452,12 @@ class JobQueueProvisioner(_DisableThenDelete):
             params["jobStateTimeLimitActions"] = _time_limit_actions(spec.runnable_timeout_s)
         if spec.tags:
             params["tags"] = dict(spec.tags)
-        created = self.aws.call("batch", "create_job_queue", key=spec.key, **params)
-        try:
-            queue = self._wait_settled(spec.key, spec.name, what=f"{spec.key} to become VALID")
-            if queue.get("status") != "VALID":
-                reason = str(queue.get("statusReason", "")) if queue else "it disappeared"
-                raise _invalid_error(spec.key, "CreateJobQueue", reason)
-        except AwsError:
-            self._remove_quietly(spec)
-            raise
-        return {"arn": str(created["jobQueueArn"])}
+        return params
 
-    def update(self, spec: JobQueueSpec, observed: Observed) -> Outputs:
-        before: JobQueueSpec = observed.state
+    @staticmethod
+    def update_request(spec: JobQueueSpec, before: JobQueueSpec) -> AwsDict:
+        """The UpdateJobQueue parameters (besides jobQueue) that bring `before` to `spec`; empty when none differ.
+        An empty jobStateTimeLimitActions removes the runnable timeout."""
         params: AwsDict = {}
         if spec.state != before.state:
             params["state"] = spec.state
@@ -499,6 +469,49 @@ class JobQueueProvisioner(_DisableThenDelete):
             params["jobStateTimeLimitActions"] = (
                 [] if spec.runnable_timeout_s is None else _time_limit_actions(spec.runnable_timeout_s)
             )
+        return params
+
+    @staticmethod
+    def from_described(item: AwsDict, *, ctx: AwsContext) -> JobQueueSpec:
+        """A DescribeJobQueues item in the spec's shape; compute environments named by name (as moto and older
+        AWS answers give them) read as their ARNs in `ctx`."""
+        order = sorted(item.get("computeEnvironmentOrder") or [], key=lambda o: int(o["order"]))
+        environments = [str(o["computeEnvironment"]) for o in order]
+        return JobQueueSpec(
+            name=str(item["jobQueueName"]),
+            compute_environment_arns=tuple(
+                e if e.startswith("arn:") else ctx.arn("batch", f"compute-environment/{e}")
+                for e in environments
+            ),
+            priority=int(item.get("priority", 1)),
+            state=str(item.get("state", "ENABLED")),
+            runnable_timeout_s=_runnable_timeout(item.get("jobStateTimeLimitActions") or []),
+            tags={str(k): str(v) for k, v in (item.get("tags") or {}).items()},
+        )
+
+    def read(self, spec: JobQueueSpec) -> Observed[JobQueueSpec] | None:
+        queue = self._describe(spec.key, spec.name)
+        if queue is None:
+            return None
+        state = self.from_described(queue, ctx=self.aws.context())
+        check_owned(spec.key, spec.tags, state.tags)
+        return observation(spec, state, {"arn": str(queue["jobQueueArn"])})
+
+    def create(self, spec: JobQueueSpec) -> Outputs:
+        created = self.aws.call("batch", "create_job_queue", key=spec.key, **self.to_request(spec))
+        try:
+            queue = self._wait_settled(spec.key, spec.name, what=f"{spec.key} to become VALID")
+            if queue.get("status") != "VALID":
+                reason = str(queue.get("statusReason", "")) if queue else "it disappeared"
+                raise _invalid_error(spec.key, "CreateJobQueue", reason)
+        except AwsError:
+            self._remove_quietly(spec)
+            raise
+        return {"arn": str(created["jobQueueArn"])}
+
+    def update(self, spec: JobQueueSpec, observed: Observed[JobQueueSpec]) -> Outputs:
+        before = observed.state
+        params = self.update_request(spec, before)
         arn = observed.outputs.get("arn") or self.aws.context().arn("batch", f"job-queue/{spec.name}")
         if params:
             self.aws.call("batch", "update_job_queue", key=spec.key, jobQueue=spec.name, **params)
@@ -510,11 +523,6 @@ class JobQueueProvisioner(_DisableThenDelete):
                 raise _invalid_error(spec.key, "UpdateJobQueue", reason)
         _tag_changes(self.aws, key=spec.key, arn=arn, desired=spec.tags, live=before.tags)
         return {"arn": arn}
-
-    def _environment_arn(self, value: str) -> str:
-        if value.startswith("arn:"):
-            return value
-        return self.aws.context().arn("batch", f"compute-environment/{value}")
 
 
 def _environment_order(arns: Sequence[str]) -> list[AwsDict]:
@@ -538,238 +546,3 @@ def _runnable_timeout(actions: Iterable[AwsDict]) -> int | None:
         if action.get("state") == "RUNNABLE" and str(action.get("action", "")).upper() == "CANCEL":
             return int(action["maxTimeSeconds"])
     return None
-
-
-# ---- job definitions -----------------------------------------------------------------------------------------
-class JobDefinitionProvisioner:
-    """Container job definition named `spec.name`: read is the latest ACTIVE revision, a change a new revision."""
-
-    kind: ClassVar[Kind] = Kind.JOB_DEFINITION
-
-    def __init__(self, aws: Aws) -> None:
-        self.aws = aws
-        self.hints: Hints[list[AwsDict]] = Hints()
-
-    def prefetch(self, specs: Sequence[JobDefinitionSpec]) -> None:
-        """Every ACTIVE job definition of the account in one paged DescribeJobDefinitions (100 a page; a list of
-        names is not accepted, only name:revision), instead of one call per name."""
-
-        def fetch() -> None:
-            wanted = {spec.name for spec in specs}
-            active: dict[str, list[AwsDict]] = {}
-            for page in self.aws.pages(
-                "batch", "describe_job_definitions", key="job definitions", status="ACTIVE", maxResults=100
-            ):
-                for definition in page.get("jobDefinitions", []):
-                    name = definition.get("jobDefinitionName")
-                    if name in wanted and definition.get("status") == "ACTIVE":
-                        active.setdefault(str(name), []).append(definition)
-            # The same DescribeJobDefinitions (status ACTIVE) that `read` makes by name: what it lacks is absent.
-            self.hints.put(
-                {n: sorted(found, key=lambda d: int(d["revision"])) for n, found in active.items()},
-                absent=wanted - set(active),
-            )
-
-        prefetching("job definitions", fetch)
-
-    def read(self, spec: JobDefinitionSpec) -> Observed | None:
-        if self.hints.absent(spec.name):
-            return None
-        active = self.hints.take(spec.name) or self._active(spec.key, spec.name)
-        if not active:
-            return None
-        latest = active[-1]
-        tags = {str(k): str(v) for k, v in (latest.get("tags") or {}).items()}
-        check_owned(spec.key, spec.tags, tags)
-        return Observed(self._normalize(latest, spec, tags), _outputs(latest))
-
-    def create(self, spec: JobDefinitionSpec) -> Outputs:
-        self._check(spec)
-        return self._register(spec)
-
-    def update(self, spec: JobDefinitionSpec, observed: Observed) -> Outputs:
-        # A job definition cannot change: a new revision becomes the latest ACTIVE one, which Batch runs for a
-        # name without revision. Earlier revisions stay ACTIVE for runs in flight (AWS-QUIRKS 14).
-        self._check(spec)
-        outputs = self._register(spec)
-        active = self._active(spec.key, spec.name)
-        for old in active[:-KEEP_REVISIONS]:
-            self._deregister(spec.key, str(old["jobDefinitionArn"]))
-        return outputs
-
-    def delete(self, observed: Observed) -> None:
-        spec: JobDefinitionSpec = observed.state
-        for definition in self._active(spec.key, spec.name):
-            self._deregister(spec.key, str(definition["jobDefinitionArn"]))
-        self.aws.wait_until(
-            lambda: True if not self._active(spec.key, spec.name) else None,
-            what=f"{spec.key} to have no ACTIVE revision",
-            timeout_s=STATUS_TIMEOUT_S,
-            interval_s=POLL_INTERVAL_S,
-            key=spec.key,
-        )
-
-    # ---- helpers -------------------------------------------------------------------------------------------
-    def _active(self, key: Key, name: str) -> list[AwsDict]:
-        """Every ACTIVE revision of `name`, oldest first (AWS paginates; moto does not)."""
-        found: list[AwsDict] = []
-        for page in self.aws.pages(
-            "batch", "describe_job_definitions", key=key, jobDefinitionName=name, status="ACTIVE"
-        ):
-            for definition in page.get("jobDefinitions", []):
-                if definition.get("jobDefinitionName") == name and definition.get("status") == "ACTIVE":
-                    found.append(definition)
-        return sorted(found, key=lambda d: int(d["revision"]))
-
-    def _register(self, spec: JobDefinitionSpec) -> Outputs:
-        registered = self.aws.call("batch", "register_job_definition", key=spec.key, **self._request(spec))
-        return {"arn": str(registered["jobDefinitionArn"]), "revision": str(registered["revision"])}
-
-    def _deregister(self, key: Key, arn: str) -> None:
-        try:
-            self.aws.call("batch", "deregister_job_definition", key=key, jobDefinition=arn)
-        except AwsError as exc:
-            # Already INACTIVE (a concurrent destroy) is what we wanted.
-            if exc.code != "ClientException" or "INACTIVE" not in exc.message:
-                raise
-
-    def _request(self, spec: JobDefinitionSpec) -> AwsDict:
-        """The RegisterJobDefinition parameters for `spec`."""
-        region = self.aws.context().region
-        requirements = [
-            {"type": "VCPU", "value": f"{spec.vcpus:g}"},
-            {"type": "MEMORY", "value": str(spec.memory_mib)},
-        ]
-        if spec.gpus > 0:
-            requirements.append({"type": "GPU", "value": str(spec.gpus)})
-        container: AwsDict = {
-            "image": spec.image,
-            "command": list(spec.command),
-            "resourceRequirements": requirements,
-            "logConfiguration": {
-                "logDriver": "awslogs",
-                "options": {
-                    "awslogs-group": spec.log_group,
-                    "awslogs-region": region,
-                    "awslogs-stream-prefix": spec.stream_prefix,
-                },
-            },
-        }
-        if spec.job_role_arn:
-            container["jobRoleArn"] = spec.job_role_arn
-        if spec.execution_role_arn:
-            container["executionRoleArn"] = spec.execution_role_arn
-        # Batch drops variables with an empty value; not sending them keeps the request equal to what it stores.
-        environment = [{"name": k, "value": v} for k, v in sorted(spec.environment.items()) if v != ""]
-        if environment:
-            container["environment"] = environment
-        if spec.secrets:
-            container["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(spec.secrets.items())]
-        if spec.platform == "FARGATE":
-            container["networkConfiguration"] = {
-                "assignPublicIp": "ENABLED" if spec.assign_public_ip else "DISABLED"
-            }
-            container["fargatePlatformConfiguration"] = {"platformVersion": "LATEST"}
-        retry: AwsDict = {"attempts": spec.retry_attempts}
-        if spec.evaluate_on_exit:
-            retry["evaluateOnExit"] = [dict(rule) for rule in spec.evaluate_on_exit]
-        params: AwsDict = {
-            "jobDefinitionName": spec.name,
-            "type": "container",
-            "platformCapabilities": [spec.platform],
-            "containerProperties": container,
-            "retryStrategy": retry,
-            "propagateTags": True,
-        }
-        if spec.parameters:
-            params["parameters"] = dict(spec.parameters)
-        if spec.timeout_s is not None:
-            params["timeout"] = {"attemptDurationSeconds": spec.timeout_s}
-        if spec.tags:
-            params["tags"] = dict(spec.tags)
-        return params
-
-    def _normalize(
-        self, definition: AwsDict, spec: JobDefinitionSpec, tags: Mapping[str, str]
-    ) -> JobDefinitionSpec:
-        """The revision in the spec's shape (AWS-QUIRKS 13): [] == absent, LATEST == absent, environment sorted."""
-        container: AwsDict = definition.get("containerProperties") or {}
-        requirements = {str(r["type"]): str(r["value"]) for r in container.get("resourceRequirements") or []}
-        platform = str((definition.get("platformCapabilities") or ["EC2"])[0])
-        environment = {
-            str(e["name"]): str(e["value"])
-            for e in container.get("environment") or []
-            if e.get("value", "") != ""
-        }
-        # Batch stores no empty-valued variable: one the spec leaves empty is as good as absent.
-        environment.update({k: "" for k, v in spec.environment.items() if v == "" and k not in environment})
-        log_config: AwsDict = container.get("logConfiguration") or {}
-        options: AwsDict = log_config.get("options") or {}
-        log_group = stream_prefix = ""
-        # A log configuration other than awslogs in our region reads as none, so the plan re-registers ours.
-        if (
-            log_config.get("logDriver") == "awslogs"
-            and options.get("awslogs-region") == self.aws.context().region
-        ):
-            log_group = str(options.get("awslogs-group", ""))
-            stream_prefix = str(options.get("awslogs-stream-prefix", ""))
-        retry: AwsDict = definition.get("retryStrategy") or {}
-        timeout = (definition.get("timeout") or {}).get("attemptDurationSeconds")
-        if platform == "FARGATE":
-            network: AwsDict = container.get("networkConfiguration") or {}
-            assign_public_ip = network.get("assignPublicIp", "DISABLED") == "ENABLED"
-        else:
-            assign_public_ip = spec.assign_public_ip  # not an EC2 setting: whatever the spec says is right
-        return JobDefinitionSpec(
-            name=spec.name,
-            image=str(container.get("image", "")),
-            command=tuple(str(c) for c in container.get("command") or []),
-            platform=platform,
-            # resourceRequirements, or the deprecated top-level fields of definitions registered elsewhere
-            vcpus=float(requirements.get("VCPU") or container.get("vcpus") or 0),
-            memory_mib=int(requirements.get("MEMORY") or container.get("memory") or 0),
-            job_role_arn=str(container.get("jobRoleArn", "")),
-            log_group=log_group,
-            stream_prefix=stream_prefix,
-            gpus=int(requirements.get("GPU", 0)),
-            execution_role_arn=str(container["executionRoleArn"])
-            if container.get("executionRoleArn")
-            else None,
-            environment=environment,
-            secrets={str(s["name"]): str(s["valueFrom"]) for s in container.get("secrets") or []},
-            parameters={str(k): str(v) for k, v in (definition.get("parameters") or {}).items()},
-            retry_attempts=int(retry.get("attempts", 1)),
-            evaluate_on_exit=tuple(_exit_rule(rule) for rule in retry.get("evaluateOnExit") or []),
-            timeout_s=int(timeout) if timeout is not None else None,
-            assign_public_ip=assign_public_ip,
-            tags=dict(tags),
-            depends_on=spec.depends_on,
-        )
-
-    @staticmethod
-    def _check(spec: JobDefinitionSpec) -> None:
-        problems: list[str] = []
-        if spec.platform not in ("FARGATE", "EC2"):
-            problems.append(f"platform {spec.platform!r} is not FARGATE or EC2")
-        if spec.platform == "FARGATE":
-            # AWS-QUIRKS 15: Fargate pulls the image and writes logs with the execution role.
-            if not spec.execution_role_arn:
-                problems.append("a FARGATE job definition needs an execution role (execution_role_arn)")
-            if spec.gpus:
-                problems.append("Fargate has no GPUs")
-        if spec.vcpus <= 0 or spec.memory_mib <= 0:
-            problems.append("vCPUs and memory must be greater than 0")
-        if problems:
-            raise PlanError(
-                f"{spec.key} cannot be registered: " + "; ".join(problems),
-                hint="fix the job's settings in jobs.yaml",
-            )
-
-
-def _outputs(definition: AwsDict) -> Outputs:
-    return {"arn": str(definition["jobDefinitionArn"]), "revision": str(definition["revision"])}
-
-
-def _exit_rule(rule: Mapping[str, Any]) -> dict[str, str]:
-    # Batch matches actions case-insensitively; moto lower-cases them. The API's enum is RETRY | EXIT.
-    return {str(k): (str(v).upper() if k == "action" else str(v)) for k, v in rule.items()}

@@ -10,8 +10,8 @@ from typing import ClassVar
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError
-from batchctl.provisioners.base import check_owned, tags_from_list, tags_to_list
-from batchctl.specs import AwsDict, Key, Kind, Observed, Outputs, RepositorySpec
+from batchctl.provisioners.base import Observed, check_owned, observation, tags_from_list, tags_to_list
+from batchctl.specs import AwsDict, Key, Kind, Outputs, RepositorySpec
 
 REPOSITORY_NOT_FOUND = "RepositoryNotFoundException"
 LIFECYCLE_POLICY_NOT_FOUND = "LifecyclePolicyNotFoundException"
@@ -26,35 +26,44 @@ class RepositoryProvisioner:
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
 
-    def read(self, spec: RepositorySpec) -> Observed | None:
+    @staticmethod
+    def to_request(spec: RepositorySpec) -> AwsDict:
+        """The CreateRepository parameters for `spec` (the lifecycle policy follows with PutLifecyclePolicy)."""
+        return {
+            "repositoryName": spec.name,
+            "imageScanningConfiguration": {"scanOnPush": spec.scan_on_push},
+            "imageTagMutability": spec.image_tag_mutability,
+            "tags": tags_to_list(spec.tags),
+        }
+
+    @staticmethod
+    def from_described(item: AwsDict) -> RepositorySpec:
+        """A DescribeRepositories item, with its `tags` (ListTagsForResource) and `lifecyclePolicyText`
+        (GetLifecyclePolicy; absent without a policy), in the spec's shape."""
+        policy = item.get("lifecyclePolicyText")
+        return RepositorySpec(
+            name=str(item["repositoryName"]),
+            scan_on_push=bool(item.get("imageScanningConfiguration", {}).get("scanOnPush", False)),
+            image_tag_mutability=str(item.get("imageTagMutability", "MUTABLE")),
+            lifecycle_policy=json.loads(policy) if policy else None,
+            tags=tags_from_list(item.get("tags", [])),
+        )
+
+    def read(self, spec: RepositorySpec) -> Observed[RepositorySpec] | None:
         repo = self._describe(spec.key, spec.name)
         if repo is None:
             return None
         arn = str(repo["repositoryArn"])
-        tags = tags_from_list(
-            self.aws.call("ecr", "list_tags_for_resource", key=spec.key, resourceArn=arn).get("tags", [])
-        )
-        check_owned(spec.key, spec.tags, tags)
-        state = RepositorySpec(
-            name=spec.name,
-            scan_on_push=bool(repo.get("imageScanningConfiguration", {}).get("scanOnPush", False)),
-            image_tag_mutability=str(repo.get("imageTagMutability", "MUTABLE")),
-            lifecycle_policy=self._lifecycle_policy(spec.key, spec.name),
-            tags=tags,
-            depends_on=spec.depends_on,
-        )
-        return Observed(state, {"arn": arn, "uri": str(repo["repositoryUri"])})
+        tags = self.aws.call("ecr", "list_tags_for_resource", key=spec.key, resourceArn=arn).get("tags", [])
+        check_owned(spec.key, spec.tags, tags_from_list(tags))
+        found = {**repo, "tags": tags}
+        policy = self._lifecycle_policy_text(spec.key, spec.name)
+        if policy is not None:
+            found["lifecyclePolicyText"] = policy
+        return observation(spec, self.from_described(found), {"arn": arn, "uri": str(repo["repositoryUri"])})
 
     def create(self, spec: RepositorySpec) -> Outputs:
-        repo = self.aws.call(
-            "ecr",
-            "create_repository",
-            key=spec.key,
-            repositoryName=spec.name,
-            imageScanningConfiguration={"scanOnPush": spec.scan_on_push},
-            imageTagMutability=spec.image_tag_mutability,
-            tags=tags_to_list(spec.tags),
-        )["repository"]
+        repo = self.aws.call("ecr", "create_repository", key=spec.key, **self.to_request(spec))["repository"]
         try:
             if spec.lifecycle_policy is not None:
                 self._put_lifecycle_policy(spec, spec.lifecycle_policy)
@@ -63,8 +72,8 @@ class RepositoryProvisioner:
             raise
         return {"arn": str(repo["repositoryArn"]), "uri": str(repo["repositoryUri"])}
 
-    def update(self, spec: RepositorySpec, observed: Observed) -> Outputs:
-        before: RepositorySpec = observed.state
+    def update(self, spec: RepositorySpec, observed: Observed[RepositorySpec]) -> Outputs:
+        before = observed.state
         key = spec.key
         if spec.scan_on_push != before.scan_on_push:
             self.aws.call(
@@ -104,8 +113,8 @@ class RepositoryProvisioner:
             uri = f"{ctx.account_id}.dkr.ecr.{ctx.region}.{ctx.url_suffix}/{spec.name}"
         return {"arn": arn, "uri": uri}
 
-    def delete(self, observed: Observed) -> None:
-        spec: RepositorySpec = observed.state
+    def delete(self, observed: Observed[RepositorySpec]) -> None:
+        spec = observed.state
         try:
             # Without force, a repository holding images fails with RepositoryNotEmptyException (AWS-QUIRKS 45).
             self.aws.call("ecr", "delete_repository", key=spec.key, repositoryName=spec.name, force=True)
@@ -133,15 +142,14 @@ class RepositoryProvisioner:
                 return result
         return None
 
-    def _lifecycle_policy(self, key: Key, name: str) -> AwsDict | None:
+    def _lifecycle_policy_text(self, key: Key, name: str) -> str | None:
         try:
             found = self.aws.call("ecr", "get_lifecycle_policy", key=key, repositoryName=name)
         except AwsError as exc:
             if exc.code == LIFECYCLE_POLICY_NOT_FOUND:
                 return None
             raise
-        policy: AwsDict = json.loads(found["lifecyclePolicyText"])
-        return policy
+        return str(found["lifecyclePolicyText"])
 
     def _put_lifecycle_policy(self, spec: RepositorySpec, policy: AwsDict) -> None:
         self.aws.call(

@@ -13,8 +13,16 @@ from urllib.parse import unquote
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError
-from batchctl.provisioners.base import Hints, check_owned, prefetching, tags_from_list, tags_to_list
-from batchctl.specs import AwsDict, InstanceProfileSpec, Key, Kind, Observed, Outputs, RoleSpec
+from batchctl.provisioners.base import (
+    Hints,
+    Observed,
+    check_owned,
+    observation,
+    prefetching,
+    tags_from_list,
+    tags_to_list,
+)
+from batchctl.specs import AwsDict, InstanceProfileSpec, Key, Kind, Outputs, RoleSpec
 
 NO_SUCH_ENTITY = "NoSuchEntity"
 # IAM is eventually consistent: right after a policy is detached or a role leaves a profile, DeleteRole and
@@ -51,7 +59,37 @@ class RoleProvisioner:
 
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
-        self.hints: Hints[Observed] = Hints()
+        self.hints: Hints[AwsDict] = Hints()
+
+    @staticmethod
+    def to_request(spec: RoleSpec) -> AwsDict:
+        """The CreateRole parameters for `spec` (inline and managed policies follow in calls of their own)."""
+        params: AwsDict = {
+            "RoleName": spec.name,
+            "AssumeRolePolicyDocument": dump_policy(spec.trust_policy),
+            "Tags": tags_to_list(spec.tags),
+        }
+        if spec.description:
+            params["Description"] = spec.description
+        return params
+
+    @staticmethod
+    def from_described(item: AwsDict) -> RoleSpec:
+        """A role as GetAccountAuthorizationDetails describes it (a RoleDetailList entry: trust policy, inline
+        policies in RolePolicyList, AttachedManagedPolicies, Tags) with the Description ListRoles or GetRole gives."""
+        return RoleSpec(
+            name=str(item["RoleName"]),
+            trust_policy=policy_document(item["AssumeRolePolicyDocument"]),
+            inline_policies={
+                str(p["PolicyName"]): policy_document(p["PolicyDocument"])
+                for p in item.get("RolePolicyList", [])
+            },
+            managed_policy_arns=tuple(
+                sorted(str(p["PolicyArn"]) for p in item.get("AttachedManagedPolicies", []))
+            ),
+            description=str(item.get("Description", "")),
+            tags=tags_from_list(item.get("Tags", [])),
+        )
 
     def prefetch(self, specs: Sequence[RoleSpec]) -> None:
         """Every role of the account in two paged reads instead of 4+ calls per role: ListRoles (descriptions)
@@ -59,11 +97,11 @@ class RoleProvisioner:
         prefetching("IAM roles", lambda: self._batched(specs))
 
     def _batched(self, specs: Sequence[RoleSpec]) -> None:
-        wanted = {spec.name: spec for spec in specs}
+        wanted = {spec.name for spec in specs}
         described: dict[str, AwsDict] = {}
         for page in self.aws.pages("iam", "list_roles", key="iam roles", PaginationConfig={"PageSize": 1000}):
             described.update({r["RoleName"]: r for r in page.get("Roles", []) if r["RoleName"] in wanted})
-        found: dict[str, Observed] = {}
+        found: dict[str, AwsDict] = {}
         for page in self.aws.pages(
             "iam",
             "get_account_authorization_details",
@@ -73,62 +111,26 @@ class RoleProvisioner:
         ):
             for detail in page.get("RoleDetailList", []):
                 name = str(detail["RoleName"])
-                if name not in wanted or name not in described:
-                    continue
-                spec = wanted[name]
-                state = RoleSpec(
-                    name=name,
-                    trust_policy=policy_document(detail["AssumeRolePolicyDocument"]),
-                    inline_policies={
-                        str(p["PolicyName"]): policy_document(p["PolicyDocument"])
-                        for p in detail.get("RolePolicyList", [])
-                    },
-                    managed_policy_arns=tuple(
-                        sorted(str(p["PolicyArn"]) for p in detail.get("AttachedManagedPolicies", []))
-                    ),
-                    description=str(described[name].get("Description", "")),
-                    tags=tags_from_list(detail.get("Tags", [])),
-                    depends_on=spec.depends_on,
-                )
-                found[name] = Observed(state, {"arn": str(detail["Arn"])})
+                if name in described:
+                    found[name] = {**detail, "Description": described[name].get("Description", "")}
         # ListRoles reads the same IAM state GetRole does: a role it does not list is absent (a first deploy
         # then makes no GetRole per role). A role listed by one call and not the other is read live.
         self.hints.put(found, absent=[name for name in wanted if name not in described])
 
-    def read(self, spec: RoleSpec) -> Observed | None:
-        hint = self.hints.take(spec.name)
-        if hint is not None:
-            check_owned(spec.key, spec.tags, hint.state.tags)
-            return hint
-        if self.hints.absent(spec.name):
-            return None
-        role = self._get_role(spec.key, spec.name)
-        if role is None:
-            return None
-        tags: dict[str, str] = {}
-        for page in self.aws.pages("iam", "list_role_tags", key=spec.key, RoleName=spec.name):
-            tags.update(tags_from_list(page.get("Tags", [])))
-        check_owned(spec.key, spec.tags, tags)
-        state = RoleSpec(
-            name=spec.name,
-            trust_policy=policy_document(role["AssumeRolePolicyDocument"]),
-            inline_policies=self._inline_policies(spec.key, spec.name),
-            managed_policy_arns=tuple(sorted(self._managed_policy_arns(spec.key, spec.name))),
-            description=str(role.get("Description", "")),
-            tags=tags,
-            depends_on=spec.depends_on,
-        )
-        return Observed(state, {"arn": str(role["Arn"])})
+    def read(self, spec: RoleSpec) -> Observed[RoleSpec] | None:
+        detail = self.hints.take(spec.name)
+        if detail is None:
+            if self.hints.absent(spec.name):
+                return None
+            detail = self._detail(spec)
+            if detail is None:
+                return None
+        state = self.from_described(detail)
+        check_owned(spec.key, spec.tags, state.tags)
+        return observation(spec, state, {"arn": str(detail["Arn"])})
 
     def create(self, spec: RoleSpec) -> Outputs:
-        params: AwsDict = {
-            "RoleName": spec.name,
-            "AssumeRolePolicyDocument": dump_policy(spec.trust_policy),
-            "Tags": tags_to_list(spec.tags),
-        }
-        if spec.description:
-            params["Description"] = spec.description
-        role = self.aws.call("iam", "create_role", key=spec.key, **params)["Role"]
+        role = self.aws.call("iam", "create_role", key=spec.key, **self.to_request(spec))["Role"]
         try:
             for policy_name, document in sorted(spec.inline_policies.items()):
                 self._put_inline(spec, policy_name, document)
@@ -139,8 +141,8 @@ class RoleProvisioner:
             raise
         return {"arn": str(role["Arn"])}
 
-    def update(self, spec: RoleSpec, observed: Observed) -> Outputs:
-        before: RoleSpec = observed.state
+    def update(self, spec: RoleSpec, observed: Observed[RoleSpec]) -> Outputs:
+        before = observed.state
         key = spec.key
         if spec.trust_policy != before.trust_policy:
             self.aws.call(
@@ -172,8 +174,8 @@ class RoleProvisioner:
         arn = observed.outputs.get("arn") or self.aws.context().arn("iam", f"role/{spec.name}", region=False)
         return {"arn": arn}
 
-    def delete(self, observed: Observed) -> None:
-        spec: RoleSpec = observed.state
+    def delete(self, observed: Observed[RoleSpec]) -> None:
+        spec = observed.state
         try:
             self._detach_everything(spec.key, spec.name)
             self.aws.retry_on(
@@ -203,12 +205,30 @@ class RoleProvisioner:
             raise
         return role
 
-    def _inline_policies(self, key: Key, name: str) -> dict[str, AwsDict]:
-        documents: dict[str, AwsDict] = {}
-        for policy_name in self._inline_policy_names(key, name):
-            found = self.aws.call("iam", "get_role_policy", key=key, RoleName=name, PolicyName=policy_name)
-            documents[policy_name] = policy_document(found["PolicyDocument"])
-        return documents
+    def _detail(self, spec: RoleSpec) -> AwsDict | None:
+        """The role in GetAccountAuthorizationDetails' shape, from GetRole and the role's own List calls; its
+        ownership is proven before its policies are read."""
+        key, name = spec.key, spec.name
+        role = self._get_role(key, name)
+        if role is None:
+            return None
+        tags = [
+            t
+            for page in self.aws.pages("iam", "list_role_tags", key=key, RoleName=name)
+            for t in page.get("Tags", [])
+        ]
+        check_owned(key, spec.tags, tags_from_list(tags))
+        inline = [
+            {
+                "PolicyName": policy_name,
+                "PolicyDocument": self.aws.call(
+                    "iam", "get_role_policy", key=key, RoleName=name, PolicyName=policy_name
+                )["PolicyDocument"],
+            }
+            for policy_name in self._inline_policy_names(key, name)
+        ]
+        managed = [{"PolicyArn": arn} for arn in self._managed_policy_arns(key, name)]
+        return {**role, "Tags": tags, "RolePolicyList": inline, "AttachedManagedPolicies": managed}
 
     def _inline_policy_names(self, key: Key, name: str) -> list[str]:
         return [
@@ -272,30 +292,33 @@ class InstanceProfileProvisioner:
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
 
-    def read(self, spec: InstanceProfileSpec) -> Observed | None:
+    @staticmethod
+    def to_request(spec: InstanceProfileSpec) -> AwsDict:
+        """The CreateInstanceProfile parameters for `spec` (its role is added by a call of its own)."""
+        return {"InstanceProfileName": spec.name, "Tags": tags_to_list(spec.tags)}
+
+    @staticmethod
+    def from_described(item: AwsDict) -> InstanceProfileSpec:
+        """GetInstanceProfile's InstanceProfile (which carries its Tags) in the spec's shape."""
+        roles = item.get("Roles", [])
+        return InstanceProfileSpec(
+            name=str(item["InstanceProfileName"]),
+            role_name=str(roles[0]["RoleName"]) if roles else "",
+            tags=tags_from_list(item.get("Tags", [])),
+        )
+
+    def read(self, spec: InstanceProfileSpec) -> Observed[InstanceProfileSpec] | None:
         profile = self._get_profile(spec.key, spec.name)
         if profile is None:
             return None
-        # GetInstanceProfile returns the profile's tags (InstanceProfile.Tags), so no ListInstanceProfileTags.
-        tags = tags_from_list(profile.get("Tags", []))
-        check_owned(spec.key, spec.tags, tags)
-        roles = profile.get("Roles", [])
-        state = InstanceProfileSpec(
-            name=spec.name,
-            role_name=str(roles[0]["RoleName"]) if roles else "",
-            tags=tags,
-            depends_on=spec.depends_on,
-        )
-        return Observed(state, {"arn": str(profile["Arn"])})
+        state = self.from_described(profile)
+        check_owned(spec.key, spec.tags, state.tags)
+        return observation(spec, state, {"arn": str(profile["Arn"])})
 
     def create(self, spec: InstanceProfileSpec) -> Outputs:
-        profile = self.aws.call(
-            "iam",
-            "create_instance_profile",
-            key=spec.key,
-            InstanceProfileName=spec.name,
-            Tags=tags_to_list(spec.tags),
-        )["InstanceProfile"]
+        profile = self.aws.call("iam", "create_instance_profile", key=spec.key, **self.to_request(spec))[
+            "InstanceProfile"
+        ]
         try:
             if spec.role_name:
                 self.aws.call(
@@ -310,8 +333,8 @@ class InstanceProfileProvisioner:
             raise
         return {"arn": str(profile["Arn"])}
 
-    def update(self, spec: InstanceProfileSpec, observed: Observed) -> Outputs:
-        before: InstanceProfileSpec = observed.state
+    def update(self, spec: InstanceProfileSpec, observed: Observed[InstanceProfileSpec]) -> Outputs:
+        before = observed.state
         key = spec.key
         if spec.role_name != before.role_name:
             # A profile holds at most one role (LimitExceeded otherwise): remove the old one first.
@@ -350,8 +373,8 @@ class InstanceProfileProvisioner:
         )
         return {"arn": arn}
 
-    def delete(self, observed: Observed) -> None:
-        spec: InstanceProfileSpec = observed.state
+    def delete(self, observed: Observed[InstanceProfileSpec]) -> None:
+        spec = observed.state
         try:
             self._remove_roles(spec.key, spec.name)
             self.aws.retry_on(

@@ -7,8 +7,15 @@ from typing import ClassVar
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError
-from batchctl.provisioners.base import Hints, check_owned, prefetching, tagged_resources
-from batchctl.specs import AwsDict, Kind, LogGroupSpec, Observed, Outputs
+from batchctl.provisioners.base import (
+    Hints,
+    Observed,
+    check_owned,
+    observation,
+    prefetching,
+    tagged_resources,
+)
+from batchctl.specs import AwsDict, Kind, LogGroupSpec, Outputs
 
 
 class LogGroupProvisioner:
@@ -19,6 +26,21 @@ class LogGroupProvisioner:
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
         self.hints: Hints[tuple[AwsDict, dict[str, str] | None]] = Hints()
+
+    @staticmethod
+    def to_request(spec: LogGroupSpec) -> AwsDict:
+        """The CreateLogGroup parameters for `spec` (retention follows with PutRetentionPolicy)."""
+        return {"logGroupName": spec.name, "tags": dict(spec.tags)}
+
+    @staticmethod
+    def from_described(item: AwsDict) -> LogGroupSpec:
+        """A DescribeLogGroups item, with the group's `tags` (ListTagsForResource), in the spec's shape."""
+        retention = item.get("retentionInDays")
+        return LogGroupSpec(
+            name=str(item["logGroupName"]),
+            retention_days=int(retention) if retention is not None else None,
+            tags={str(k): str(v) for k, v in (item.get("tags") or {}).items()},
+        )
 
     def prefetch(self, specs: Sequence[LogGroupSpec]) -> None:
         """One paged DescribeLogGroups per parent path (`/batchctl/<project>/<stage>/`, ...) and one paged
@@ -42,7 +64,7 @@ class LogGroupProvisioner:
         tags = tagged_resources(self.aws, specs, resource_type="logs")
         return {name: (group, tags.get(_arn_of(group))) for name, group in groups.items()}
 
-    def read(self, spec: LogGroupSpec) -> Observed | None:
+    def read(self, spec: LogGroupSpec) -> Observed[LogGroupSpec] | None:
         hint = self.hints.take(spec.name)
         if hint is not None:
             group, tagged = hint
@@ -56,7 +78,9 @@ class LogGroupProvisioner:
                     return self._observed(spec, group, None)
         return None
 
-    def _observed(self, spec: LogGroupSpec, group: AwsDict, tagged: dict[str, str] | None) -> Observed:
+    def _observed(
+        self, spec: LogGroupSpec, group: AwsDict, tagged: dict[str, str] | None
+    ) -> Observed[LogGroupSpec]:
         """The group as read; its tags from the tagging API when they are the desired ones, else read here."""
         arn = _arn_of(group)
         tags = tagged
@@ -65,19 +89,11 @@ class LogGroupProvisioner:
                 "tags", {}
             )
         check_owned(spec.key, spec.tags, tags)
-        state = LogGroupSpec(
-            name=spec.name,
-            retention_days=group.get("retentionInDays"),
-            tags=dict(tags),
-            depends_on=spec.depends_on,
-        )
-        return Observed(state, {"arn": arn})
+        return observation(spec, self.from_described({**group, "tags": tags}), {"arn": arn})
 
     def create(self, spec: LogGroupSpec) -> Outputs:
         try:
-            self.aws.call(
-                "logs", "create_log_group", key=spec.key, logGroupName=spec.name, tags=dict(spec.tags)
-            )
+            self.aws.call("logs", "create_log_group", key=spec.key, **self.to_request(spec))
         except AwsError as exc:
             if exc.code != "ResourceAlreadyExistsException":
                 raise
@@ -98,8 +114,8 @@ class LogGroupProvisioner:
             raise
         return {"arn": self._arn(spec.name)}
 
-    def update(self, spec: LogGroupSpec, observed: Observed) -> Outputs:
-        before: LogGroupSpec = observed.state
+    def update(self, spec: LogGroupSpec, observed: Observed[LogGroupSpec]) -> Outputs:
+        before = observed.state
         if spec.retention_days != before.retention_days:
             if spec.retention_days is None:
                 self.aws.call("logs", "delete_retention_policy", key=spec.key, logGroupName=spec.name)
@@ -119,8 +135,8 @@ class LogGroupProvisioner:
             self.aws.call("logs", "tag_resource", key=spec.key, resourceArn=arn, tags=dict(spec.tags))
         return {"arn": arn}
 
-    def delete(self, observed: Observed) -> None:
-        spec: LogGroupSpec = observed.state
+    def delete(self, observed: Observed[LogGroupSpec]) -> None:
+        spec = observed.state
         try:
             self.aws.call("logs", "delete_log_group", key=spec.key, logGroupName=spec.name)
         except AwsError as exc:

@@ -8,8 +8,8 @@ from typing import ClassVar
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError
-from batchctl.provisioners.base import check_owned
-from batchctl.specs import AwsDict, Key, Kind, Observed, Outputs, PipeSpec
+from batchctl.provisioners.base import POLL_INTERVAL_S, Observed, check_owned, observation, stale_and_changed
+from batchctl.specs import AwsDict, Key, Kind, Outputs, PipeSpec
 
 NOT_FOUND = "NotFoundException"
 DELETING = "DELETING"
@@ -26,7 +26,6 @@ CREATE_FAILED = "CREATE_FAILED"
 PERMISSION_MESSAGES = ("does not have permission", "not authorized")
 ROLE_PROPAGATION_TIMEOUT_S = 120.0
 SETTLE_TIMEOUT_S = 300.0
-POLL_INTERVAL_S = 5.0
 
 
 def pipe_parameters(spec: PipeSpec) -> AwsDict:
@@ -51,39 +50,52 @@ class PipeProvisioner:
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
 
-    def read(self, spec: PipeSpec) -> Observed | None:
+    @staticmethod
+    def to_request(spec: PipeSpec) -> AwsDict:
+        """The CreatePipe parameters for `spec`: every managed field, the source and the tags."""
+        params = {
+            "Name": spec.name,
+            "Source": spec.source_arn,
+            **pipe_parameters(spec),
+            "Tags": dict(spec.tags),
+        }
+        if not spec.description:
+            del params["Description"]
+        return params
+
+    @staticmethod
+    def from_described(item: AwsDict) -> PipeSpec:
+        """DescribePipe's answer (which carries the pipe's Tags) in the spec's shape; what the parameters leave out
+        reads as the API's default."""
+        source_parameters: AwsDict = item.get("SourceParameters") or {}
+        target_parameters: AwsDict = item.get("TargetParameters") or {}
+        sqs: AwsDict = source_parameters.get("SqsQueueParameters") or {}
+        sfn: AwsDict = target_parameters.get("StepFunctionStateMachineParameters") or {}
+        return PipeSpec(
+            name=str(item["Name"]),
+            source_arn=str(item["Source"]),
+            target_arn=str(item["Target"]),
+            role_arn=str(item["RoleArn"]),
+            batch_size=int(sqs.get("BatchSize", DEFAULT_BATCH_SIZE)),
+            invocation_type=str(sfn.get("InvocationType", DEFAULT_INVOCATION_TYPE)),
+            desired_state=str(item["DesiredState"]),
+            description=str(item.get("Description", "")),
+            tags={str(k): str(v) for k, v in (item.get("Tags") or {}).items()},
+        )
+
+    def read(self, spec: PipeSpec) -> Observed[PipeSpec] | None:
         described = self._describe(spec.key, spec.name)
         # A DELETING pipe is on its way out and cannot be updated: for planning it is gone already, and create()
         # waits for the name to be free.
         if described is None or described.get("CurrentState") == DELETING:
             return None
         arn = str(described["Arn"])
-        if "Tags" in described:
-            tags = dict(described["Tags"])
-        else:
-            tags = dict(
-                self.aws.call("pipes", "list_tags_for_resource", key=spec.key, resourceArn=arn).get(
-                    "tags", {}
-                )
-            )
-        check_owned(spec.key, spec.tags, tags)
-        source_parameters: AwsDict = described.get("SourceParameters") or {}
-        target_parameters: AwsDict = described.get("TargetParameters") or {}
-        sqs: AwsDict = source_parameters.get("SqsQueueParameters") or {}
-        sfn: AwsDict = target_parameters.get("StepFunctionStateMachineParameters") or {}
-        state = PipeSpec(
-            name=spec.name,
-            source_arn=str(described["Source"]),
-            target_arn=str(described["Target"]),
-            role_arn=str(described["RoleArn"]),
-            batch_size=int(sqs.get("BatchSize", DEFAULT_BATCH_SIZE)),
-            invocation_type=str(sfn.get("InvocationType", DEFAULT_INVOCATION_TYPE)),
-            desired_state=str(described["DesiredState"]),
-            description=str(described.get("Description", "")),
-            tags=tags,
-            depends_on=spec.depends_on,
-        )
-        return Observed(state, {"arn": arn})
+        if "Tags" not in described:
+            listed = self.aws.call("pipes", "list_tags_for_resource", key=spec.key, resourceArn=arn)
+            described = {**described, "Tags": listed.get("tags", {})}
+        state = self.from_described(described)
+        check_owned(spec.key, spec.tags, state.tags)
+        return observation(spec, state, {"arn": arn})
 
     def create(self, spec: PipeSpec) -> Outputs:
         described = self._describe(spec.key, spec.name)
@@ -98,8 +110,8 @@ class PipeProvisioner:
             interval_s=POLL_INTERVAL_S,
         )
 
-    def update(self, spec: PipeSpec, observed: Observed) -> Outputs:
-        before: PipeSpec = observed.state
+    def update(self, spec: PipeSpec, observed: Observed[PipeSpec]) -> Outputs:
+        before = observed.state
         arn = observed.outputs.get("arn", "")
         desired = pipe_parameters(spec)
         if desired != pipe_parameters(before):
@@ -111,16 +123,15 @@ class PipeProvisioner:
         if not arn:
             described = self._describe(spec.key, spec.name)
             arn = str(described["Arn"]) if described else ""
-        stale = sorted(k for k in before.tags if k not in spec.tags)
+        stale, retagged = stale_and_changed(spec.tags, before.tags)
         if stale:
             self.aws.call("pipes", "untag_resource", key=spec.key, resourceArn=arn, tagKeys=stale)
-        retagged = {k: v for k, v in spec.tags.items() if before.tags.get(k) != v}
         if retagged:
             self.aws.call("pipes", "tag_resource", key=spec.key, resourceArn=arn, tags=retagged)
         return {"arn": arn}
 
-    def delete(self, observed: Observed) -> None:
-        spec: PipeSpec = observed.state
+    def delete(self, observed: Observed[PipeSpec]) -> None:
+        spec = observed.state
         try:
             self.aws.call("pipes", "delete_pipe", key=spec.key, Name=spec.name)
         except AwsError as exc:
@@ -139,18 +150,7 @@ class PipeProvisioner:
 
     def _create_once(self, spec: PipeSpec) -> Outputs:
         """CreatePipe and wait until it runs (or is stopped); on failure delete the pipe again, then raise."""
-        params = pipe_parameters(spec)
-        if not spec.description:
-            del params["Description"]
-        created = self.aws.call(
-            "pipes",
-            "create_pipe",
-            key=spec.key,
-            Name=spec.name,
-            Source=spec.source_arn,
-            Tags=dict(spec.tags),
-            **params,
-        )
+        created = self.aws.call("pipes", "create_pipe", key=spec.key, **self.to_request(spec))
         try:
             self._wait_settled(spec, operation="CreatePipe")
         except AwsError:

@@ -9,13 +9,20 @@ from typing import ClassVar
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError
-from batchctl.provisioners.base import check_owned, tags_from_list, tags_to_list
-from batchctl.specs import AwsDict, Key, Kind, Observed, Outputs, ScheduleGroupSpec, ScheduleSpec
+from batchctl.provisioners.base import (
+    POLL_INTERVAL_S,
+    Observed,
+    check_owned,
+    observation,
+    stale_and_changed,
+    tags_from_list,
+    tags_to_list,
+)
+from batchctl.specs import AwsDict, Key, Kind, Outputs, ScheduleGroupSpec, ScheduleSpec
 
 NOT_FOUND = "ResourceNotFoundException"
 DELETING = "DELETING"
 GONE_TIMEOUT_S = 300.0
-POLL_INTERVAL_S = 5.0
 # The API's defaults when a schedule leaves them out.
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_RETRY_ATTEMPTS = 185
@@ -57,51 +64,53 @@ class ScheduleGroupProvisioner:
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
 
-    def read(self, spec: ScheduleGroupSpec) -> Observed | None:
+    @staticmethod
+    def to_request(spec: ScheduleGroupSpec) -> AwsDict:
+        """The CreateScheduleGroup parameters for `spec`, tags included."""
+        return {"Name": spec.name, "Tags": tags_to_list(spec.tags)}
+
+    @staticmethod
+    def from_described(item: AwsDict) -> ScheduleGroupSpec:
+        """GetScheduleGroup's answer, with the group's `Tags` (ListTagsForResource), in the spec's shape."""
+        return ScheduleGroupSpec(name=str(item["Name"]), tags=tags_from_list(item.get("Tags", [])))
+
+    def read(self, spec: ScheduleGroupSpec) -> Observed[ScheduleGroupSpec] | None:
         group = self._get(spec.key, spec.name)
         # A DELETING group is on its way out (with its schedules): for planning it is gone already, and create()
         # waits for the name to be free.
         if group is None or group.get("State") == DELETING:
             return None
         arn = str(group["Arn"])
-        tags = tags_from_list(
-            self.aws.call("scheduler", "list_tags_for_resource", key=spec.key, ResourceArn=arn).get(
-                "Tags", []
-            )
-        )
-        check_owned(spec.key, spec.tags, tags)
-        return Observed(
-            ScheduleGroupSpec(name=spec.name, tags=tags, depends_on=spec.depends_on), {"arn": arn}
-        )
+        listed = self.aws.call("scheduler", "list_tags_for_resource", key=spec.key, ResourceArn=arn)
+        state = self.from_described({**group, "Tags": listed.get("Tags", [])})
+        check_owned(spec.key, spec.tags, state.tags)
+        return observation(spec, state, {"arn": arn})
 
     def create(self, spec: ScheduleGroupSpec) -> Outputs:
         group = self._get(spec.key, spec.name)
         if group is not None and group.get("State") == DELETING:
             self._wait_gone(spec)
         # A single call, tags included: if it fails, nothing was created.
-        created = self.aws.call(
-            "scheduler", "create_schedule_group", key=spec.key, Name=spec.name, Tags=tags_to_list(spec.tags)
-        )
+        created = self.aws.call("scheduler", "create_schedule_group", key=spec.key, **self.to_request(spec))
         return {"arn": str(created["ScheduleGroupArn"])}
 
-    def update(self, spec: ScheduleGroupSpec, observed: Observed) -> Outputs:
-        before: ScheduleGroupSpec = observed.state
+    def update(self, spec: ScheduleGroupSpec, observed: Observed[ScheduleGroupSpec]) -> Outputs:
+        before = observed.state
         arn = observed.outputs.get("arn") or self.aws.context().arn(
             "scheduler", f"schedule-group/{spec.name}"
         )
-        stale = sorted(k for k in before.tags if k not in spec.tags)
+        stale, retagged = stale_and_changed(spec.tags, before.tags)
         if stale:
             self.aws.call("scheduler", "untag_resource", key=spec.key, ResourceArn=arn, TagKeys=stale)
-        retagged = {k: v for k, v in spec.tags.items() if before.tags.get(k) != v}
         if retagged:
             self.aws.call(
                 "scheduler", "tag_resource", key=spec.key, ResourceArn=arn, Tags=tags_to_list(retagged)
             )
         return {"arn": arn}
 
-    def delete(self, observed: Observed) -> None:
+    def delete(self, observed: Observed[ScheduleGroupSpec]) -> None:
         """Delete the group; AWS deletes the schedules in it too, asynchronously (the group shows DELETING)."""
-        spec: ScheduleGroupSpec = observed.state
+        spec = observed.state
         # moto 5.2.5 answers DeleteScheduleGroup for a missing group with a 500 (KeyError) rather than
         # ResourceNotFoundException, which botocore would retry: look first.
         if self._get(spec.key, spec.name) is None:
@@ -139,39 +148,49 @@ class ScheduleProvisioner:
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
 
-    def read(self, spec: ScheduleSpec) -> Observed | None:
-        schedule = self._get(spec)
-        if schedule is None:
-            return None
-        target: AwsDict = schedule.get("Target") or {}
+    @staticmethod
+    def to_request(spec: ScheduleSpec) -> AwsDict:
+        """The CreateSchedule (and UpdateSchedule) parameters for `spec`: every field."""
+        return schedule_parameters(spec)
+
+    @staticmethod
+    def from_described(item: AwsDict) -> ScheduleSpec:
+        """GetSchedule's answer in the spec's shape; what it leaves out reads as the API's default."""
+        target: AwsDict = item.get("Target") or {}
         retry: AwsDict = target.get("RetryPolicy") or {}
-        state = ScheduleSpec(
-            name=spec.name,
-            group_name=str(schedule.get("GroupName", spec.group_name)),
-            expression=str(schedule["ScheduleExpression"]),
-            timezone=str(schedule.get("ScheduleExpressionTimezone") or DEFAULT_TIMEZONE),
+        return ScheduleSpec(
+            name=str(item["Name"]),
+            group_name=str(item["GroupName"]),
+            expression=str(item["ScheduleExpression"]),
+            timezone=str(item.get("ScheduleExpressionTimezone") or DEFAULT_TIMEZONE),
             target_arn=str(target.get("Arn", "")),
             role_arn=str(target.get("RoleArn", "")),
             input=str(target.get("Input", "")),
-            state=str(schedule.get("State", "ENABLED")),
+            state=str(item.get("State", "ENABLED")),
             retry_attempts=int(retry.get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS)),
             max_event_age_s=int(retry.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE_S)),
-            description=str(schedule.get("Description") or ""),
-            depends_on=spec.depends_on,
+            description=str(item.get("Description") or ""),
         )
-        return Observed(state, {"arn": str(schedule["Arn"])})
+
+    def read(self, spec: ScheduleSpec) -> Observed[ScheduleSpec] | None:
+        schedule = self._get(spec)
+        if schedule is None:
+            return None
+        described = {"Name": spec.name, "GroupName": spec.group_name, **schedule}
+        return observation(spec, self.from_described(described), {"arn": str(schedule["Arn"])})
 
     def create(self, spec: ScheduleSpec) -> Outputs:
         # A single call: if it fails, nothing was created.
-        created = self.aws.call("scheduler", "create_schedule", key=spec.key, **schedule_parameters(spec))
+        created = self.aws.call("scheduler", "create_schedule", key=spec.key, **self.to_request(spec))
         return {"arn": str(created["ScheduleArn"])}
 
-    def update(self, spec: ScheduleSpec, observed: Observed) -> Outputs:
-        updated = self.aws.call("scheduler", "update_schedule", key=spec.key, **schedule_parameters(spec))
+    def update(self, spec: ScheduleSpec, observed: Observed[ScheduleSpec]) -> Outputs:
+        # UpdateSchedule replaces the whole schedule, so it takes every field, as CreateSchedule does.
+        updated = self.aws.call("scheduler", "update_schedule", key=spec.key, **self.to_request(spec))
         return {"arn": str(updated.get("ScheduleArn") or observed.outputs.get("arn", ""))}
 
-    def delete(self, observed: Observed) -> None:
-        spec: ScheduleSpec = observed.state
+    def delete(self, observed: Observed[ScheduleSpec]) -> None:
+        spec = observed.state
         try:
             self.aws.call(
                 "scheduler", "delete_schedule", key=spec.key, Name=spec.name, GroupName=spec.group_name

@@ -11,14 +11,18 @@ from typing import Any, ClassVar
 from batchctl.aws import Aws
 from batchctl.errors import AwsError
 from batchctl.provisioners.base import (
+    POLL_INTERVAL_S,
     Hints,
+    Observed,
     check_owned,
+    observation,
     prefetching,
+    stale_and_changed,
     tagged_resources,
     tags_from_list,
     tags_to_list,
 )
-from batchctl.specs import AwsDict, Key, Kind, Observed, Outputs, StateMachineSpec
+from batchctl.specs import AwsDict, Key, Kind, Outputs, StateMachineSpec
 
 NOT_FOUND = "StateMachineDoesNotExist"
 DELETING = "DELETING"
@@ -32,7 +36,6 @@ ROLE_PROPAGATION_TIMEOUT_S = 120.0
 STILL_DELETING = frozenset({"StateMachineDeleting"})
 DELETE_TIMEOUT_S = 300.0
 UPDATE_TIMEOUT_S = 120.0
-POLL_INTERVAL_S = 5.0
 
 
 def dump_definition(definition: Mapping[str, Any]) -> str:
@@ -62,6 +65,39 @@ class StateMachineProvisioner:
         self.aws = aws
         self.hints: Hints[dict[str, str]] = Hints()
 
+    @staticmethod
+    def to_request(spec: StateMachineSpec) -> AwsDict:
+        """The CreateStateMachine parameters for `spec`: the definition serialized once, tags included."""
+        return {
+            "name": spec.name,
+            "definition": dump_definition(spec.definition),
+            "roleArn": spec.role_arn,
+            "type": spec.type,
+            "loggingConfiguration": logging_configuration(spec),
+            "tags": tags_to_list(spec.tags, key="key", value="value"),
+        }
+
+    @staticmethod
+    def from_described(item: AwsDict) -> StateMachineSpec:
+        """DescribeStateMachine's answer, with the machine's `tags` (ListTagsForResource), in the spec's shape:
+        the definition parsed, the log group ARN without ":*"."""
+        logging: AwsDict = item.get("loggingConfiguration") or {}
+        destinations: list[AwsDict] = logging.get("destinations") or []
+        log_group_arn: str | None = None
+        if destinations:
+            raw = destinations[0].get("cloudWatchLogsLogGroup", {}).get("logGroupArn")
+            log_group_arn = str(raw).removesuffix(":*") if raw else None
+        return StateMachineSpec(
+            name=str(item["name"]),
+            definition=json.loads(item["definition"]),
+            role_arn=str(item["roleArn"]),
+            type=str(item.get("type", "STANDARD")),
+            log_group_arn=log_group_arn,
+            log_level=str(logging.get("level", "OFF")),
+            include_execution_data=bool(logging.get("includeExecutionData", False)),
+            tags=tags_from_list(item.get("tags", []), key="key", value="value"),
+        )
+
     def prefetch(self, specs: Sequence[StateMachineSpec]) -> None:
         """Tags of every machine in one paged GetResources (DescribeStateMachine is still one call each)."""
 
@@ -72,7 +108,7 @@ class StateMachineProvisioner:
 
         prefetching("state machine tags", fetch)
 
-    def read(self, spec: StateMachineSpec) -> Observed | None:
+    def read(self, spec: StateMachineSpec) -> Observed[StateMachineSpec] | None:
         arn = self._arn(spec.name)
         described = self._describe(spec.key, arn)
         # A DELETING machine is on its way out and cannot be updated: for planning it is already gone, and
@@ -89,17 +125,11 @@ class StateMachineProvisioner:
                 value="value",
             )
         check_owned(spec.key, spec.tags, tags)
-        return Observed(_state(described, spec=spec, tags=tags), {"arn": arn})
+        tagged = {**described, "tags": tags_to_list(tags, key="key", value="value")}
+        return observation(spec, self.from_described(tagged), {"arn": arn})
 
     def create(self, spec: StateMachineSpec) -> Outputs:
-        params: AwsDict = {
-            "name": spec.name,
-            "definition": dump_definition(spec.definition),
-            "roleArn": spec.role_arn,
-            "type": spec.type,
-            "loggingConfiguration": logging_configuration(spec),
-            "tags": tags_to_list(spec.tags, key="key", value="value"),
-        }
+        params = self.to_request(spec)
 
         def attempt() -> AwsDict:
             return self.aws.retry_on(
@@ -114,8 +144,8 @@ class StateMachineProvisioner:
         created = self._retry_role_propagation(spec.key, attempt)
         return {"arn": str(created["stateMachineArn"])}
 
-    def update(self, spec: StateMachineSpec, observed: Observed) -> Outputs:
-        before: StateMachineSpec = observed.state
+    def update(self, spec: StateMachineSpec, observed: Observed[StateMachineSpec]) -> Outputs:
+        before = observed.state
         arn = observed.outputs.get("arn") or self._arn(spec.name)
         params: AwsDict = {}
         if spec.definition != before.definition:
@@ -133,10 +163,9 @@ class StateMachineProvisioner:
                 ),
             )
             self._wait_updated(spec, arn)
-        stale = sorted(k for k in before.tags if k not in spec.tags)
+        stale, retagged = stale_and_changed(spec.tags, before.tags)
         if stale:
             self.aws.call("stepfunctions", "untag_resource", key=spec.key, resourceArn=arn, tagKeys=stale)
-        retagged = {k: v for k, v in spec.tags.items() if before.tags.get(k) != v}
         if retagged:
             self.aws.call(
                 "stepfunctions",
@@ -147,13 +176,13 @@ class StateMachineProvisioner:
             )
         return {"arn": arn}
 
-    def delete(self, observed: Observed) -> None:
+    def delete(self, observed: Observed[StateMachineSpec]) -> None:
         """Delete and wait until DescribeStateMachine says the machine does not exist.
 
         DELETING is not enough: the name stays taken until then, and running executions are stopped only at their
         next state transition, still using the machine's role and log group (which destroy deletes next).
         """
-        spec: StateMachineSpec = observed.state
+        spec = observed.state
         arn = observed.outputs.get("arn") or self._arn(spec.name)
         try:
             self.aws.call("stepfunctions", "delete_state_machine", key=spec.key, stateMachineArn=arn)
@@ -199,7 +228,7 @@ class StateMachineProvisioner:
                 raise AwsError(
                     f"{spec.key} disappeared while being updated", service="stepfunctions", key=str(spec.key)
                 )
-            live = _state(described, spec=spec, tags=spec.tags)
+            live = self.from_described(described)
             settled = (
                 live.definition == spec.definition
                 and live.role_arn == spec.role_arn
@@ -214,24 +243,3 @@ class StateMachineProvisioner:
             interval_s=POLL_INTERVAL_S,
             key=spec.key,
         )
-
-
-def _state(described: AwsDict, *, spec: StateMachineSpec, tags: Mapping[str, str]) -> StateMachineSpec:
-    """DescribeStateMachine's answer in the spec's shape (definition parsed, log group ARN without ":*")."""
-    logging: AwsDict = described.get("loggingConfiguration") or {}
-    destinations: list[AwsDict] = logging.get("destinations") or []
-    log_group_arn: str | None = None
-    if destinations:
-        raw = destinations[0].get("cloudWatchLogsLogGroup", {}).get("logGroupArn")
-        log_group_arn = str(raw).removesuffix(":*") if raw else None
-    return StateMachineSpec(
-        name=spec.name,
-        definition=json.loads(described["definition"]),
-        role_arn=str(described["roleArn"]),
-        type=str(described.get("type", "STANDARD")),
-        log_group_arn=log_group_arn,
-        log_level=str(logging.get("level", "OFF")),
-        include_execution_data=bool(logging.get("includeExecutionData", False)),
-        tags=dict(tags),
-        depends_on=spec.depends_on,
-    )

@@ -10,8 +10,8 @@ from typing import ClassVar
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError
-from batchctl.provisioners.base import check_owned, tags_from_list, tags_to_list
-from batchctl.specs import Key, Kind, Observed, Outputs, TopicSpec
+from batchctl.provisioners.base import Observed, check_owned, observation, tags_from_list, tags_to_list
+from batchctl.specs import AwsDict, Key, Kind, Outputs, TopicSpec
 
 NOT_FOUND = "NotFound"
 EMAIL = "email"
@@ -38,29 +38,35 @@ class TopicProvisioner:
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
 
-    def read(self, spec: TopicSpec) -> Observed | None:
-        arn = self._arn(spec.name)
-        try:
-            self.aws.call("sns", "get_topic_attributes", key=spec.key, TopicArn=arn)
-        except AwsError as exc:
-            if exc.code == NOT_FOUND:
-                return None
-            raise
-        tags = tags_from_list(
-            self.aws.call("sns", "list_tags_for_resource", key=spec.key, ResourceArn=arn).get("Tags", [])
+    @staticmethod
+    def to_request(spec: TopicSpec) -> AwsDict:
+        """The CreateTopic parameters for `spec` (each email is subscribed by a call of its own)."""
+        return {"Name": spec.name, "Tags": tags_to_list(spec.tags)}
+
+    @staticmethod
+    def from_described(item: AwsDict) -> TopicSpec:
+        """The topic `Name` with its `Tags` (ListTagsForResource) and `Subscriptions` (ListSubscriptionsByTopic)
+        in the spec's shape. Pending confirmations count as present: re-subscribing would only send the address
+        another email."""
+        emails = {
+            str(sub["Endpoint"]) for sub in item.get("Subscriptions", []) if sub.get("Protocol") == EMAIL
+        }
+        return TopicSpec(
+            name=str(item["Name"]), emails=tuple(sorted(emails)), tags=tags_from_list(item.get("Tags", []))
         )
-        check_owned(spec.key, spec.tags, tags)
-        # Pending confirmations count as present: re-subscribing would only send the address another email.
-        emails = tuple(sorted({sub.endpoint for sub in self._email_subscriptions(spec.key, arn)}))
-        state = TopicSpec(name=spec.name, emails=emails, tags=tags, depends_on=spec.depends_on)
-        return Observed(state, {"arn": arn})
+
+    def read(self, spec: TopicSpec) -> Observed[TopicSpec] | None:
+        arn = self._arn(spec.name)
+        if not self._exists(spec.key, arn):
+            return None
+        tags = self.aws.call("sns", "list_tags_for_resource", key=spec.key, ResourceArn=arn).get("Tags", [])
+        check_owned(spec.key, spec.tags, tags_from_list(tags))
+        subscriptions = self._subscriptions(spec.key, arn)
+        state = self.from_described({"Name": spec.name, "Tags": tags, "Subscriptions": subscriptions})
+        return observation(spec, state, {"arn": arn})
 
     def create(self, spec: TopicSpec) -> Outputs:
-        arn = str(
-            self.aws.call("sns", "create_topic", key=spec.key, Name=spec.name, Tags=tags_to_list(spec.tags))[
-                "TopicArn"
-            ]
-        )
+        arn = str(self.aws.call("sns", "create_topic", key=spec.key, **self.to_request(spec))["TopicArn"])
         try:
             for email in spec.emails:
                 self._subscribe(spec.key, arn, email)
@@ -69,8 +75,8 @@ class TopicProvisioner:
             raise
         return {"arn": arn}
 
-    def update(self, spec: TopicSpec, observed: Observed) -> Outputs:
-        before: TopicSpec = observed.state
+    def update(self, spec: TopicSpec, observed: Observed[TopicSpec]) -> Outputs:
+        before = observed.state
         key = spec.key
         arn = observed.outputs.get("arn") or self._arn(spec.name)
         for email in sorted(set(spec.emails) - set(before.emails)):
@@ -91,8 +97,8 @@ class TopicProvisioner:
                 self.aws.call("sns", "tag_resource", key=key, ResourceArn=arn, Tags=tags_to_list(spec.tags))
         return {"arn": arn}
 
-    def delete(self, observed: Observed) -> None:
-        spec: TopicSpec = observed.state
+    def delete(self, observed: Observed[TopicSpec]) -> None:
+        spec = observed.state
         arn = observed.outputs.get("arn") or self._arn(spec.name)
         # DeleteTopic also deletes the topic's subscriptions, pending ones included.
         try:
@@ -120,11 +126,17 @@ class TopicProvisioner:
             raise
         return True
 
+    def _subscriptions(self, key: Key, arn: str) -> list[AwsDict]:
+        return [
+            sub
+            for page in self.aws.pages("sns", "list_subscriptions_by_topic", key=key, TopicArn=arn)
+            for sub in page.get("Subscriptions", [])
+        ]
+
     def _email_subscriptions(self, key: Key, arn: str) -> list[_Subscription]:
         return [
             _Subscription(endpoint=str(sub["Endpoint"]), arn=str(sub["SubscriptionArn"]))
-            for page in self.aws.pages("sns", "list_subscriptions_by_topic", key=key, TopicArn=arn)
-            for sub in page.get("Subscriptions", [])
+            for sub in self._subscriptions(key, arn)
             if sub.get("Protocol") == EMAIL
         ]
 

@@ -10,8 +10,17 @@ from typing import ClassVar
 
 from batchctl.aws import Aws
 from batchctl.errors import AwsError
-from batchctl.provisioners.base import Hints, check_owned, prefetching, tagged_resources
-from batchctl.specs import AwsDict, Key, Kind, Observed, Outputs, QueueSpec
+from batchctl.provisioners.base import (
+    POLL_INTERVAL_S,
+    Hints,
+    Observed,
+    check_owned,
+    observation,
+    prefetching,
+    stale_and_changed,
+    tagged_resources,
+)
+from batchctl.specs import AwsDict, Key, Kind, Outputs, QueueSpec
 
 # SQS speaks JSON but stays "query compatible": botocore reports the legacy query code
 # (AWS.SimpleQueueService.NonExistentQueue) as the error code and the modelled name (QueueDoesNotExist) only as
@@ -23,7 +32,6 @@ DELETED_RECENTLY_TIMEOUT_S = 75.0
 DELETED_RECENTLY_INTERVAL_S = 10.0
 # DeleteQueue returns at once; AWS says the deletion takes up to 60 seconds.
 GONE_TIMEOUT_S = 90.0
-POLL_INTERVAL_S = 5.0
 
 VISIBILITY_TIMEOUT = "VisibilityTimeout"
 RETENTION = "MessageRetentionPeriod"
@@ -59,6 +67,33 @@ class QueueProvisioner:
         self.aws = aws
         self.hints: Hints[tuple[str, dict[str, str] | None]] = Hints()
 
+    @staticmethod
+    def to_request(spec: QueueSpec) -> AwsDict:
+        """The CreateQueue parameters for `spec`: attributes and tags in the one call."""
+        attributes = queue_attributes(spec)
+        if not attributes[REDRIVE_POLICY]:
+            del attributes[REDRIVE_POLICY]
+        if spec.fifo:
+            # Only FIFO queues take the attribute; a standard queue is the absence of it.
+            attributes[FIFO] = "true"
+        return {"QueueName": spec.name, "Attributes": attributes, "tags": dict(spec.tags)}
+
+    @staticmethod
+    def from_described(item: AwsDict) -> QueueSpec:
+        """The queue named `QueueName` from its `Attributes` (GetQueueAttributes: strings) and `Tags`
+        (ListQueueTags), in the spec's shape."""
+        attributes: Mapping[str, str] = item.get("Attributes", {})
+        dead_letter_arn, max_receive_count = _parse_redrive(attributes.get(REDRIVE_POLICY, ""))
+        return QueueSpec(
+            name=str(item["QueueName"]),
+            fifo=attributes.get(FIFO, "false") == "true",
+            visibility_timeout_s=int(attributes[VISIBILITY_TIMEOUT]),
+            retention_s=int(attributes[RETENTION]),
+            dead_letter_arn=dead_letter_arn,
+            max_receive_count=max_receive_count,
+            tags={str(k): str(v) for k, v in (item.get("Tags") or {}).items()},
+        )
+
     def prefetch(self, specs: Sequence[QueueSpec]) -> None:
         """Queue URLs from one paged ListQueues (by the names' common prefix) and tags from one paged
         GetResources, instead of GetQueueUrl and ListQueueTags for each queue."""
@@ -81,7 +116,7 @@ class QueueProvisioner:
 
         prefetching("SQS queues", fetch)
 
-    def read(self, spec: QueueSpec) -> Observed | None:
+    def read(self, spec: QueueSpec) -> Observed[QueueSpec] | None:
         hint = self.hints.take(spec.name)
         url, tagged = hint if hint is not None else (self._url(spec.key, spec.name), None)
         if url is None:
@@ -91,9 +126,8 @@ class QueueProvisioner:
                 "sqs", "get_queue_attributes", key=spec.key, QueueUrl=url, AttributeNames=["All"]
             ).get("Attributes", {})
             tags = tagged
-            if tags is None or tags != dict(
-                spec.tags
-            ):  # the tagging API's view only when it is the desired one
+            # The tagging API's view only when it is the desired one.
+            if tags is None or tags != dict(spec.tags):
                 tags = dict(
                     self.aws.call("sqs", "list_queue_tags", key=spec.key, QueueUrl=url).get("Tags", {})
                 )
@@ -102,38 +136,16 @@ class QueueProvisioner:
                 return None
             raise
         check_owned(spec.key, spec.tags, tags)
-        dead_letter_arn, max_receive_count = _parse_redrive(attributes.get(REDRIVE_POLICY, ""))
-        state = QueueSpec(
-            name=spec.name,
-            fifo=attributes.get(FIFO, "false") == "true",
-            visibility_timeout_s=int(attributes[VISIBILITY_TIMEOUT]),
-            retention_s=int(attributes[RETENTION]),
-            dead_letter_arn=dead_letter_arn,
-            max_receive_count=max_receive_count,
-            tags=tags,
-            depends_on=spec.depends_on,
-        )
-        return Observed(state, {"arn": str(attributes.get("QueueArn") or self._arn(spec.name)), "url": url})
+        state = self.from_described({"QueueName": spec.name, "Attributes": attributes, "Tags": tags})
+        arn = str(attributes.get("QueueArn") or self._arn(spec.name))
+        return observation(spec, state, {"arn": arn, "url": url})
 
     def create(self, spec: QueueSpec) -> Outputs:
-        attributes = queue_attributes(spec)
-        if not attributes[REDRIVE_POLICY]:
-            del attributes[REDRIVE_POLICY]
-        if spec.fifo:
-            # Only FIFO queues take the attribute; a standard queue is the absence of it.
-            attributes[FIFO] = "true"
         # CreateQueue is a single call (attributes and tags included): if it fails, nothing was created.
         # It would succeed for an existing queue with the same attributes and fail (QueueNameExists) otherwise
         # (AWS-QUIRKS 28); we only get here when `read` found no queue.
         created = self.aws.retry_on(
-            lambda: self.aws.call(
-                "sqs",
-                "create_queue",
-                key=spec.key,
-                QueueName=spec.name,
-                Attributes=attributes,
-                tags=dict(spec.tags),
-            ),
+            lambda: self.aws.call("sqs", "create_queue", key=spec.key, **self.to_request(spec)),
             codes=DELETED_RECENTLY,
             what=f"SQS to allow the name of {spec.key} again after its deletion",
             timeout_s=DELETED_RECENTLY_TIMEOUT_S,
@@ -141,8 +153,8 @@ class QueueProvisioner:
         )
         return {"arn": self._arn(spec.name), "url": str(created["QueueUrl"])}
 
-    def update(self, spec: QueueSpec, observed: Observed) -> Outputs:
-        before: QueueSpec = observed.state
+    def update(self, spec: QueueSpec, observed: Observed[QueueSpec]) -> Outputs:
+        before = observed.state
         url = observed.outputs.get("url") or self._url(spec.key, spec.name)
         if url is None:
             raise AwsError(f"{spec.key} no longer exists", service="sqs", key=str(spec.key))
@@ -152,16 +164,15 @@ class QueueProvisioner:
         changed = {name: value for name, value in desired.items() if live[name] != value}
         if changed:
             self.aws.call("sqs", "set_queue_attributes", key=spec.key, QueueUrl=url, Attributes=changed)
-        stale = sorted(k for k in before.tags if k not in spec.tags)
+        stale, retagged = stale_and_changed(spec.tags, before.tags)
         if stale:
             self.aws.call("sqs", "untag_queue", key=spec.key, QueueUrl=url, TagKeys=stale)
-        retagged = {k: v for k, v in spec.tags.items() if before.tags.get(k) != v}
         if retagged:
             self.aws.call("sqs", "tag_queue", key=spec.key, QueueUrl=url, Tags=retagged)
         return {"arn": observed.outputs.get("arn") or self._arn(spec.name), "url": url}
 
-    def delete(self, observed: Observed) -> None:
-        spec: QueueSpec = observed.state
+    def delete(self, observed: Observed[QueueSpec]) -> None:
+        spec = observed.state
         url = observed.outputs.get("url") or self._url(spec.key, spec.name)
         if url is None:
             return
