@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 AwsDict = dict[str, Any]
 Outputs = Mapping[str, str]
@@ -68,6 +68,22 @@ class Observed:
 
     state: Any  # the same *Spec type as the desired spec
     outputs: Outputs = field(default_factory=dict)
+
+
+class Spec(Protocol):
+    """What every *Spec offers (the bound of the provisioner contract's type variable)."""
+
+    kind: ClassVar[Kind]
+    replace_on: ClassVar[frozenset[str]]
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key(self) -> Key: ...
+
+    @property
+    def depends_on(self) -> tuple[Key, ...]: ...
 
 
 # Fields never compared by diff: bookkeeping, not state.
