@@ -13,7 +13,7 @@ from batchctl.aws import Aws
 from batchctl.diff import Action, diff
 from batchctl.errors import NotManagedError
 from batchctl.provisioners.batch import (
-    RUNNABLE_TIMEOUT_REASON,
+    RUNNABLE_TIMEOUT_REASONS,
     ComputeEnvironmentProvisioner,
     JobQueueProvisioner,
 )
@@ -138,7 +138,8 @@ def test_job_queue_requests_carry_the_runnable_timeout(timed_aws: Aws) -> None:
         name="demo-dev-queue", compute_environment_arns=(ce_arn("c"),), runnable_timeout_s=1800
     )
     actions = [
-        {"reason": RUNNABLE_TIMEOUT_REASON, "state": "RUNNABLE", "maxTimeSeconds": 1800, "action": "CANCEL"}
+        {"reason": reason, "state": "RUNNABLE", "maxTimeSeconds": 1800, "action": "CANCEL"}
+        for reason in RUNNABLE_TIMEOUT_REASONS
     ]
     arn = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/{spec.name}"
     with Stubber(timed_aws.client("batch")) as stub:

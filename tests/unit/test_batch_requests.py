@@ -10,7 +10,7 @@ import pytest
 
 from batchctl.naming import AwsContext
 from batchctl.provisioners.batch import (
-    RUNNABLE_TIMEOUT_REASON,
+    RUNNABLE_TIMEOUT_REASONS,
     ComputeEnvironmentProvisioner,
     JobQueueProvisioner,
 )
@@ -111,12 +111,10 @@ QUEUE = JobQueueSpec(
     runnable_timeout_s=1800,
     tags=TAGS,
 )
-TIME_LIMIT = {
-    "reason": RUNNABLE_TIMEOUT_REASON,
-    "state": "RUNNABLE",
-    "maxTimeSeconds": 1800,
-    "action": "CANCEL",
-}
+TIME_LIMITS = [
+    {"reason": reason, "state": "RUNNABLE", "maxTimeSeconds": 1800, "action": "CANCEL"}
+    for reason in RUNNABLE_TIMEOUT_REASONS
+]
 
 
 def test_job_queue_request_carries_the_runnable_timeout() -> None:
@@ -128,7 +126,7 @@ def test_job_queue_request_carries_the_runnable_timeout() -> None:
             {"order": 1, "computeEnvironment": ce_arn("spot")},
             {"order": 2, "computeEnvironment": ce_arn("fargate")},
         ],
-        "jobStateTimeLimitActions": [TIME_LIMIT],
+        "jobStateTimeLimitActions": TIME_LIMITS,
         "tags": TAGS,
     }
     untimed = JobQueueProvisioner.to_request(dataclasses.replace(QUEUE, runnable_timeout_s=None, tags={}))
@@ -163,10 +161,36 @@ def test_job_queue_reads_names_as_arns_in_order_and_only_its_own_time_limit() ->
         ],
         "jobStateTimeLimitActions": [
             {"reason": "theirs", "state": "RUNNABLE", "maxTimeSeconds": 60, "action": "TERMINATE"},
-            TIME_LIMIT | {"action": "cancel"},
+            *(limit | {"action": "cancel"} for limit in TIME_LIMITS),
         ],
     }
     assert JobQueueProvisioner.from_described(described, ctx=CTX) == QUEUE
+
+
+def test_job_queue_sends_one_cancel_action_per_reason_aws_matches() -> None:
+    # AWS matches `reason` against the job's statusReason and accepts only these three; free text never fires.
+    actions = JobQueueProvisioner.to_request(QUEUE)["jobStateTimeLimitActions"]
+    assert [a["reason"] for a in actions] == [
+        "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+        "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+        "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+    ]
+    assert {(a["state"], a["action"], a["maxTimeSeconds"]) for a in actions} == {("RUNNABLE", "CANCEL", 1800)}
+
+
+def test_a_queue_with_the_old_free_text_reason_reads_as_a_change() -> None:
+    old = [
+        {
+            "reason": "batchctl: RUNNABLE longer than runnable_timeout_s",
+            "state": "RUNNABLE",
+            "maxTimeSeconds": 1800,
+            "action": "CANCEL",
+        }
+    ]
+    described = JobQueueProvisioner.to_request(QUEUE) | {"jobStateTimeLimitActions": old}
+    read = JobQueueProvisioner.from_described(described, ctx=CTX)
+    assert read.runnable_timeout_s != QUEUE.runnable_timeout_s
+    assert JobQueueProvisioner.update_request(QUEUE, read)["jobStateTimeLimitActions"] == TIME_LIMITS
 
 
 # ---- job definitions -----------------------------------------------------------------------------------------

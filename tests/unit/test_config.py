@@ -518,8 +518,10 @@ def test_fargate_refuses_ec2_only_settings() -> None:
     assert [at(i) for i in issues] == [(9, "compute.min_vcpus"), (10, "compute.instance_types")]
 
 
-def test_runnable_timeout_at_least_600() -> None:
-    assert at(only_issue(MINIMAL + "compute: {runnable_timeout_s: 599}\n")) == (
+@pytest.mark.parametrize("seconds", [599, 86401])
+def test_runnable_timeout_within_what_aws_accepts(seconds: int) -> None:
+    # jobStateTimeLimitActions[].maxTimeSeconds is 600..86400.
+    assert at(only_issue(MINIMAL + f"compute: {{runnable_timeout_s: {seconds}}}\n")) == (
         7,
         "compute.runnable_timeout_s",
     )

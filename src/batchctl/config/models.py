@@ -328,7 +328,7 @@ class ComputeConfig(_Model):
     instance_types: Annotated[list[Annotated[str, Field(pattern=r"^\S+$")]], Field(min_length=1)] | None = (
         None
     )
-    runnable_timeout_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=600)] = 1800
+    runnable_timeout_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=600, le=86400)] = 1800
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -51,7 +51,14 @@ STATUS_TIMEOUT_S = 600.0
 DELETE_TIMEOUT_S = 900.0
 
 SETTLED = frozenset({"VALID", "INVALID"})
-RUNNABLE_TIMEOUT_REASON = "batchctl: RUNNABLE longer than runnable_timeout_s"
+# jobStateTimeLimitActions[].reason is not free text: AWS matches it against the job's statusReason and accepts only
+# these three, the reasons a RUNNABLE job can never be placed (Batch user guide, "jobStateTimeLimitActions"; aws-cdk
+# aws-batch job-queue.ts). One action per reason; a job merely waiting for busy capacity is never cancelled.
+RUNNABLE_TIMEOUT_REASONS = (
+    "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+    "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+    "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+)
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------
@@ -531,18 +538,24 @@ def _environment_order(arns: Sequence[str]) -> list[AwsDict]:
 
 def _time_limit_actions(timeout_s: int) -> list[AwsDict]:
     return [
-        {
-            "reason": RUNNABLE_TIMEOUT_REASON,
-            "state": "RUNNABLE",
-            "maxTimeSeconds": timeout_s,
-            "action": "CANCEL",
-        }
+        {"reason": reason, "state": "RUNNABLE", "maxTimeSeconds": timeout_s, "action": "CANCEL"}
+        for reason in RUNNABLE_TIMEOUT_REASONS
     ]
 
 
 def _runnable_timeout(actions: Iterable[AwsDict]) -> int | None:
-    """maxTimeSeconds of the RUNNABLE → CANCEL action; other actions are not ours to manage."""
-    for action in actions:
-        if action.get("state") == "RUNNABLE" and str(action.get("action", "")).upper() == "CANCEL":
-            return int(action["maxTimeSeconds"])
-    return None
+    """The RUNNABLE timeout the queue's actions for our reasons express (others are not ours to manage): None
+    without any, the time when they are exactly the actions we set, else 0, which no valid setting has, so the plan
+    shows an update that sets them (a queue deployed with a free-text reason AWS never matches is one)."""
+    ours = [
+        a
+        for a in actions
+        if a.get("state") == "RUNNABLE"
+        and (a.get("reason") in RUNNABLE_TIMEOUT_REASONS or str(a.get("reason", "")).startswith("batchctl"))
+    ]
+    if not ours:
+        return None
+    times = {int(a.get("maxTimeSeconds", 0)) for a in ours}
+    cancels = all(str(a.get("action", "")).upper() == "CANCEL" for a in ours)
+    exact = sorted(str(a.get("reason")) for a in ours) == sorted(RUNNABLE_TIMEOUT_REASONS)
+    return times.pop() if exact and cancels and len(times) == 1 else 0
