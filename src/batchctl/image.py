@@ -298,9 +298,8 @@ class ImageBuilder:
     def unavailable(self) -> DockerUnavailableError:
         return DockerUnavailableError(
             f"no Docker engine answers at {self.where}",
-            hint="start Docker (Docker Desktop, `sudo systemctl start docker`, or `sudo bash .ci/docker.sh`) "
-            "or point DOCKER_HOST at one; to deploy without building, set image.uri in jobs.yaml "
-            "or pass --skip-image",
+            hint="start Docker (Docker Desktop, or `sudo systemctl start docker`) or point DOCKER_HOST at one; "
+            "to deploy without building, set image.uri in jobs.yaml or pass --skip-image",
         )
 
     def exists(self, ref: str) -> bool:
