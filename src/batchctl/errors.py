@@ -8,7 +8,8 @@ BatchctlError                  (1)  printed as "error: ..." + "hint: ...", never
 ├── PlanError                  (1)
 │   ├── DependencyCycleError
 │   ├── ReplacementRefusedError
-│   └── NotManagedError             a resource with our name but without our tags
+│   ├── NotManagedError             a resource with our name but without our tags
+│   └── ForeignNetworkInterfaceError  an ENI batchctl did not create keeps our subnet/security group alive
 ├── AwsError                   (1)  .service .operation .code .key
 │   ├── AwsAuthError           (4)
 │   └── WaitTimeoutError
@@ -39,6 +40,7 @@ __all__ = [
     "DependencyCycleError",
     "DockerUnavailableError",
     "ExitCode",
+    "ForeignNetworkInterfaceError",
     "ImageBuildError",
     "ImageError",
     "ImagePushError",
@@ -133,6 +135,11 @@ class ReplacementRefusedError(PlanError):
 
 class NotManagedError(PlanError):
     """A resource with our name exists but does not carry our project+stage tags."""
+
+
+class ForeignNetworkInterfaceError(PlanError):
+    """A network interface AWS did not create for our compute environment is in our subnet or uses our security
+    group: it is never deleted, so neither is the subnet or group."""
 
 
 class AwsError(BatchctlError):

@@ -65,13 +65,16 @@ def test_security_group_delete_retries_while_an_interface_uses_it(
     assert observed is not None
 
     # moto deletes a group still in use; AWS answers DependencyViolation until the ENI is released.
+    no_interfaces = ({"NetworkInterfaces": []}, {"Filters": [{"Name": "group-id", "Values": [group_id]}]})
     with Stubber(timed_aws.client("ec2")) as stub:
+        stub.add_response("describe_network_interfaces", *no_interfaces)
         stub.add_client_error(
             "delete_security_group",
             service_error_code="DependencyViolation",
             service_message=f"resource {group_id} has a dependent object",
             expected_params={"GroupId": group_id},
         )
+        stub.add_response("describe_network_interfaces", *no_interfaces)
         stub.add_response("delete_security_group", {}, {"GroupId": group_id})
         stub.add_response(
             "describe_security_groups",

@@ -1,4 +1,5 @@
-"""Lifecycle, ownership and leftover network interfaces of the subnet provisioner against the moto server."""
+"""Lifecycle and ownership of the subnet provisioner against the moto server (the network interfaces in a subnet
+being deleted: test_foreign_enis.py)."""
 
 from __future__ import annotations
 
@@ -63,25 +64,6 @@ def test_subnet_az_index_out_of_range_creates_nothing(aws: Any, boto: Any) -> No
     with pytest.raises(PlanError, match="az_index 9 is out of range"):
         SubnetProvisioner(aws).create(spec)
     assert boto.client("ec2").describe_subnets(Filters=name_filter(name))["Subnets"] == []
-
-
-def test_subnet_delete_removes_leftover_network_interfaces(aws: Any, boto: Any) -> None:
-    vpc_id = make_vpc(aws)
-    prov = SubnetProvisioner(aws)
-    name = unique()
-    spec = SubnetSpec(name=name, vpc_id=vpc_id, cidr_block="10.0.1.0/24", az_index=0, tags=tags(name))
-    subnet_id = prov.create(spec)["id"]
-    ec2 = boto.client("ec2")
-    eni = ec2.create_network_interface(SubnetId=subnet_id, Description="left behind by a Fargate task")
-    eni_id = eni["NetworkInterface"]["NetworkInterfaceId"]
-    observed = prov.read(spec)
-    assert observed is not None
-
-    prov.delete(observed)
-
-    found = ec2.describe_network_interfaces(Filters=[{"Name": "network-interface-id", "Values": [eni_id]}])
-    assert found["NetworkInterfaces"] == []
-    assert prov.read(spec) is None
 
 
 def test_untagged_subnet_with_our_name_is_not_managed(aws: Any, boto: Any) -> None:

@@ -13,8 +13,8 @@ from batchctl.provisioners.ec2_teardown import (
     DELETE_WAIT_TIMEOUT_S,
     ENI_RELEASE_TIMEOUT_S,
     VPC_DELETE_TIMEOUT_S,
+    clear_network_interfaces,
     delete_quietly,
-    delete_released_interfaces,
     detach_internet_gateway,
 )
 from batchctl.specs import AwsDict, InternetGatewaySpec, Kind, Outputs, SecurityGroupSpec, SubnetSpec, VpcSpec
@@ -80,9 +80,34 @@ class VpcProvisioner(Ec2Base):
         )
 
 
+class _EniHolder(Ec2Base):
+    """A subnet or security group: network interfaces in it or using it block its delete."""
+
+    eni_filter: ClassVar[str]
+
+    def _delete_clearing_interfaces(
+        self, spec: SubnetSpec | SecurityGroupSpec, resource_id: str, operation: str, **params: str
+    ) -> None:
+        """Delete with `operation`, each attempt first deleting the ENIs ECS released for us and stopping at
+        anyone else's (ForeignNetworkInterfaceError); DependencyViolation is retried while ECS lets go."""
+
+        def attempt() -> None:
+            clear_network_interfaces(
+                self.aws,
+                key=spec.key,
+                what=f"{spec.key} ({resource_id})",
+                filter_name=self.eni_filter,
+                resource_id=resource_id,
+            )
+            self.aws.call("ec2", operation, key=spec.key, **params)
+
+        self._delete_with_retry(spec, resource_id, attempt, timeout_s=ENI_RELEASE_TIMEOUT_S)
+
+
 # ---- Subnets -------------------------------------------------------------------------------------------------
-class SubnetProvisioner(Ec2Base):
-    """Subnet in the `az_index`-th available AZ (sorted by name); leftover ENIs are removed before delete."""
+class SubnetProvisioner(_EniHolder):
+    """Subnet in the `az_index`-th available AZ (sorted by name); before delete the ENIs ECS left are removed,
+    and an ENI anyone else made keeps the subnet (ForeignNetworkInterfaceError)."""
 
     kind: ClassVar[Kind] = Kind.SUBNET
     describe_op = "describe_subnets"
@@ -91,6 +116,7 @@ class SubnetProvisioner(Ec2Base):
     id_filter = "subnet-id"
     not_found_code = "InvalidSubnetID.NotFound"
     noun = "subnet"
+    eni_filter = "subnet-id"
 
     @staticmethod
     def to_request(spec: SubnetSpec, *, zones: list[str]) -> AwsDict:
@@ -170,12 +196,8 @@ class SubnetProvisioner(Ec2Base):
         spec = observed.state
         subnet_id = observed.outputs["id"]
 
-        def attempt() -> None:
-            # Released leftover ENIs first (AWS-QUIRKS 5); each attempt looks again for newly released ones.
-            delete_released_interfaces(self.aws, key=spec.key, subnet_id=subnet_id)
-            self.aws.call("ec2", "delete_subnet", key=spec.key, SubnetId=subnet_id)
-
-        self._delete_with_retry(spec, subnet_id, attempt, timeout_s=ENI_RELEASE_TIMEOUT_S)
+        # ENIs ECS released for us go first (AWS-QUIRKS 5); anyone else's stops the delete.
+        self._delete_clearing_interfaces(spec, subnet_id, "delete_subnet", SubnetId=subnet_id)
 
     def _zones(self, spec: SubnetSpec) -> list[str]:
         """Names of the region's available AZs (no Local/Wavelength zones), sorted: what az_index counts in."""
@@ -282,7 +304,7 @@ def _attached_vpc(igw: AwsDict) -> str:
 
 
 # ---- Security group ------------------------------------------------------------------------------------------
-class SecurityGroupProvisioner(Ec2Base):
+class SecurityGroupProvisioner(_EniHolder):
     """Egress-only security group: AWS's default allow-all egress rule and no ingress rule."""
 
     kind: ClassVar[Kind] = Kind.SECURITY_GROUP
@@ -292,6 +314,7 @@ class SecurityGroupProvisioner(Ec2Base):
     id_filter = "group-id"
     not_found_code = "InvalidGroup.NotFound"
     noun = "security group"
+    eni_filter = "group-id"
 
     @staticmethod
     def to_request(spec: SecurityGroupSpec) -> AwsDict:
@@ -335,10 +358,6 @@ class SecurityGroupProvisioner(Ec2Base):
     def delete(self, observed: Observed[SecurityGroupSpec]) -> None:
         spec = observed.state
         group_id = observed.outputs["id"]
-        # Leftover Batch/Fargate ENIs may still use the group (AWS-QUIRKS 5) until the service releases them.
-        self._delete_with_retry(
-            spec,
-            group_id,
-            lambda: self.aws.call("ec2", "delete_security_group", key=spec.key, GroupId=group_id),
-            timeout_s=ENI_RELEASE_TIMEOUT_S,
-        )
+
+        # Leftover Batch/Fargate ENIs may still use the group (AWS-QUIRKS 5) until ECS releases them.
+        self._delete_clearing_interfaces(spec, group_id, "delete_security_group", GroupId=group_id)
