@@ -189,6 +189,13 @@ class Ui:
             )
             for key in plan.orphans:
                 self.out.print(f"[red]- {escape(str(key))}[/]")
+        if plan.foreign:
+            self.out.print(
+                f"[yellow]Warning: {len(plan.foreign)} resource(s) carry this stage's tags but batchctl would never "
+                "name them so: left alone (not a change; `--prune` and `destroy` never delete them):[/]"
+            )
+            for key in plan.foreign:
+                self.out.print(f"[yellow]! {escape(str(key))}[/]")
         if plan.triggers:
             self.out.print("Triggers:")
             for trigger in plan.triggers:
