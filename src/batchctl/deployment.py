@@ -26,7 +26,7 @@ from batchctl.config import JobsFile
 from batchctl.diff import Action, Change
 from batchctl.errors import AwsError, UsageError
 from batchctl.naming import AwsContext, Names
-from batchctl.orphans import deletion_nodes, orphan_specs, templates
+from batchctl.orphans import deletion_nodes, foreign_names, name_patterns, orphan_specs, templates
 from batchctl.plan import ApplyResult, Event, Plan
 from batchctl.provisioners import SERVICES, build_provisioners, discover
 from batchctl.specs import Key, Kind, Observed
@@ -78,10 +78,12 @@ class Listener(Protocol):
 
 @dataclass
 class Orphans:
-    """The orphans that exist, as a destroy plan, with what was read of each."""
+    """The orphans that exist, as a destroy plan, with what was read of each; and the resources tagged ours under
+    names batchctl would never generate (`foreign`: reported, never deleted)."""
 
     plan: Plan
     observed: dict[Key, Observed | None] = field(default_factory=dict)
+    foreign: tuple[Key, ...] = ()
 
     @property
     def keys(self) -> list[Key]:
@@ -98,10 +100,13 @@ def find_orphans(
     parallelism: int = engine.DEFAULT_PARALLELISM,
 ) -> Orphans:
     """Every resource of ours that no spec in `specs` declares, read through its kind's provisioner (so a delete
-    has exactly what `destroy` would have) and ordered for deletion, dependents first."""
+    has exactly what `destroy` would have) and ordered for deletion, dependents first. Ours means tagged for this
+    project and stage and named as batchctl would name it here; a tagged resource under any other name is foreign:
+    listed, never read or deleted."""
     names = build.names_for(cfg, ctx)
     found = discover.find_orphans(aws, names, [spec.key for spec in specs])
-    candidates = orphan_specs(specs, found, templates(cfg, ctx))
+    patterns = name_patterns(cfg, ctx)
+    candidates = orphan_specs(specs, found, templates(cfg, ctx), patterns=patterns)
     observed = engine.read_all(candidates, provisioners, parallelism=parallelism) if candidates else {}
     changes = tuple(
         Change(Action.DELETE, None, seen.state)
@@ -109,7 +114,7 @@ def find_orphans(
         if (seen := observed.get(spec.key)) is not None
     )
     plan = Plan(project=names.project, stage=names.stage, changes=changes, destroy=True)
-    return Orphans(plan=plan, observed=dict(observed))
+    return Orphans(plan=plan, observed=dict(observed), foreign=tuple(foreign_names(found, patterns)))
 
 
 def delete_orphans(
@@ -188,12 +193,13 @@ def prepare(
         declared = engine.make_destroy_plan(specs, observed, project=cfg.project, stage=cfg.stage)
         kept = tuple(c for c in declared.changes if not (keep_images and c.key.kind is Kind.ECR_REPOSITORY))
         # What jobs.yaml no longer declares goes first: nothing declared depends on it.
-        plan = replace(declared, changes=orphans.plan.changes + kept)
+        plan = replace(declared, changes=orphans.plan.changes + kept, foreign=orphans.foreign)
     else:
         plan = replace(
             engine.make_plan(specs, observed, project=cfg.project, stage=cfg.stage),
             triggers=tuple(build.build_triggers(cfg, names, now=datetime.now(UTC))),
             orphans=tuple(orphans.keys),
+            foreign=orphans.foreign,
         )
     return Prepared(cfg, aws, names, project_dir, tag, specs, observed, plan, provisioners, orphans)
 

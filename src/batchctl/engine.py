@@ -2,7 +2,8 @@
 
 The pipeline and its rules:
 1. READ: every spec is read by its provisioner, concurrently (reads never mutate and need no other resource's
-   ID: EC2 resources are found by tag). A NotManagedError from any read stops everything before a change.
+   ID: EC2 resources are found by tag). NotManagedErrors from the reads stop everything before a change, all
+   named in one error.
 2. PLAN (pure): specs in dependency order; Refs are filled from what was read, then `diff` gives one Change each.
    Until a resource exists, a Ref stays a Ref and the plan shows "(known after apply)".
 3. APPLY: exactly the plan that was shown. A REPLACE without `allow_replace` is refused before any call. Changes
@@ -26,7 +27,7 @@ from typing import Any
 
 from batchctl import graph
 from batchctl.diff import Action, Change, diff
-from batchctl.errors import BatchctlError, ReplacementRefusedError
+from batchctl.errors import BatchctlError, NotManagedError, ReplacementRefusedError
 from batchctl.plan import ApplyResult, Event, Phase, Plan
 from batchctl.provisioners import base
 from batchctl.provisioners.base import Prefetching, Provisioner
@@ -49,7 +50,8 @@ def _ignore(_event: Event) -> None:
 def read_all(
     specs: Sequence[Any], provisioners: Provisioners, *, parallelism: int = DEFAULT_PARALLELISM
 ) -> dict[Key, Observed | None]:
-    """Read every spec's live state concurrently; the first error in spec order (e.g. NotManagedError) is raised.
+    """Read every spec's live state concurrently. Every read finishes; then the first error in spec order that is
+    not a NotManagedError is raised, else every NotManagedError at once (`not_managed`).
 
     A kind whose provisioner can prefetch (batched List/Describe calls, the tagging API) and has at least
     PREFETCH_MIN specs is prefetched first; its reads start as soon as its prefetch is done, while other kinds'
@@ -76,7 +78,26 @@ def read_all(
                 future.result()
                 prov = provisioners[kind]
                 reads.update({s.key: pool.submit(prov.read, s) for s in by_kind[kind]})
-        return {spec.key: reads[spec.key].result() for spec in specs}
+    # Leaving the pool waited for every read.
+    errors = [error for spec in specs if (error := reads[spec.key].exception()) is not None]
+    others = [error for error in errors if not isinstance(error, NotManagedError)]
+    if others:
+        raise others[0]
+    if errors:
+        raise not_managed([error for error in errors if isinstance(error, NotManagedError)])
+    return {spec.key: reads[spec.key].result() for spec in specs}
+
+
+def not_managed(errors: Sequence[NotManagedError]) -> NotManagedError:
+    """One error for every resource found under our name without our tags: the error itself when there is one,
+    else one naming each of them, one line each (so one `plan` shows them all)."""
+    if len(errors) == 1:
+        return errors[0]
+    lines = "\n".join(f"  {error.message}" for error in errors)
+    return NotManagedError(
+        f"{len(errors)} resources exist but are not managed by batchctl for this project and stage:\n{lines}",
+        hint=errors[0].hint,
+    )
 
 
 def outputs_of(observed: Mapping[Key, Observed | None]) -> dict[Key, Outputs]:

@@ -46,6 +46,8 @@ class Plan:
     triggers: tuple[Trigger, ...] = ()
     # Resources of ours that jobs.yaml no longer declares (deploy --prune deletes them; destroy always does).
     orphans: tuple[Key, ...] = ()
+    # Resources carrying this stage's tags under names batchctl would never generate: reported, never deleted.
+    foreign: tuple[Key, ...] = ()
     # What each resource depends on, from the specs before their Refs were filled (a filled Ref hides the edge).
     edges: Mapping[Key, frozenset[Key]] = field(default_factory=dict, compare=False)
 
@@ -71,6 +73,7 @@ class Plan:
             "changes": [change_to_dict(c) for c in self.changes],
             "triggers": [t.to_dict() for t in self.triggers],
             "orphans": [str(key) for key in self.orphans],
+            "foreign": [str(key) for key in self.foreign],
         }
 
 

@@ -21,6 +21,7 @@ from rich.table import Table
 from batchctl.diff import Action
 from batchctl.errors import BatchctlError, ConfigValidationError
 from batchctl.plan import UNKNOWN, ApplyResult, Event, Phase, Plan, to_jsonable
+from batchctl.specs import Key
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"),
@@ -182,17 +183,29 @@ class Ui:
                 + f", {summary['noop']} unchanged"
             )
         self.out.print(f"Plan for {escape(plan.project)}/{escape(plan.stage)}: {tail}.")
-        if plan.orphans:
-            self.out.print(
-                f"Not in jobs.yaml any more ({len(plan.orphans)}; `batchctl deploy --prune` deletes them, "
-                "`destroy` always does):"
-            )
-            for key in plan.orphans:
-                self.out.print(f"[red]- {escape(str(key))}[/]")
+        self._key_block(
+            f"Not in jobs.yaml any more ({len(plan.orphans)}; `batchctl deploy --prune` deletes them, "
+            "`destroy` always does):",
+            plan.orphans,
+            "[red]- ",
+        )
+        self._key_block(
+            f"[yellow]Warning: {len(plan.foreign)} resource(s) carry this stage's tags but batchctl would never "
+            "name them so: left alone (not a change; `--prune` and `destroy` never delete them):[/]",
+            plan.foreign,
+            "[yellow]! ",
+        )
         if plan.triggers:
             self.out.print("Triggers:")
             for trigger in plan.triggers:
                 self.out.print(f"  {escape(trigger.job)}: {escape(trigger.text)}")
+
+    def _key_block(self, heading: str, keys: tuple[Key, ...], bullet: str) -> None:
+        """A heading and one line per key (`bullet` opens the line's markup), if there are any keys."""
+        if keys:
+            self.out.print(heading)
+            for key in keys:
+                self.out.print(f"{bullet}{escape(str(key))}[/]")
 
     def render_event(self, event: Event) -> None:
         """One stderr line per finished change (so CI logs show progress)."""

@@ -87,6 +87,17 @@ def test_plan_json_is_versioned_and_shows_before_after() -> None:
     assert plan.has_changes
 
 
+def test_plan_json_lists_foreign_resources_apart_from_orphans_and_they_are_no_change() -> None:
+    stray = Key(Kind.SQS_QUEUE, "demo-dev-Copy")
+    orphan = Key(Kind.SQS_QUEUE, "demo-dev-old")
+    plan = Plan(project="p", stage="s", changes=(), orphans=(orphan,), foreign=(stray,))
+    doc = json.loads(json.dumps(plan.to_dict()))
+    assert doc["foreign"] == ["sqs.queue/demo-dev-Copy"]
+    assert doc["orphans"] == ["sqs.queue/demo-dev-old"]
+    assert not plan.has_changes
+    assert Plan(project="p", stage="s", changes=()).to_dict()["foreign"] == []
+
+
 def test_filled_unordered_ids_are_sorted_like_a_read() -> None:
     from batchctl.specs import RouteTableSpec, fill_refs
 

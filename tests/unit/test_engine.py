@@ -13,7 +13,13 @@ import pytest
 
 from batchctl import engine
 from batchctl.diff import Action
-from batchctl.errors import AwsError, DependencyCycleError, ReplacementRefusedError
+from batchctl.errors import (
+    AwsError,
+    DependencyCycleError,
+    NotManagedError,
+    PlanError,
+    ReplacementRefusedError,
+)
 from batchctl.plan import Event, Phase
 from batchctl.specs import Key, Kind, LogGroupSpec, Observed, Outputs, QueueSpec, Ref, SubnetSpec, VpcSpec
 
@@ -29,6 +35,8 @@ class World:
         self.max_active = 0
         self.delay_s = 0.0
         self.fail_on: set[Key] = set()
+        self.not_ours: set[Key] = set()  # reads of these find our name without our tags
+        self.read_fails: set[Key] = set()
         self.counter = 0
 
 
@@ -53,6 +61,14 @@ class FakeProvisioner:
 
     def read(self, spec: Any) -> Observed | None:
         self._enter("read", spec.key)
+        if spec.key in self.world.not_ours:
+            raise NotManagedError(
+                f"{spec.key} exists but is not managed by batchctl for this project and stage "
+                "(it has no batchctl tags)",
+                hint="rename the project or stage",
+            )
+        if spec.key in self.world.read_fails:
+            raise AwsError(f"read failed for {spec.key}", code="AccessDenied")
         return self.world.items.get(spec.key)
 
     def create(self, spec: Any) -> Outputs:
@@ -314,3 +330,43 @@ def test_ctrl_c_lets_the_running_change_finish_records_it_and_starts_nothing_mor
     assert GROUPS[0].key in world.items  # the change in flight finished and is reported as done
     assert [c.key for c in result.not_started] == [g.key for g in GROUPS[1:]]
     assert signal.getsignal(signal.SIGINT) is before  # the usual Ctrl-C is back
+
+
+def test_every_resource_not_ours_is_named_in_one_error_in_spec_order() -> None:
+    world = World()
+    world.delay_s = 0.01
+    world.not_ours = {GROUPS[4].key, GROUPS[1].key, SUBNETS[0].key, VPC.key, GROUPS[0].key}
+    with pytest.raises(NotManagedError) as caught:
+        engine.read_all(SPECS, provisioners(world), parallelism=4)
+    error = caught.value
+    assert isinstance(error, PlanError)
+    assert error.exit_code == 1
+    head, *lines = error.message.splitlines()
+    assert head == "5 resources exist but are not managed by batchctl for this project and stage:"
+    named = [spec.key for spec in SPECS if spec.key in world.not_ours]
+    assert lines == [
+        f"  {key} exists but is not managed by batchctl for this project and stage (it has no batchctl tags)"
+        for key in named
+    ]
+    assert error.hint == "rename the project or stage"
+    # Every spec was read: none was skipped because another read failed first.
+    assert sorted(k for op, k in world.calls if op == "read") == sorted(spec.key for spec in SPECS)
+
+
+def test_a_single_resource_not_ours_keeps_its_own_message() -> None:
+    world = World()
+    world.not_ours = {GROUPS[2].key}
+    with pytest.raises(NotManagedError) as caught:
+        engine.read_all(SPECS, provisioners(world))
+    assert caught.value.message == (
+        f"{GROUPS[2].key} exists but is not managed by batchctl for this project and stage (it has no batchctl tags)"
+    )
+
+
+def test_another_read_error_wins_over_resources_not_ours() -> None:
+    world = World()
+    world.not_ours = {GROUPS[0].key, GROUPS[1].key}
+    world.read_fails = {GROUPS[3].key}
+    with pytest.raises(AwsError) as caught:
+        engine.read_all(SPECS, provisioners(world))
+    assert caught.value.message == f"read failed for {GROUPS[3].key}"
