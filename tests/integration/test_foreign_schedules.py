@@ -18,23 +18,21 @@ from batchctl.errors import NotManagedError
 from batchctl.naming import Names
 from batchctl.provisioners.discover import foreign_schedules
 from batchctl.specs import Key, Kind, schedule_marker
-from tests.reliability_support import (
-    ENV,
-    deploy,
-    destroy,
-    example,
-    example_text,
-    leftovers,
-    pending,
-    plan_for,
-    write_project,
-)
+from tests import reliability_support as rs
 
 JOB = "daily-report"  # the example's scheduled job
 
 
 def names_of(aws: Any, stage: str) -> Names:
-    return build.names_for(example(stage=stage), aws.context())
+    return build.names_for(rs.example(stage=stage), aws.context())
+
+
+def deployed(aws: Any, stage: str) -> tuple[Any, Names]:
+    """The example project deployed (without the image step) as `stage`: its config and names."""
+    cfg = rs.example(stage=stage)
+    _, result = rs.deploy(aws, cfg)
+    assert result.failed == [], result.failed
+    return cfg, names_of(aws, stage)
 
 
 def schedule(boto: Any, names: Names, name: str) -> dict[str, Any]:
@@ -61,11 +59,11 @@ def create_theirs(boto: Any, names: Names, name: str, **fields: Any) -> dict[str
 def test_schedule_we_did_not_create_survives_prune_and_destroy_is_reported_and_keeps_the_group(
     aws_env: str, aws: Any, boto: Any, tmp_path: Path
 ) -> None:
-    config = write_project(tmp_path, example_text(stage="foreign"))
+    config = rs.write_project(tmp_path, rs.example_text(stage="foreign"))
     names = names_of(aws, "foreign")
 
     def run(*args: str) -> Any:
-        result = CliRunner().invoke(app, ["-c", str(config), *args], env=ENV)
+        result = CliRunner().invoke(app, ["-c", str(config), *args], env=rs.ENV)
         assert "Traceback" not in result.output
         return result
 
@@ -74,7 +72,7 @@ def test_schedule_we_did_not_create_survives_prune_and_destroy_is_reported_and_k
     # One that looks like ours: a generated name for a job jobs.yaml does not declare, but no marker.
     lookalike = create_theirs(boto, names, names.schedule("old-job"), Description="copied by hand")
 
-    declared = [spec.key for spec in build.build_specs(example(stage="foreign"), aws.context())]
+    declared = [spec.key for spec in build.build_specs(rs.example(stage="foreign"), aws.context())]
     assert foreign_schedules(aws, names, declared) == sorted(["nightly-export", names.schedule("old-job")])
     planned = run("-o", "json", "plan")
     assert planned.exit_code == 0, planned.output
@@ -105,16 +103,13 @@ def test_schedule_we_did_not_create_survives_prune_and_destroy_is_reported_and_k
     assert foreign_schedules(aws, names) == []
     finished = run("destroy", "--yes")
     assert finished.exit_code == 0, finished.output
-    assert leftovers(boto, "demo", "foreign") == []
+    assert rs.leftovers(boto, "demo", "foreign") == []
 
 
 def test_schedule_with_our_generated_name_but_not_our_marker_stops_the_plan(
     aws: Any, boto: Any, recorder: Any
 ) -> None:
-    cfg = example(stage="taken")
-    _, result = deploy(aws, cfg)
-    assert result.failed == [], result.failed
-    names = names_of(aws, "taken")
+    cfg, names = deployed(aws, "taken")
     # Someone replaced our schedule with theirs, under the same name.
     boto.client("scheduler").delete_schedule(Name=names.schedule(JOB), GroupName=names.schedule_group)
     theirs = create_theirs(boto, names, names.schedule(JOB), Description="team B's report trigger")
@@ -122,9 +117,9 @@ def test_schedule_with_our_generated_name_but_not_our_marker_stops_the_plan(
 
     message = f"scheduler.schedule/{names.schedule(JOB)} exists but is not managed by batchctl"
     with pytest.raises(NotManagedError, match=message):
-        plan_for(aws, cfg)
+        rs.plan_for(aws, cfg)
     with pytest.raises(NotManagedError, match=message):
-        destroy(aws, cfg)
+        rs.destroy(aws, cfg)
     with pytest.raises(NotManagedError, match="exists but is not managed by batchctl"):
         runs.set_schedule_state(aws, names, job=runs.JobInfo(name=JOB, has_schedule=True), enabled=False)
     assert recorder.mutating == []
@@ -135,19 +130,16 @@ def test_schedule_with_our_generated_name_but_not_our_marker_stops_the_plan(
 def test_unchanged_schedule_deploys_noop_and_pause_resume_keep_the_marker(
     aws: Any, boto: Any, recorder: Any
 ) -> None:
-    cfg = example(stage="mark")
-    _, result = deploy(aws, cfg)
-    assert result.failed == [], result.failed
-    names = names_of(aws, "mark")
+    cfg, names = deployed(aws, "mark")
     marker = "managed by batchctl: project=demo stage=mark job=daily-report"
     assert schedule_marker("demo", "mark", JOB) == marker
     assert schedule(boto, names, names.schedule(JOB))["Description"] == marker
 
     recorder.calls.clear()
-    plan, again = deploy(aws, cfg)
+    plan, again = rs.deploy(aws, cfg)
     (change,) = [c for c in plan.changes if c.key == Key(Kind.SCHEDULE, names.schedule(JOB))]
     assert change.action is Action.NOOP
-    assert not plan.has_changes, pending(plan)
+    assert not plan.has_changes, rs.pending(plan)
     assert again.done == []
     assert recorder.mutating == []
 
@@ -157,17 +149,14 @@ def test_unchanged_schedule_deploys_noop_and_pause_resume_keep_the_marker(
     assert schedule(boto, names, names.schedule(JOB))["Description"] == marker
     assert runs.set_schedule_state(aws, names, job=job, enabled=True).changed
     assert schedule(boto, names, names.schedule(JOB))["Description"] == marker
-    after, _ = plan_for(aws, cfg)
-    assert not after.has_changes, pending(after)
+    after, _ = rs.plan_for(aws, cfg)
+    assert not after.has_changes, rs.pending(after)
     assert foreign_schedules(aws, names) == []
-    destroy(aws, cfg)
+    rs.destroy(aws, cfg)
 
 
 def test_schedule_deployed_before_the_marker_gets_it_on_the_next_deploy(aws: Any, boto: Any) -> None:
-    cfg = example(stage="old")
-    _, result = deploy(aws, cfg)
-    assert result.failed == [], result.failed
-    names = names_of(aws, "old")
+    cfg, names = deployed(aws, "old")
     # What batchctl wrote before the marker existed.
     current = schedule(boto, names, names.schedule(JOB))
     kept = ("ScheduleExpression", "ScheduleExpressionTimezone", "FlexibleTimeWindow", "Target", "State")
@@ -179,12 +168,12 @@ def test_schedule_deployed_before_the_marker_gets_it_on_the_next_deploy(aws: Any
     )
     assert foreign_schedules(aws, names) == []  # ours, not someone else's
 
-    plan, applied = deploy(aws, cfg)
-    assert pending(plan) == [f"update scheduler.schedule/{names.schedule(JOB)} description"]
+    plan, applied = rs.deploy(aws, cfg)
+    assert rs.pending(plan) == [f"update scheduler.schedule/{names.schedule(JOB)} description"]
     assert applied.failed == [], applied.failed
     assert schedule(boto, names, names.schedule(JOB))["Description"] == schedule_marker("demo", "old", JOB)
-    after, _ = plan_for(aws, cfg)
-    assert not after.has_changes, pending(after)
-    _, gone = destroy(aws, cfg)
+    after, _ = rs.plan_for(aws, cfg)
+    assert not after.has_changes, rs.pending(after)
+    _, gone = rs.destroy(aws, cfg)
     assert gone.failed == [], gone.failed
-    assert leftovers(boto, "demo", "old") == []
+    assert rs.leftovers(boto, "demo", "old") == []
