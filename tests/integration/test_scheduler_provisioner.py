@@ -192,6 +192,21 @@ def test_group_holding_a_schedule_we_did_not_create_is_left_in_place_saying_why(
     assert schedules.read(ours) is None
 
 
+def test_group_left_in_place_names_the_first_ten_schedules_not_ours(aws: Any, boto: Any) -> None:
+    groups = ScheduleGroupProvisioner(aws)
+    group = ScheduleGroupSpec(name=unique(), tags=TAGS)
+    groups.create(group)
+    theirs = sorted(f"export-{i:02}" for i in range(11))
+    for name in theirs:
+        create_by_hand(boto, dataclasses.replace(schedule_spec(group.name), name=name), Description=None)
+    with pytest.raises(NotManagedError) as refused:
+        groups.delete(read_back(groups, group))
+    assert f"11 schedule(s) in it that batchctl did not create ({', '.join(theirs[:10])}, ...);" in str(
+        refused.value
+    )
+    read_back(groups, group)
+
+
 # UpdateSchedule is a full replace: a field left out goes back to its default. Check what we send.
 @pytest.fixture
 def stubbed_scheduler(aws: Any) -> Iterator[Stubber]:

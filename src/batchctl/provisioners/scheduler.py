@@ -40,6 +40,7 @@ GONE_TIMEOUT_S = 300.0
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_RETRY_ATTEMPTS = 185
 DEFAULT_MAX_EVENT_AGE_S = 86400
+SHOWN = 10  # foreign schedules named in the message of a group left in place
 
 
 def group_schedules(aws: Aws, group: str, *, skip: Collection[str] = ()) -> dict[str, str] | None:
@@ -172,9 +173,10 @@ class ScheduleGroupProvisioner:
         project, stage = spec.tags.get(TAG_PROJECT, ""), spec.tags.get(TAG_STAGE, "")
         foreign = foreign_in_group(self.aws, spec.name, project=project, stage=stage)
         if foreign:
+            shown = ", ".join(foreign[:SHOWN]) + (", ..." if len(foreign) > SHOWN else "")
             raise NotManagedError(
                 f"{spec.key} was left in place: deleting it would delete {len(foreign)} schedule(s) in it that "
-                f"batchctl did not create ({', '.join(foreign)}); move or delete them, then destroy again",
+                f"batchctl did not create ({shown}); move or delete them, then destroy again",
                 hint="schedules batchctl creates carry 'managed by batchctl: ...' in their description",
             )
         try:
