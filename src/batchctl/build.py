@@ -35,6 +35,7 @@ from batchctl.specs import (
     SubnetSpec,
     TopicSpec,
     VpcSpec,
+    schedule_marker,
 )
 
 DLQ_RETENTION_S = 1_209_600  # the SQS maximum: failed messages wait 14 days for a look
@@ -387,7 +388,7 @@ def _job_specs(
             role_arn=names.role_arn(sched_role.name),
             input=asl.scheduled_input(job=job),
             state="ENABLED" if job_cfg.schedule.enabled else "DISABLED",
-            description=f"batchctl {names.prefix}: {job}",
+            description=schedule_marker(names.project, names.stage, job),
             depends_on=(group_key, machine.key, sched_role.key),
         )
         specs.extend([sched_role, schedule])

@@ -8,6 +8,7 @@ holding AWS-generated IDs that do not exist yet are `Ref`s, filled in by the eng
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -394,8 +395,9 @@ class ScheduleGroupSpec(_Keyed):
 
 @dataclass(frozen=True, slots=True)
 class ScheduleSpec(_Keyed):
-    """Schedule in `group_name` starting a state machine with `input` (a JSON string). Schedules cannot be
-    tagged; ownership is the group's tags. Flexible window is OFF. Outputs: `arn`."""
+    """Schedule in `group_name` starting a state machine with `input` (a JSON string). Flexible window is OFF.
+    Schedules cannot be tagged: `description` is our marker (`schedule_marker`), which proves ownership together
+    with the tagged group. Outputs: `arn`."""
 
     kind: ClassVar[Kind] = Kind.SCHEDULE
     replace_on: ClassVar[frozenset[str]] = frozenset({"group_name"})
@@ -411,6 +413,30 @@ class ScheduleSpec(_Keyed):
     max_event_age_s: int = 86400
     description: str = ""
     depends_on: tuple[Key, ...] = ()
+
+
+_SCHEDULE_MARKER = re.compile(r"managed by batchctl: project=(\S+) stage=(\S+) job=(\S+)")
+
+
+def schedule_marker(project: str, stage: str, job: str) -> str:
+    """The Description of every schedule batchctl creates: fixed, so an unchanged schedule diffs clean."""
+    return f"managed by batchctl: project={project} stage={stage} job={job}"
+
+
+def marker_owner(description: str) -> tuple[str, str, str] | None:
+    """(project, stage, job) of a schedule marker; None when `description` is not one."""
+    found = _SCHEDULE_MARKER.fullmatch(description)
+    return (found[1], found[2], found[3]) if found else None
+
+
+def schedule_owned(description: str, *, name: str, group: str, project: str, stage: str) -> bool:
+    """Whether a schedule's Description proves batchctl created it for this project and stage: our marker for the
+    job its name was generated for (`<group>-<job>`), or the Description batchctl wrote before the marker existed
+    (`batchctl <group>: <job>`; the next deploy of a declared job rewrites it to the marker)."""
+    job = name.removeprefix(f"{group}-")
+    if job == name or not job:
+        return False
+    return description in (schedule_marker(project, stage, job), f"batchctl {group}: {job}")
 
 
 # ---- Refs ----------------------------------------------------------------------------------------------------

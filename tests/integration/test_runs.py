@@ -17,6 +17,7 @@ from batchctl import asl, logtail, runs
 from batchctl.naming import Names
 from batchctl.runs import BatchJob, JobInfo, Message
 from batchctl.sandbox import PipeRelay
+from batchctl.specs import schedule_marker
 
 ROLE = "arn:aws:iam::123456789012:role/t-sfn"
 COMMAND = (("python", "job.py", "--body", "Ref::body"),)
@@ -642,7 +643,7 @@ def _schedule(boto: Any, names: Names, job: str) -> dict[str, Any]:
         GroupName=names.schedule_group,
         ScheduleExpression="cron(30 21 * * ? *)",
         ScheduleExpressionTimezone="Asia/Tokyo",
-        Description="batchctl daily",
+        Description=schedule_marker(names.project, names.stage, job),
         FlexibleTimeWindow={"Mode": "OFF"},
         Target={
             "Arn": names.state_machine_arn(job),

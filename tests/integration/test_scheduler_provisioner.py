@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 
 from batchctl.errors import NotManagedError
 from batchctl.provisioners.scheduler import ScheduleGroupProvisioner, ScheduleProvisioner
-from batchctl.specs import Observed, ScheduleGroupSpec, ScheduleSpec
+from batchctl.specs import Observed, ScheduleGroupSpec, ScheduleSpec, schedule_marker
 from tests.support.provisioners import read_back
 
 TAGS = {"batchctl:project": "demo", "batchctl:stage": "dev", "team": "data"}
@@ -30,16 +30,17 @@ def make_group(aws: Any) -> str:
     return name
 
 
-def schedule_spec(group: str, **changes: Any) -> ScheduleSpec:
+def schedule_spec(group: str, job: str = "job", **changes: Any) -> ScheduleSpec:
+    """A schedule as build.py makes them: named `<group>-<job>` (the group is named `<project>-<stage>`)."""
     spec = ScheduleSpec(
-        name=unique(),
+        name=f"{group}-{job}",
         group_name=group,
         expression="cron(0 3 * * ? *)",
         timezone="Asia/Tokyo",
         target_arn="arn:aws:states:eu-west-1:123456789012:stateMachine:demo-dev-job",
         role_arn="arn:aws:iam::123456789012:role/demo-dev-job-sched",
         input='{"source":"schedule","time":"<aws.scheduler.scheduled-time>"}',
-        description="batchctl demo-dev: job",
+        description=schedule_marker("demo", "dev", job),
     )
     return dataclasses.replace(spec, **changes)
 
@@ -118,6 +119,92 @@ def test_deleting_the_group_deletes_its_schedules(aws: Any) -> None:
     assert observed is not None
     groups.delete(observed)
     assert ScheduleProvisioner(aws).read(spec) is None
+
+
+def create_by_hand(boto: Any, spec: ScheduleSpec, **changes: Any) -> None:
+    """A schedule made outside batchctl (console, another tool): `spec`'s fields, with `changes` (Description
+    left out when it is None)."""
+    params = {**ScheduleProvisioner.to_request(spec), **changes}
+    boto.client("scheduler").create_schedule(**{k: v for k, v in params.items() if v is not None})
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        None,  # the console's default
+        "nightly export, ask the data team",
+        schedule_marker("demo", "prod", "job"),  # another stage's marker
+        schedule_marker("demo", "dev", "other-job"),  # a marker for another name
+        "managed by batchctl: project=demo stage=dev job=job (copied)",
+    ],
+)
+def test_schedule_with_our_name_without_our_marker_is_not_managed_and_never_updated(
+    aws: Any, boto: Any, recorder: Any, description: str | None
+) -> None:
+    spec = schedule_spec(make_group(aws))
+    create_by_hand(boto, spec, Description=description, ScheduleExpression="rate(5 minutes)")
+    before = boto.client("scheduler").get_schedule(Name=spec.name, GroupName=spec.group_name)
+    recorder.calls.clear()
+    with pytest.raises(NotManagedError, match=f"{spec.name} exists but is not managed by batchctl"):
+        ScheduleProvisioner(aws).read(spec)
+    assert recorder.mutating == []
+    after = boto.client("scheduler").get_schedule(Name=spec.name, GroupName=spec.group_name)
+    assert after == {**before, "ResponseMetadata": after["ResponseMetadata"]}
+
+
+def test_schedule_from_before_the_marker_is_ours_and_an_update_adds_the_marker(aws: Any, boto: Any) -> None:
+    # Until the marker existed, batchctl described a schedule as `batchctl <group>: <job>`.
+    spec = schedule_spec(make_group(aws))
+    create_by_hand(boto, spec, Description=f"batchctl {spec.group_name}: job")
+    prov = ScheduleProvisioner(aws)
+    observed = prov.read(spec)
+    assert observed is not None
+    assert observed.state == dataclasses.replace(spec, description=f"batchctl {spec.group_name}: job")
+    prov.update(spec, observed)
+    read_back(prov, spec)
+
+
+def test_group_holding_a_schedule_we_did_not_create_is_left_in_place_saying_why(aws: Any, boto: Any) -> None:
+    groups, schedules = ScheduleGroupProvisioner(aws), ScheduleProvisioner(aws)
+    group = ScheduleGroupSpec(name=unique(), tags=TAGS)
+    groups.create(group)
+    ours = schedule_spec(group.name)
+    schedules.create(ours)
+    theirs = schedule_spec(group.name, job="export", description="")
+    create_by_hand(boto, theirs, Description=None)
+    observed = read_back(groups, group)
+
+    with pytest.raises(NotManagedError) as refused:
+        groups.delete(observed)
+    assert refused.value.message == (
+        f"scheduler.schedule_group/{group.name} was left in place: deleting it would delete 1 schedule(s) in "
+        f"it that batchctl did not create ({theirs.name}); move or delete them, then destroy again"
+    )
+    read_back(groups, group)
+    read_back(schedules, ours)
+    assert (
+        boto.client("scheduler").get_schedule(Name=theirs.name, GroupName=group.name)["Name"] == theirs.name
+    )
+
+    boto.client("scheduler").delete_schedule(Name=theirs.name, GroupName=group.name)
+    groups.delete(observed)  # only ours left: the group goes, and ours with it
+    assert groups.read(group) is None
+    assert schedules.read(ours) is None
+
+
+def test_group_left_in_place_names_the_first_ten_schedules_not_ours(aws: Any, boto: Any) -> None:
+    groups = ScheduleGroupProvisioner(aws)
+    group = ScheduleGroupSpec(name=unique(), tags=TAGS)
+    groups.create(group)
+    theirs = sorted(f"export-{i:02}" for i in range(11))
+    for name in theirs:
+        create_by_hand(boto, dataclasses.replace(schedule_spec(group.name), name=name), Description=None)
+    with pytest.raises(NotManagedError) as refused:
+        groups.delete(read_back(groups, group))
+    assert f"11 schedule(s) in it that batchctl did not create ({', '.join(theirs[:10])}, ...);" in str(
+        refused.value
+    )
+    read_back(groups, group)
 
 
 # UpdateSchedule is a full replace: a field left out goes back to its default. Check what we send.

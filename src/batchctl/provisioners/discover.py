@@ -5,7 +5,8 @@ specs, so neither `deploy` nor `destroy` would see them. `find_managed` lists ev
 whose name could be ours and keeps those carrying our project+stage tags; what it finds that no spec names is an
 orphan (`deploy --prune` and `destroy` delete orphans; `plan` lists them).
 
-Only tags decide ownership: a same-named resource of another stage, another project or nobody is never returned.
+Only tags decide ownership (schedules, untaggable: our tagged group and our marker in the Description): a
+same-named resource of another stage, another project or nobody is never returned.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from batchctl.aws import Aws, AwsDict, is_code
-from batchctl.errors import AwsError
+from batchctl.aws import Aws, AwsDict
 from batchctl.naming import TAG_PROJECT, TAG_STAGE, Names
 from batchctl.provisioners.base import tags_from_list
-from batchctl.specs import Key, Kind
+from batchctl.provisioners.scheduler import foreign_in_group, group_schedules
+from batchctl.specs import Key, Kind, schedule_owned
 
 ROLE_SUFFIXES = ("-job", "-sfn", "-pipe", "-sched")
 
@@ -126,26 +127,29 @@ def _pipes(aws: Aws, names: Names, declared: set[str]) -> set[str]:
 
 
 def _schedules(aws: Aws, names: Names, declared: set[str]) -> set[str]:
-    """Schedules carry no tags: ours are those in our schedule group, which is tagged and only ever ours."""
-    try:
-        undeclared = {
-            str(schedule["Name"])
-            for page in aws.pages(
-                "scheduler", "list_schedules", key="schedules", GroupName=names.schedule_group
-            )
-            for schedule in page.get("Schedules", [])
-            if str(schedule["Name"]) not in declared
-        }
-    except AwsError as exc:
-        if is_code(exc, "ResourceNotFoundException"):  # no group, so no schedule
-            return set()
-        raise
-    if not undeclared:
+    """Schedules carry no tags: ours are those in our (tagged) schedule group whose Description is our marker for
+    this project and stage. Any other schedule in the group is someone else's (`foreign_schedules`)."""
+    group = names.schedule_group
+    found = group_schedules(aws, group, skip=declared)
+    owned = {
+        name
+        for name, description in (found or {}).items()
+        if schedule_owned(description, name=name, group=group, project=names.project, stage=names.stage)
+    }
+    if not owned:
         return set()
-    group_key = f"scheduler.schedule_group/{names.schedule_group}"
-    group = aws.call("scheduler", "get_schedule_group", key=group_key, Name=names.schedule_group)
-    listed = aws.call("scheduler", "list_tags_for_resource", key=group_key, ResourceArn=group["Arn"])
-    return undeclared if _ours(tags_from_list(listed.get("Tags", [])), names) else set()
+    group_key = f"scheduler.schedule_group/{group}"
+    found_group = aws.call("scheduler", "get_schedule_group", key=group_key, Name=group)
+    listed = aws.call("scheduler", "list_tags_for_resource", key=group_key, ResourceArn=found_group["Arn"])
+    return owned if _ours(tags_from_list(listed.get("Tags", [])), names) else set()
+
+
+def foreign_schedules(aws: Aws, names: Names, declared: Iterable[Key] = ()) -> list[str]:
+    """Names (sorted) of the schedules in this stage's schedule group that batchctl did not create (no marker of
+    ours in their Description): reported, never updated or deleted; while one is there, `destroy` keeps the
+    group. Schedules `declared` names are skipped: reading one that is not ours stops the plan already."""
+    skip = {key.name for key in declared if key.kind is Kind.SCHEDULE}
+    return foreign_in_group(aws, names.schedule_group, project=names.project, stage=names.stage, skip=skip)
 
 
 # The kinds a job (or a step, queue or schedule of it) brings; shared kinds never become orphans of an edit.

@@ -1,14 +1,18 @@
-"""EventBridge Scheduler schedule groups and schedules. Imports: specs, aws, errors, provisioners.base.
+"""EventBridge Scheduler schedule groups and schedules. Imports: specs, aws, errors, naming, provisioners.base.
 
-Schedules cannot be tagged (AWS-QUIRKS 37): a schedule is ours because its group, which the group provisioner
-checks for our tags and which each schedule depends on, is ours."""
+Schedules cannot be tagged (AWS-QUIRKS 37): a schedule is ours when its group carries our tags (the group
+provisioner checks them; each schedule depends on its group) and its Description is our marker
+(specs.schedule_marker). Any other schedule in the group is someone else's: never updated, deleted or deleted with
+the group."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import ClassVar
 
 from batchctl.aws import Aws
-from batchctl.errors import AwsError
+from batchctl.errors import AwsError, NotManagedError
+from batchctl.naming import TAG_PROJECT, TAG_STAGE
 from batchctl.provisioners.base import (
     POLL_INTERVAL_S,
     Observed,
@@ -18,7 +22,16 @@ from batchctl.provisioners.base import (
     tags_from_list,
     tags_to_list,
 )
-from batchctl.specs import AwsDict, Key, Kind, Outputs, ScheduleGroupSpec, ScheduleSpec
+from batchctl.specs import (
+    AwsDict,
+    Key,
+    Kind,
+    Outputs,
+    ScheduleGroupSpec,
+    ScheduleSpec,
+    marker_owner,
+    schedule_owned,
+)
 
 NOT_FOUND = "ResourceNotFoundException"
 DELETING = "DELETING"
@@ -27,6 +40,47 @@ GONE_TIMEOUT_S = 300.0
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_RETRY_ATTEMPTS = 185
 DEFAULT_MAX_EVENT_AGE_S = 86400
+SHOWN = 10  # foreign schedules named in the message of a group left in place
+
+
+def group_schedules(aws: Aws, group: str, *, skip: Collection[str] = ()) -> dict[str, str] | None:
+    """Name → Description of each schedule in `group` not in `skip` (ListSchedules has no Description, so one
+    GetSchedule each); None when the group does not exist."""
+    key = f"{Kind.SCHEDULE_GROUP.value}/{group}"
+    try:
+        listed = [
+            str(schedule["Name"])
+            for page in aws.pages("scheduler", "list_schedules", key=key, GroupName=group)
+            for schedule in page.get("Schedules", [])
+            if str(schedule["Name"]) not in skip
+        ]
+    except AwsError as exc:
+        if exc.code == NOT_FOUND:
+            return None
+        raise
+    found = {}
+    for name in listed:
+        try:
+            item = aws.call("scheduler", "get_schedule", key=f"{group}/{name}", Name=name, GroupName=group)
+        except AwsError as exc:
+            if exc.code == NOT_FOUND:  # deleted since the listing
+                continue
+            raise
+        found[name] = str(item.get("Description") or "")
+    return found
+
+
+def foreign_in_group(
+    aws: Aws, group: str, *, project: str, stage: str, skip: Collection[str] = ()
+) -> list[str]:
+    """Names (sorted) of the schedules in `group` whose Description is not our marker for this project and stage:
+    someone else's, whatever their name. Empty when the group does not exist."""
+    found = group_schedules(aws, group, skip=skip) or {}
+    return sorted(
+        name
+        for name, description in found.items()
+        if not schedule_owned(description, name=name, group=group, project=project, stage=stage)
+    )
 
 
 def schedule_parameters(spec: ScheduleSpec) -> AwsDict:
@@ -109,12 +163,22 @@ class ScheduleGroupProvisioner:
         return {"arn": arn}
 
     def delete(self, observed: Observed[ScheduleGroupSpec]) -> None:
-        """Delete the group; AWS deletes the schedules in it too, asynchronously (the group shows DELETING)."""
+        """Delete the group; AWS deletes the schedules in it too, asynchronously (the group shows DELETING). A group
+        still holding a schedule batchctl did not create is left in place (NotManagedError naming them)."""
         spec = observed.state
         # moto 5.2.5 answers DeleteScheduleGroup for a missing group with a 500 (KeyError) rather than
         # ResourceNotFoundException, which botocore would retry: look first.
         if self._get(spec.key, spec.name) is None:
             return
+        project, stage = spec.tags.get(TAG_PROJECT, ""), spec.tags.get(TAG_STAGE, "")
+        foreign = foreign_in_group(self.aws, spec.name, project=project, stage=stage)
+        if foreign:
+            shown = ", ".join(foreign[:SHOWN]) + (", ..." if len(foreign) > SHOWN else "")
+            raise NotManagedError(
+                f"{spec.key} was left in place: deleting it would delete {len(foreign)} schedule(s) in it that "
+                f"batchctl did not create ({shown}); move or delete them, then destroy again",
+                hint="schedules batchctl creates carry 'managed by batchctl: ...' in their description",
+            )
         try:
             self.aws.call("scheduler", "delete_schedule_group", key=spec.key, Name=spec.name)
         except AwsError as exc:
@@ -177,6 +241,13 @@ class ScheduleProvisioner:
         if schedule is None:
             return None
         described = {"Name": spec.name, "GroupName": spec.group_name, **schedule}
+        live = str(schedule.get("Description") or "")
+        if not self._owned(spec, live):
+            raise NotManagedError(
+                f"{spec.key} exists but is not managed by batchctl for this project and stage "
+                f"(its description is {live!r}, not batchctl's marker)",
+                hint="delete or rename that schedule yourself, or rename the job or stage in jobs.yaml",
+            )
         return observation(spec, self.from_described(described), {"arn": str(schedule["Arn"])})
 
     def create(self, spec: ScheduleSpec) -> Outputs:
@@ -205,6 +276,16 @@ class ScheduleProvisioner:
             interval_s=POLL_INTERVAL_S,
             key=spec.key,
         )
+
+    @staticmethod
+    def _owned(spec: ScheduleSpec, live: str) -> bool:
+        """Whether the live Description proves the schedule is ours: the marker `spec` is built with names the
+        project and stage; the job is the one the schedule's name was generated for."""
+        owner = marker_owner(spec.description)
+        if owner is None:
+            return live == spec.description
+        project, stage, _ = owner
+        return schedule_owned(live, name=spec.name, group=spec.group_name, project=project, stage=stage)
 
     def _get(self, spec: ScheduleSpec) -> AwsDict | None:
         # ResourceNotFoundException covers both a missing schedule and a missing group.

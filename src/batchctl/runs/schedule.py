@@ -1,5 +1,5 @@
 """Pausing and resuming a job's EventBridge Scheduler schedule without a deploy.
-Imports: aws, naming, errors, runs.jobs, stdlib."""
+Imports: aws, naming, errors, specs, runs.jobs, stdlib."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from batchctl.aws import Aws
-from batchctl.errors import AwsError, RunError
+from batchctl.errors import AwsError, NotManagedError, RunError
 from batchctl.naming import Names
 from batchctl.runs.jobs import JobInfo
+from batchctl.specs import schedule_owned
 
 __all__ = ["ScheduleState", "set_schedule_state"]
 
@@ -23,7 +24,8 @@ class ScheduleState:
     changed: bool
 
 
-# UpdateSchedule replaces the whole schedule: every field we do not send is reset to its default.
+# UpdateSchedule replaces the whole schedule: every field we do not send is reset to its default (Description
+# included, which holds our ownership marker).
 _SCHEDULE_FIELDS = (
     "ActionAfterCompletion",
     "Description",
@@ -41,7 +43,8 @@ def set_schedule_state(
     aws: Aws, names: Names, *, job: JobInfo, enabled: bool, now: datetime | None = None
 ) -> ScheduleState:
     """Enable or disable the job's schedule without a deploy (GetSchedule, then UpdateSchedule sending every field
-    back with the new State); no call when it is already in that state."""
+    back with the new State); no call when it is already in that state. A schedule with the job's name that
+    batchctl did not create (no marker of ours in its Description) is never changed: NotManagedError."""
     if not job.has_schedule:
         raise RunError(
             f"job {job.name!r} has no schedule",
@@ -57,6 +60,13 @@ def set_schedule_state(
         if exc.code == "ResourceNotFoundException":
             raise RunError(f"the schedule {key} does not exist", hint="run `batchctl deploy` first") from exc
         raise
+    description = str(current.get("Description") or "")
+    if not schedule_owned(description, name=name, group=group, project=names.project, stage=names.stage):
+        raise NotManagedError(
+            f"the schedule {key} exists but is not managed by batchctl for this project and stage "
+            f"(its description is {description!r}, not batchctl's marker)",
+            hint="pause or resume it where it was created, or delete it and run `batchctl deploy`",
+        )
     wanted = "ENABLED" if enabled else "DISABLED"
     if current.get("State") == wanted:
         return ScheduleState(job=job.name, schedule=key, state=wanted, changed=False)
