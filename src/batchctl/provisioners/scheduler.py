@@ -38,6 +38,11 @@ DELETING = "DELETING"
 GONE_TIMEOUT_S = 300.0
 # The API's defaults when a schedule leaves them out.
 DEFAULT_TIMEZONE = "UTC"
+# A role minutes old may not be assumable by Scheduler yet: CreateSchedule/UpdateSchedule then answer
+# ValidationException with this message. Retried for about 2 minutes, as terraform-provider-aws does
+# (internal/service/scheduler retry.go).
+ROLE_PROPAGATION_MESSAGES = ("must allow AWS EventBridge Scheduler to assume the role",)
+ROLE_PROPAGATION_TIMEOUT_S = 120.0
 DEFAULT_RETRY_ATTEMPTS = 185
 DEFAULT_MAX_EVENT_AGE_S = 86400
 SHOWN = 10  # foreign schedules named in the message of a group left in place
@@ -252,13 +257,23 @@ class ScheduleProvisioner:
 
     def create(self, spec: ScheduleSpec) -> Outputs:
         # A single call: if it fails, nothing was created.
-        created = self.aws.call("scheduler", "create_schedule", key=spec.key, **self.to_request(spec))
+        created = self._while_role_propagates(spec, "create_schedule")
         return {"arn": str(created["ScheduleArn"])}
 
     def update(self, spec: ScheduleSpec, observed: Observed[ScheduleSpec]) -> Outputs:
         # UpdateSchedule replaces the whole schedule, so it takes every field, as CreateSchedule does.
-        updated = self.aws.call("scheduler", "update_schedule", key=spec.key, **self.to_request(spec))
+        updated = self._while_role_propagates(spec, "update_schedule")
         return {"arn": str(updated.get("ScheduleArn") or observed.outputs.get("arn", ""))}
+
+    def _while_role_propagates(self, spec: ScheduleSpec, operation: str) -> AwsDict:
+        return self.aws.retry_on(
+            lambda: self.aws.call("scheduler", operation, key=spec.key, **self.to_request(spec)),
+            codes=frozenset({"ValidationException"}),
+            messages=ROLE_PROPAGATION_MESSAGES,
+            what=f"the role of {spec.key} to be assumable by EventBridge Scheduler",
+            timeout_s=ROLE_PROPAGATION_TIMEOUT_S,
+            interval_s=POLL_INTERVAL_S,
+        )
 
     def delete(self, observed: Observed[ScheduleSpec]) -> None:
         spec = observed.state
