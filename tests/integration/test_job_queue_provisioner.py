@@ -81,16 +81,21 @@ def test_job_queue_state_update(aws: Any, boto: Any, recorder: Any) -> None:
     assert prov.read(spec) is None
 
 
-def test_job_queue_reads_environment_names_as_arns(aws: Any, boto: Any) -> None:
-    (environment,) = make_environments(aws, boto, 1)
-    name = unique()
+def queue_made_by_hand(boto: Any, name: str, environment: str, **tags: Any) -> None:
+    """A job queue created outside batchctl (`tags=` to give it tags)."""
     boto.client("batch").create_job_queue(
         jobQueueName=name,
         state="ENABLED",
         priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment.rsplit("/", 1)[1]}],
-        tags=TAGS,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+        **tags,
     )
+
+
+def test_job_queue_reads_environment_names_as_arns(aws: Any, boto: Any) -> None:
+    (environment,) = make_environments(aws, boto, 1)
+    name = unique()
+    queue_made_by_hand(boto, name, environment.rsplit("/", 1)[1], tags=TAGS)
     spec = JobQueueSpec(name=name, compute_environment_arns=(environment,), tags=TAGS)
     read_back(JobQueueProvisioner(aws), spec)
 
@@ -98,12 +103,7 @@ def test_job_queue_reads_environment_names_as_arns(aws: Any, boto: Any) -> None:
 def test_untagged_job_queue_with_our_name_is_not_managed(aws: Any, boto: Any) -> None:
     (environment,) = make_environments(aws, boto, 1)
     name = unique()
-    boto.client("batch").create_job_queue(
-        jobQueueName=name,
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
-    )
+    queue_made_by_hand(boto, name, environment)
     spec = JobQueueSpec(name=name, compute_environment_arns=(environment,), tags=TAGS)
     with pytest.raises(NotManagedError, match="not managed by batchctl"):
         JobQueueProvisioner(aws).read(spec)
