@@ -81,4 +81,5 @@ def test_two_long_folder_names_get_distinct_projects_only_through_project(tmp_pa
             app, ["init", str(target), "--project", f"cust-analytics-{region}"], env=ENV
         )
         assert result.exit_code == 0, result.output
+        assert f"project cust-analytics-{region}, stage dev" in result.stderr
         assert f"project: cust-analytics-{region}\n" in (target / "jobs.yaml").read_text()

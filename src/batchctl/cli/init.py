@@ -15,7 +15,8 @@ def init(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="Folder to scaffold (created if missing).")] = Path("."),
     project: Annotated[
-        str | None, typer.Option("--project", help="Project name (default: the folder's).")
+        str | None,
+        typer.Option("--project", help="Project name (default: the folder's, when valid as it is)."),
     ] = None,
 ) -> None:
     """Scaffold jobs.yaml, Dockerfile and job/ (one on-demand and one scheduled job) in an empty folder."""
@@ -29,6 +30,11 @@ def init(
     where = "" if directory.resolve() == Path.cwd() else f"cd {directory} && "
 
     def created() -> None:
+        ui.info(
+            escape(
+                f"project {cfg.project}, stage {cfg.stage}: every AWS name starts {cfg.project}-{cfg.stage}"
+            )
+        )
         for path in written:
             ui.result(escape(f"created {path}"))
         ui.info(escape(f"Next: {where}batchctl validate && batchctl plan"))
