@@ -19,6 +19,7 @@ from batchctl.cli import submit as submit_command
 from batchctl.cli.app import app
 from batchctl.naming import AwsContext, Names
 from batchctl.sandbox import PipeRelay
+from batchctl.specs import schedule_marker
 from tests.integration.test_runs import _batch_workflow
 
 ROLE = "arn:aws:iam::123456789012:role/t-sfn"
@@ -262,6 +263,7 @@ def test_schedule_pause_and_resume(project: tuple[Path, Names], boto: Any) -> No
     scheduler.create_schedule(
         Name=names.schedule("daily"),
         GroupName=names.schedule_group,
+        Description=schedule_marker(names.project, names.stage, "daily"),  # as deploy creates it
         ScheduleExpression="cron(30 21 * * ? *)",
         FlexibleTimeWindow={"Mode": "OFF"},
         Target={
