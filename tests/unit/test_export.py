@@ -15,9 +15,11 @@ from cfnlint.api import ManualArgs, lint
 from batchctl import build, engine
 from batchctl.config import JobsFile, load_config
 from batchctl.export import KEY_METADATA, Export, build_template, render
+from batchctl.export.cfn import PSEUDO_CONTEXT
 from batchctl.export.resources import MAPPERS, RUNNABLE_TIMEOUT_REASONS
 from batchctl.naming import AwsContext
 from batchctl.provisioners import batch as batch_provisioner
+from batchctl.provisioners import ecr, job_definition, pipes, scheduler
 from batchctl.specs import Key, Kind
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -226,3 +228,73 @@ def test_description_names_the_version_and_the_config() -> None:
 
 def test_the_runnable_timeout_reasons_are_the_provisioners() -> None:
     assert RUNNABLE_TIMEOUT_REASONS == batch_provisioner.RUNNABLE_TIMEOUT_REASONS
+
+
+# ---- the same values the provisioners send --------------------------------------------------------------------
+def lowered(value: Any) -> Any:
+    """Keys lowercased all the way down: API casing (`maxvCpus`) and CloudFormation's (`MaxvCpus`) compare equal."""
+    if isinstance(value, dict):
+        return {k.lower(): lowered(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [lowered(v) for v in value]
+    return value
+
+
+def requests(spec: Any) -> dict[str, Any]:
+    """The request the kind's provisioner sends for `spec` (its create call's parameters)."""
+    match spec.kind:
+        case Kind.JOB_DEFINITION:
+            request = job_definition.JobDefinitionProvisioner.to_request(spec, region="eu-west-1")
+            request.update(request.pop("containerProperties"))  # compared side by side with its container's
+            return dict(request)
+        case Kind.COMPUTE_ENVIRONMENT:
+            request = batch_provisioner.ComputeEnvironmentProvisioner.to_request(spec)
+            request.update(request.pop("computeResources"))
+            return dict(request)
+        case Kind.JOB_QUEUE:
+            return dict(batch_provisioner.JobQueueProvisioner.to_request(spec))
+        case Kind.PIPE:
+            return dict(pipes.PipeProvisioner.to_request(spec))
+        case Kind.SCHEDULE:
+            request = scheduler.ScheduleProvisioner.to_request(spec)
+            request.update(request.pop("Target"))
+            return dict(request)
+        case Kind.ECR_REPOSITORY:
+            return dict(ecr.RepositoryProvisioner.to_request(spec))
+    return {}
+
+
+# Fields whose value is a literal in both (the rest hold names, ARNs or IDs: Refs and Fn::Sub in the template).
+SAME_VALUES = {
+    Kind.JOB_DEFINITION: (
+        "jobdefinitionname type platformcapabilities retrystrategy propagatetags parameters timeout command "
+        "resourcerequirements environment networkconfiguration fargateplatformconfiguration"
+    ),
+    Kind.COMPUTE_ENVIRONMENT: "computeenvironmentname type state maxvcpus minvcpus instancetypes allocationstrategy",
+    Kind.JOB_QUEUE: "jobqueuename state priority jobstatetimelimitactions",
+    Kind.PIPE: "name description desiredstate sourceparameters targetparameters",
+    Kind.SCHEDULE: (
+        "name scheduleexpression scheduleexpressiontimezone flexibletimewindow state description retrypolicy input"
+    ),
+    Kind.ECR_REPOSITORY: "repositoryname imagescanningconfiguration imagetagmutability",
+}
+
+
+@pytest.mark.parametrize("path", [p for p in MATRIX if p.stem != "fargate"], ids=lambda p: p.stem)
+def test_the_template_holds_the_values_the_provisioners_send(path: Path) -> None:
+    cfg = config(path)
+    exported = export(cfg, path)
+    specs = build.build_specs(cfg, PSEUDO_CONTEXT, image_tag=TAG)
+    compared = 0
+    for spec in specs:
+        if spec.kind not in SAME_VALUES or (spec.kind is Kind.COMPUTE_ENVIRONMENT and not cfg.network.vpc_id):
+            continue  # a compute environment in a network of our own has no subnet IDs to send yet
+        (logical, *_) = exported.resources[spec.key]
+        properties = lowered(exported.template["Resources"][logical]["Properties"])
+        for part in ("containerproperties", "computeresources", "target"):
+            properties.update(properties.pop(part, {}))
+        sent = lowered(requests(spec))
+        for name in SAME_VALUES[spec.kind].split():
+            assert properties.get(name) == sent.get(name), (spec.key, name)
+            compared += 1
+    assert compared
