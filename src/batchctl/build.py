@@ -82,6 +82,7 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
             image_uri=cfg.image.uri,
             log_group_arns=[names.log_group_arn(g) for g in log_groups.values()],
             secret_arns=secret_arns,
+            kms_key_arns=cfg.secrets_kms_keys,
         ),
         description=f"batchctl {names.prefix}: pulls the job image, writes logs, reads the listed secrets",
         tags=tags,
