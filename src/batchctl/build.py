@@ -59,6 +59,13 @@ def image_reference(cfg: JobsFile, names: Names, *, image_tag: str | None) -> st
     return f"{names.repository_uri}:{image_tag or 'latest'}"
 
 
+def build_notes(cfg: JobsFile, ctx: AwsContext) -> list[str]:
+    """What `plan` tells the user beside the changes: what deploy can neither grant nor check (an image outside
+    ECR that may need a registry login, another account's repository policy)."""
+    note = policies.image_pull_note(cfg.image.uri, account_id=ctx.account_id)
+    return [note] if note else []
+
+
 def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None) -> list[Any]:
     """Every resource this jobs.yaml needs, unordered; `graph.order` sorts them."""
     names = names_for(cfg, ctx)
