@@ -12,6 +12,7 @@ from typing import Any
 
 from batchctl import asl, cron, policies
 from batchctl.config import FARGATE_TYPES, RUN_PARAMETERS, JobsFile, StepSettings, resolve_steps
+from batchctl.config.awsvalues import CPU_ARCHITECTURE
 from batchctl.naming import AwsContext, Names
 from batchctl.specs import (
     ComputeEnvironmentSpec,
@@ -442,6 +443,7 @@ def _job_definition(
         ),
         timeout_s=step.timeout_s,
         assign_public_ip=True,
+        cpu_architecture=CPU_ARCHITECTURE[cfg.image.platform],
         tags=tags,
         depends_on=tuple(sorted({job_role.key, execution_role.key, log_group.key, *deps})),
     )
