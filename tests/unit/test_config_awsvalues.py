@@ -210,3 +210,11 @@ def test_platforms_other_than_linux_amd64_and_arm64_are_refused() -> None:
     issue = only_issue(MINIMAL + "image: {platform: linux/386}\n")
 
     assert at(issue) == (7, "image.platform")
+
+
+def test_fargate_spot_takes_arm64() -> None:
+    # ECS API reference, CapacityProviderStrategyItem: FARGATE_SPOT supports Linux ARM64 tasks on platform version
+    # 1.4.0 or later (Batch runs LATEST); older pages said x86_64 only.
+    cfg = parse_config(MINIMAL + "image: {platform: linux/arm64}\ncompute: {type: FARGATE_SPOT}\n")
+
+    assert (cfg.compute.type, cfg.image.platform) == ("FARGATE_SPOT", "linux/arm64")
