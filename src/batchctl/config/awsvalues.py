@@ -1,6 +1,6 @@
 """What AWS accepts in values jobs.yaml passes through: tag text, KMS key ARNs, instance families (GPU, Graviton).
 
-Imports: stdlib only; models.py and rules.py call these. Each rule names the AWS page it follows.
+Imports: pydantic_core (the check_* validators that models.py attaches), stdlib. Each rule names its AWS page.
 """
 
 from __future__ import annotations
@@ -8,11 +8,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from pydantic_core import PydanticCustomError
+
 # "Tag naming limits and requirements" (Batch user guide, "Tag restrictions"; ECS API Tag): keys 1..128 and values
 # 0..256 Unicode characters of `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`, at most 50 tags per resource, `aws:` reserved.
 MAX_TAGS = 50
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
+# batchctl's own tags: batchctl:project and batchctl:stage on everything, Name on the network resources.
+OUR_TAGS = 3
+MAX_USER_TAGS = MAX_TAGS - OUR_TAGS
 TAG_SYMBOLS = "_.:/=+-@"
 TAG_CHARACTERS = "letters, digits, spaces and _ . : / = + - @"
 
@@ -75,3 +80,46 @@ def is_arm_type(instance_type: str) -> bool:
 
 # image.platform → Batch's RuntimePlatform.cpuArchitecture (API RuntimePlatform: X86_64 or ARM64).
 CPU_ARCHITECTURE = {"linux/amd64": "X86_64", "linux/arm64": "ARM64"}
+
+
+# ---- validators of models.py's fields ------------------------------------------------------------------------
+
+
+def _refuse(problem: str | None, value: str) -> str:
+    if problem:
+        raise PydanticCustomError("batchctl_tag_text", "{problem}", {"problem": problem})
+    return value
+
+
+def check_tag_key_text(key: str) -> str:
+    """A tag key of AWS's characters (its length and reserved prefixes are models.py's)."""
+    return _refuse(tag_text_problem(key, what="key"), key)
+
+
+def check_tag_value(value: str) -> str:
+    """A tag value of AWS's characters."""
+    return _refuse(tag_text_problem(value, what="value"), value)
+
+
+def check_tag_count(tags: dict[str, str]) -> dict[str, str]:
+    """At most MAX_USER_TAGS: AWS's 50 per resource include ours."""
+    if len(tags) > MAX_USER_TAGS:
+        raise PydanticCustomError(
+            "batchctl_tag_count",
+            "{count} tags: AWS allows {total} per resource and batchctl adds batchctl:project, batchctl:stage "
+            "and Name, so keep at most {allowed}",
+            {"count": len(tags), "total": MAX_TAGS, "allowed": MAX_USER_TAGS},
+        )
+    return tags
+
+
+def check_kms_key_arn(value: str) -> str:
+    """A KMS key ARN; an alias ARN is refused with a hint (IAM authorizes kms:Decrypt on the key)."""
+    if not re.fullmatch(KMS_KEY_ARN, value):
+        hint = "; an alias grants nothing: name the key it points to" if ":alias/" in value else ""
+        raise PydanticCustomError(
+            "batchctl_kms_key_arn",
+            "expected a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID){hint}",
+            {"hint": hint},
+        )
+    return value

@@ -152,39 +152,7 @@ def _check_tag_key(key: str) -> str:
         raise PydanticCustomError(
             "batchctl_tag_reserved", "tag keys starting 'batchctl:' or 'aws:' are reserved"
         )
-    problem = awsvalues.tag_text_problem(key, what="key")
-    if problem:
-        raise PydanticCustomError("batchctl_tag_text", "{problem}", {"problem": problem})
-    return key
-
-
-def _check_tag_value(value: str) -> str:
-    problem = awsvalues.tag_text_problem(value, what="value")
-    if problem:
-        raise PydanticCustomError("batchctl_tag_text", "{problem}", {"problem": problem})
-    return value
-
-
-def _check_tag_count(tags: dict[str, str]) -> dict[str, str]:
-    if len(tags) > MAX_USER_TAGS:
-        raise PydanticCustomError(
-            "batchctl_tag_count",
-            "{count} tags: AWS allows {total} per resource and batchctl adds batchctl:project, batchctl:stage "
-            "and Name, so keep at most {allowed}",
-            {"count": len(tags), "total": awsvalues.MAX_TAGS, "allowed": MAX_USER_TAGS},
-        )
-    return tags
-
-
-def _check_kms_key_arn(value: str) -> str:
-    if not re.fullmatch(awsvalues.KMS_KEY_ARN, value):
-        hint = "; an alias grants nothing: name the key it points to" if ":alias/" in value else ""
-        raise PydanticCustomError(
-            "batchctl_kms_key_arn",
-            "expected a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID){hint}",
-            {"hint": hint},
-        )
-    return value
+    return awsvalues.check_tag_key_text(key)
 
 
 WholeNumber = Annotated[int, BeforeValidator(_no_bool)]
@@ -200,8 +168,9 @@ SecretArn = Annotated[str, AfterValidator(_check_secret_arn)]
 Command = Annotated[list[str], Field(min_length=1)]
 ResourceName = Annotated[str, Field(pattern=NAME_PATTERN)]
 TagKey = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_check_tag_key)]
-TagValue = Annotated[str, Field(max_length=256), AfterValidator(_check_tag_value)]
-KmsKeyArn = Annotated[str, AfterValidator(_check_kms_key_arn)]
+TagValue = Annotated[str, Field(max_length=256), AfterValidator(awsvalues.check_tag_value)]
+KmsKeyArn = Annotated[str, AfterValidator(awsvalues.check_kms_key_arn)]
+Tags = Annotated[dict[TagKey, TagValue], AfterValidator(awsvalues.check_tag_count)]
 
 
 class _Model(BaseModel):
@@ -606,7 +575,7 @@ class JobsFile(_Model):
     project: Annotated[str, Field(min_length=1, max_length=20, pattern=NAME_PATTERN)]
     stage: Annotated[str, Field(min_length=1, max_length=16, pattern=NAME_PATTERN)]
     region: Annotated[str, Field(pattern=REGION_PATTERN)] | None = None
-    tags: Annotated[dict[TagKey, TagValue], AfterValidator(_check_tag_count)] = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
     image: ImageConfig = Field(default_factory=ImageConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
