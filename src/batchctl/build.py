@@ -12,6 +12,7 @@ from typing import Any
 
 from batchctl import asl, cron, policies
 from batchctl.config import FARGATE_TYPES, RUN_PARAMETERS, JobsFile, StepSettings, resolve_steps
+from batchctl.config.awsvalues import CPU_ARCHITECTURE
 from batchctl.naming import AwsContext, Names
 from batchctl.specs import (
     ComputeEnvironmentSpec,
@@ -59,6 +60,13 @@ def image_reference(cfg: JobsFile, names: Names, *, image_tag: str | None) -> st
     return f"{names.repository_uri}:{image_tag or 'latest'}"
 
 
+def build_notes(cfg: JobsFile, ctx: AwsContext) -> list[str]:
+    """What `plan` tells the user beside the changes: what deploy can neither grant nor check (an image outside
+    ECR that may need a registry login, another account's repository policy)."""
+    note = policies.image_pull_note(cfg.image.uri, account_id=ctx.account_id)
+    return [note] if note else []
+
+
 def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None) -> list[Any]:
     """Every resource this jobs.yaml needs, unordered; `graph.order` sorts them."""
     names = names_for(cfg, ctx)
@@ -82,6 +90,7 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
             image_uri=cfg.image.uri,
             log_group_arns=[names.log_group_arn(g) for g in log_groups.values()],
             secret_arns=secret_arns,
+            kms_key_arns=cfg.secrets_kms_keys,
         ),
         description=f"batchctl {names.prefix}: pulls the job image, writes logs, reads the listed secrets",
         tags=tags,
@@ -434,6 +443,7 @@ def _job_definition(
         ),
         timeout_s=step.timeout_s,
         assign_public_ip=True,
+        cpu_architecture=CPU_ARCHITECTURE[cfg.image.platform],
         tags=tags,
         depends_on=tuple(sorted({job_role.key, execution_role.key, log_group.key, *deps})),
     )

@@ -200,6 +200,7 @@ def prepare(
             triggers=tuple(build.build_triggers(cfg, names, now=datetime.now(UTC))),
             orphans=tuple(orphans.keys),
             foreign=orphans.foreign,
+            notes=tuple(build.build_notes(cfg, ctx)),
         )
     return Prepared(cfg, aws, names, project_dir, tag, specs, observed, plan, provisioners, orphans)
 

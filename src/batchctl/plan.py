@@ -50,6 +50,8 @@ class Plan:
     foreign: tuple[Key, ...] = ()
     # What each resource depends on, from the specs before their Refs were filled (a filled Ref hides the edge).
     edges: Mapping[Key, frozenset[Key]] = field(default_factory=dict, compare=False)
+    # What the plan cannot do or check for the user, in one line each (e.g. a registry outside ECR may need a login).
+    notes: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, int]:
         counts = Counter(c.action.value for c in self.changes)
@@ -74,6 +76,7 @@ class Plan:
             "triggers": [t.to_dict() for t in self.triggers],
             "orphans": [str(key) for key in self.orphans],
             "foreign": [str(key) for key in self.foreign],
+            "notes": list(self.notes),
         }
 
 

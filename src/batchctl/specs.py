@@ -342,6 +342,8 @@ class JobDefinitionSpec(_Keyed):
     evaluate_on_exit: tuple[Mapping[str, str], ...] = ()
     timeout_s: int | None = None
     assign_public_ip: bool = True  # Fargate in a public subnet without NAT needs a public IP to pull
+    # Fargate's runtimePlatform.cpuArchitecture: X86_64 (AWS's default) or ARM64. Not sent on EC2, which has none.
+    cpu_architecture: str = "X86_64"
     tags: Mapping[str, str] = field(default_factory=_empty)
     depends_on: tuple[Key, ...] = ()
 

@@ -199,6 +199,8 @@ class Ui:
             self.out.print("Triggers:")
             for trigger in plan.triggers:
                 self.out.print(f"  {escape(trigger.job)}: {escape(trigger.text)}")
+        for note in plan.notes:
+            self.out.print(f"[yellow]Note:[/] {escape(note)}")
 
     def _key_block(self, heading: str, keys: tuple[Key, ...], bullet: str) -> None:
         """A heading and one line per key (`bullet` opens the line's markup), if there are any keys."""

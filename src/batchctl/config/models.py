@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from batchctl import cron
+from batchctl.config import awsvalues
 from batchctl.yamlpos import KeyPath
 
 DEFAULT_CIDR = "10.20.0.0/24"
@@ -151,7 +152,7 @@ def _check_tag_key(key: str) -> str:
         raise PydanticCustomError(
             "batchctl_tag_reserved", "tag keys starting 'batchctl:' or 'aws:' are reserved"
         )
-    return key
+    return awsvalues.check_tag_key_text(key)
 
 
 WholeNumber = Annotated[int, BeforeValidator(_no_bool)]
@@ -167,7 +168,9 @@ SecretArn = Annotated[str, AfterValidator(_check_secret_arn)]
 Command = Annotated[list[str], Field(min_length=1)]
 ResourceName = Annotated[str, Field(pattern=NAME_PATTERN)]
 TagKey = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_check_tag_key)]
-TagValue = Annotated[str, Field(max_length=256)]
+TagValue = Annotated[str, Field(max_length=256), AfterValidator(awsvalues.check_tag_value)]
+KmsKeyArn = Annotated[str, AfterValidator(awsvalues.check_kms_key_arn)]
+Tags = Annotated[dict[TagKey, TagValue], AfterValidator(awsvalues.check_tag_count)]
 
 
 class _Model(BaseModel):
@@ -231,6 +234,8 @@ class ImageConfig(_Model):
     uri: Annotated[str, Field(pattern=r"^\S+$")] | None = None
     build_args: dict[str, str] = Field(default_factory=dict)
     keep_images: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=1000)] = 10
+    # What the image is built for and the jobs run on (Fargate's runtimePlatform; EC2 instance types must match).
+    platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
 
     @model_validator(mode="after")
     def _uri_or_build(self) -> Self:
@@ -570,13 +575,15 @@ class JobsFile(_Model):
     project: Annotated[str, Field(min_length=1, max_length=20, pattern=NAME_PATTERN)]
     stage: Annotated[str, Field(min_length=1, max_length=16, pattern=NAME_PATTERN)]
     region: Annotated[str, Field(pattern=REGION_PATTERN)] | None = None
-    tags: Annotated[dict[TagKey, TagValue], Field(max_length=MAX_USER_TAGS)] = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
     image: ImageConfig = Field(default_factory=ImageConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     defaults: Defaults = Field(default_factory=Defaults)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     jobs: Annotated[dict[ResourceName, JobConfig], Field(min_length=1)]
+    # Customer-managed KMS keys of the jobs' secrets: the execution role (one per stage) may kms:Decrypt with them.
+    secrets_kms_keys: list[KmsKeyArn] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_field(self) -> Self:
