@@ -50,6 +50,13 @@ class Plan:
     foreign: tuple[Key, ...] = ()
     # What each resource depends on, from the specs before their Refs were filled (a filled Ref hides the edge).
     edges: Mapping[Key, frozenset[Key]] = field(default_factory=dict, compare=False)
+    # destroy: the state machines with runs still going, and how many (their delete stops them first).
+    running_runs: Mapping[Key, int] = field(default_factory=dict, compare=False)
+
+    @property
+    def stops_runs(self) -> int:
+        """How many running runs this plan stops (destroy stops a workflow's runs before deleting it)."""
+        return sum(self.running_runs.values())
 
     def summary(self) -> dict[str, int]:
         counts = Counter(c.action.value for c in self.changes)
@@ -74,6 +81,7 @@ class Plan:
             "triggers": [t.to_dict() for t in self.triggers],
             "orphans": [str(key) for key in self.orphans],
             "foreign": [str(key) for key in self.foreign],
+            "running_runs": {str(key): count for key, count in self.running_runs.items()},
         }
 
 
