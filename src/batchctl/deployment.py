@@ -29,6 +29,7 @@ from batchctl.naming import AwsContext, Names
 from batchctl.orphans import deletion_nodes, foreign_names, name_patterns, orphan_specs, templates
 from batchctl.plan import ApplyResult, Event, Plan
 from batchctl.provisioners import SERVICES, build_provisioners, discover
+from batchctl.provisioners.sfn import running_executions
 from batchctl.specs import Key, Kind, Observed
 
 __all__ = [
@@ -194,6 +195,7 @@ def prepare(
         kept = tuple(c for c in declared.changes if not (keep_images and c.key.kind is Kind.ECR_REPOSITORY))
         # What jobs.yaml no longer declares goes first: nothing declared depends on it.
         plan = replace(declared, changes=orphans.plan.changes + kept, foreign=orphans.foreign)
+        plan = replace(plan, running_runs=_running_runs(aws, plan, {**orphans.observed, **observed}))
     else:
         plan = replace(
             engine.make_plan(specs, observed, project=cfg.project, stage=cfg.stage),
@@ -203,6 +205,23 @@ def prepare(
             notes=tuple(build.build_notes(cfg, ctx)),
         )
     return Prepared(cfg, aws, names, project_dir, tag, specs, observed, plan, provisioners, orphans)
+
+
+def _running_runs(aws: Aws, plan: Plan, observed: dict[Key, Observed | None]) -> dict[Key, int]:
+    """For a destroy plan: how many runs each state machine it deletes has going (its delete stops them)."""
+    ctx = aws.context()
+    counts: dict[Key, int] = {}
+    for change in plan.changes:
+        if change.key.kind is not Kind.STATE_MACHINE:
+            continue
+        seen = observed.get(change.key)
+        arn = (seen.outputs.get("arn") if seen else None) or ctx.arn(
+            "states", f"stateMachine:{change.key.name}"
+        )
+        running = len(running_executions(aws, change.key, str(arn)))
+        if running:
+            counts[change.key] = running
+    return counts
 
 
 def _image_tag(cfg: JobsFile, project_dir: Path) -> str:
@@ -322,7 +341,8 @@ def destroy(
     plan = prepared.plan
     if not plan.changes:
         return None
-    confirm(f"Delete these {len(plan.changes)} resources?")
+    stopping = f" and stop {plan.stops_runs} running run(s)" if plan.stops_runs else ""
+    confirm(f"Delete these {len(plan.changes)} resources{stopping}?")
     orphaned = set(prepared.orphans.keys)
     declared = replace(plan, changes=tuple(c for c in plan.changes if c.key not in orphaned))
     with listener.status(f"deleting {len(plan.changes)} resource(s)"):

@@ -175,6 +175,8 @@ class Ui:
         summary = plan.summary()
         if plan.destroy:
             tail = f"{summary['delete']} to delete"
+            if plan.stops_runs:
+                tail += f"; stops {plan.stops_runs} running run(s) first"
         else:
             tail = (
                 ", ".join(
@@ -195,6 +197,8 @@ class Ui:
             plan.foreign,
             "[yellow]! ",
         )
+        for key, count in plan.running_runs.items():
+            self.out.print(f"[yellow]! {escape(str(key))} has {count} running run(s): destroy stops them[/]")
         if plan.triggers:
             self.out.print("Triggers:")
             for trigger in plan.triggers:
