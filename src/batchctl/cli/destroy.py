@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from batchctl.cli.context import NOTHING_DONE, CliState, ParallelismOption, confirmation
+from batchctl.cli.target import show_target
 from batchctl.cli.unlock import LockTimeoutOption, stage_lock
 from batchctl.errors import ConfigError, ConfigNotFoundError, ExitCode, UsageError
 
@@ -34,6 +35,7 @@ def destroy(
     state: CliState = ctx.obj
     ui = state.ui
     _choose_config(state, project)
+    target = show_target(state)
     stop = threading.Event()
     with stage_lock(state, command="destroy", timeout_s=lock_timeout, stop=stop):
         prepared = deployment.prepare(
@@ -51,9 +53,9 @@ def destroy(
         )
     if result is None:
         nothing = f"Nothing to destroy for {plan.project}/{plan.stage}."
-        ui.emit({"plan": plan.to_dict(), "result": NOTHING_DONE}, lambda: ui.info(nothing))
+        ui.emit({"plan": plan.to_dict(), "result": NOTHING_DONE, "target": target}, lambda: ui.info(nothing))
         return
-    ui.emit({"plan": plan.to_dict(), "result": result.to_dict()})
+    ui.emit({"plan": plan.to_dict(), "result": result.to_dict(), "target": target})
     ui.render_apply_result(result, verb="destroy")
     if result.interrupted:
         raise typer.Exit(int(ExitCode.INTERRUPTED))
