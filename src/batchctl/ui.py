@@ -184,6 +184,8 @@ class Ui:
                 )
                 + f", {summary['noop']} unchanged"
             )
+            if summary["delete"]:  # duplicates of ours under one name: the one in use stays
+                tail += f", {summary['delete']} duplicate(s) to delete"
         self.out.print(f"Plan for {escape(plan.project)}/{escape(plan.stage)}: {tail}.")
         self._key_block(
             f"Not in jobs.yaml any more ({len(plan.orphans)}; `batchctl deploy --prune` deletes them, "

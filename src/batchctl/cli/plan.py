@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from batchctl.cli.context import CliState, ParallelismOption
+from batchctl.cli.target import show_target
 from batchctl.errors import ExitCode
 
 
@@ -28,9 +29,12 @@ def plan(
 
     state: CliState = ctx.obj
     ui = state.ui
+    target = show_target(state)
     made = deployment.prepare(
         state.config(), state.aws(), project_dir=state.project_dir, listener=ui, parallelism=parallelism
     ).plan
-    ui.emit({"plan": made.to_dict()}, lambda: ui.render_plan(made, show_noop=show_unchanged))
+    ui.emit(
+        {"plan": made.to_dict(), "target": target}, lambda: ui.render_plan(made, show_noop=show_unchanged)
+    )
     if check and (made.has_changes or made.orphans):
         raise typer.Exit(int(ExitCode.DRIFT))

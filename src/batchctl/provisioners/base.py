@@ -49,6 +49,17 @@ class Observed(UntypedObserved, Generic[S]):
         return found if isinstance(found, Observed) else Observed(found.state, found.outputs)
 
 
+@runtime_checkable
+class Deduplicating(Protocol):
+    """A provisioner whose reads may find several resources of ours under one name (EC2 finds by Name tag, and two
+    commands that once ran at once made two): it keeps the one in use and names the others, which deploy and
+    destroy delete (shown in the plan first)."""
+
+    def duplicates(self) -> Mapping[Key, Sequence[UntypedObserved]]:
+        """By the key of the resource kept: the others, each under the name `<name>@<id>`."""
+        ...
+
+
 class Provisioner(Protocol[S]):
     """Four methods per kind; failure semantics are part of the contract."""
 
