@@ -253,6 +253,36 @@ def test_retry_a_failed_run_and_a_run_that_does_not_exist(project: tuple[Path, N
     _clean(ghost)
 
 
+def test_retry_of_a_run_already_retried_successfully_needs_force(
+    project: tuple[Path, Names], boto: Any
+) -> None:
+    config, names = project
+    _machine(boto, names, "fib", SUCCEED)
+    _machine(boto, names, "daily", FAIL)
+    _run(boto, names, "daily", "r1", {"source": "cli", "body": "{}", "id": "r1", "time": "t"})
+    # The cause is fixed: from now on the workflow succeeds, and so does the first retry.
+    sfn = boto.client("stepfunctions")
+    sfn.update_state_machine(stateMachineArn=names.state_machine_arn("daily"), definition=json.dumps(SUCCEED))
+    first = run(config, "retry", "r1")
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.strip() == "r1-r1"
+    for _ in range(200):
+        if sfn.describe_execution(executionArn=names.execution_arn("daily", "r1-r1"))["status"] != "RUNNING":
+            break
+    # Off a terminal nobody can be asked: refused (usage exit code), nothing started, --force named.
+    again = run(config, "retry", "r1")
+    assert again.exit_code == 2
+    assert "already retried successfully: r1-r1" in again.stderr
+    assert "--force" in again.stderr
+    assert again.stdout == ""
+    _clean(again)
+    executions = sfn.list_executions(stateMachineArn=names.state_machine_arn("daily"))["executions"]
+    assert sorted(e["name"] for e in executions) == ["r1", "r1-r1"]
+    forced = run(config, "retry", "r1", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert forced.stdout.strip() == "r1-r2"
+
+
 # ---- schedule -------------------------------------------------------------------------------------------------
 
 

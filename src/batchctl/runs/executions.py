@@ -4,10 +4,11 @@ Imports: asl, aws, naming, errors, runs.body, runs.submit, runs.batchjobs, stdli
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from typing import Any
 
 from batchctl import asl
 from batchctl.aws import Aws, AwsDict
-from batchctl.errors import AwsError, RunError
+from batchctl.errors import AwsError, ConfirmationRequiredError, RunError
 from batchctl.naming import Names
 from batchctl.runs.batchjobs import (
     BatchJob,
@@ -38,6 +39,7 @@ __all__ = [
     "find_execution_for_message",
     "list_runs",
     "locate_run",
+    "related_runs",
     "retry_name",
     "retry_run",
     "run_batch_jobs",
@@ -398,11 +400,41 @@ def retry_name(run_id: str, attempt: int) -> str:
     return base[: EXECUTION_NAME_LIMIT - len(suffix)] + suffix
 
 
+def related_runs(aws: Aws, names: Names, *, job: str, run_id: str, max_names: int = 100) -> list[Execution]:
+    """The original of `run_id` and its retries `<run>-r<n>` that exist, `run_id` itself left out, in order.
+    Retries are numbered from 1 without gaps, so the first missing number ends the search."""
+    base = _RETRY_SUFFIX.sub("", run_id)
+    found: list[Execution] = []
+    if base != run_id:
+        with contextlib.suppress(RunError):  # a run named like a retry by hand has no original
+            found.append(describe_run(aws, names, job=job, run_id=base))
+    for attempt in range(1, max_names + 1):
+        name = retry_name(run_id, attempt)
+        if name == run_id:
+            continue
+        try:
+            found.append(describe_run(aws, names, job=job, run_id=name))
+        except RunError:
+            break
+    return found
+
+
 def retry_run(
-    aws: Aws, names: Names, *, jobs: Sequence[str], run_id: str, max_names: int = 100
+    aws: Aws,
+    names: Names,
+    *,
+    jobs: Sequence[str],
+    run_id: str,
+    max_names: int = 100,
+    force: bool = False,
+    confirm: Callable[[str], None] | None = None,
 ) -> RetryResult:
     """Re-run a FAILED, TIMED_OUT or ABORTED run with its original input: redrive it when AWS can, else start a new
-    execution `<run>-r<n>` with the same input. A run that succeeded or is still running is refused."""
+    execution `<run>-r<n>` with the same input. A run that succeeded or is still running is refused.
+
+    When the run (its original or another retry of it) already succeeded, nothing starts unless `force`, or
+    `confirm` (asked with the question) returns; without either a ConfirmationRequiredError says to use --force.
+    """
     execution = locate_run(aws, names, jobs=jobs, run_id=run_id)
     job = execution.job
     if execution.status in RUNNING_STATUSES:
@@ -414,6 +446,21 @@ def retry_run(
             f"run {run_id!r} of job {job!r} succeeded: there is nothing to retry",
             hint=f"start a new run with `batchctl submit {job}`",
         )
+    if not force:
+        succeeded = [
+            e.run_id
+            for e in related_runs(aws, names, job=job, run_id=run_id, max_names=max_names)
+            if e.status == "SUCCEEDED"
+        ]
+        if succeeded:
+            already = (
+                f"run {run_id!r} of job {job!r} was already retried successfully: {', '.join(succeeded)}"
+            )
+            if confirm is None:
+                raise ConfirmationRequiredError(
+                    already, hint="rerun with --force to start another run anyway"
+                )
+            confirm(f"{already}. Start another run?")
     # A redrive restarts the execution at the state that failed. When our workflow caught a step's error it ends in
     # its Fail state, so a redrive would only fail there again: such runs (error "batchctl.*") get a new execution.
     # Redrive helps where the execution stopped mid-way: ABORTED, TIMED_OUT or an uncaught error.
