@@ -38,7 +38,7 @@ SUMMARIES: dict[str, str] = {
     "run": "Run a job's container locally with the command, environment and Ref:: substitution Batch would use.",
     "init": "Scaffold jobs.yaml, Dockerfile and job/ (one on-demand and one scheduled job) in an empty folder.",
     "submit": "Run a job now, through its queue (or --direct), and print the message or run id.",
-    "status": "Recent runs: id, source, state, started, duration, Batch job ids.",
+    "status": "Recent runs: id (or a unique prefix), source, status, started, duration, Batch jobs.",
     "retry": "Re-run a failed run with its original input; prints the id of the run now going.",
     "image": "Build and push the job image.",
     "logs": "Container output of a job's runs.",

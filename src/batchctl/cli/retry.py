@@ -14,7 +14,9 @@ from batchctl.cli.context import CliState, confirm_or_exit
 
 def retry(
     ctx: typer.Context,
-    run: Annotated[str, typer.Argument(help="Run id (the RUN column of `batchctl status`).")],
+    run: Annotated[
+        str, typer.Argument(help="Run id or a unique prefix (the RUN column of `batchctl status`).")
+    ],
     force: Annotated[
         bool, typer.Option("--force", help="Retry even if the run was already retried successfully.")
     ] = False,
@@ -38,9 +40,13 @@ def retry(
         confirm=ask if sys.stdin.isatty() else None,
     )
     if result.redriven:
-        ui.info(escape(f"redrove run {run} of {result.job}: it resumes at the state that did not finish"))
+        ui.info(
+            escape(
+                f"redrove run {result.retried} of {result.job}: it resumes at the state that did not finish"
+            )
+        )
     else:
-        ui.info(escape(f"started run {result.run_id} of {result.job} with the input of run {run}"))
+        ui.info(escape(f"started run {result.run_id} of {result.job} with the input of run {result.retried}"))
     payload = {
         "job": result.job,
         "retried": result.retried,

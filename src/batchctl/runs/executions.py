@@ -26,6 +26,7 @@ from batchctl.runs.batchjobs import (
     is_stuck,
 )
 from batchctl.runs.body import EXECUTION_NAME_LIMIT
+from batchctl.runs.ids import resolve_run
 from batchctl.runs.submit import iso_utc, start_execution
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "describe_execution",
     "describe_run",
     "execution_history",
+    "expand_run_id",
     "find_execution_for_message",
     "list_runs",
     "locate_run",
@@ -372,8 +374,42 @@ class RetryResult:
     redriven: bool
 
 
+def _run_ids(aws: Aws, names: Names, job: str) -> list[str]:
+    """The names of every execution of the job's workflow (none when it is not deployed)."""
+    arn = names.state_machine_arn(job)
+    found: list[str] = []
+    try:
+        for page in aws.pages("stepfunctions", "list_executions", key=arn, stateMachineArn=arn):
+            found.extend(str(item["name"]) for item in page.get("executions", []))
+    except AwsError as exc:
+        if exc.code == "StateMachineDoesNotExist":
+            return []
+        raise
+    return found
+
+
+def expand_run_id(aws: Aws, names: Names, *, jobs: Sequence[str], run_id: str) -> tuple[str, str]:
+    """(job, full run id) of the run `run_id` names among the runs of `jobs`: an exact id, else a unique prefix
+    (what `status` shows). None: a RunError; a prefix of several runs: a UsageError naming them."""
+    if not jobs:
+        raise RunError("jobs.yaml has no jobs")
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_CALLS, len(jobs)))) as pool:
+        listed = list(pool.map(lambda job: _run_ids(aws, names, job), jobs))
+    owners: dict[str, list[str]] = {}
+    for job, ids in zip(jobs, listed, strict=True):
+        for name in ids:
+            owners.setdefault(name, []).append(job)
+    try:
+        full = resolve_run(run_id, owners)
+    except RunError as exc:
+        which = f"of job {jobs[0]!r}" if len(jobs) == 1 else f"in any job of {names.prefix}"
+        raise RunError(f"no run {run_id!r} {which}", hint=exc.hint) from None
+    return owners[full][0], full
+
+
 def locate_run(aws: Aws, names: Names, *, jobs: Sequence[str], run_id: str) -> Execution:
-    """Find which job's workflow has an execution named `run_id`."""
+    """Find which job's workflow has an execution named `run_id`, or (failing that) one whose name starts with
+    `run_id` and is the only one to."""
     if not jobs:
         raise RunError("jobs.yaml has no jobs")
 
@@ -386,10 +422,8 @@ def locate_run(aws: Aws, names: Names, *, jobs: Sequence[str], run_id: str) -> E
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_CALLS, len(jobs)))) as pool:
         found = [execution for execution in pool.map(probe, jobs) if execution is not None]
     if not found:
-        raise RunError(
-            f"no run {run_id!r} in any job of {names.prefix}",
-            hint="run ids are the RUN column of `batchctl status`",
-        )
+        job, full = expand_run_id(aws, names, jobs=jobs, run_id=run_id)
+        return describe_run(aws, names, job=job, run_id=full)
     return found[0]
 
 
@@ -436,7 +470,7 @@ def retry_run(
     `confirm` (asked with the question) returns; without either a ConfirmationRequiredError says to use --force.
     """
     execution = locate_run(aws, names, jobs=jobs, run_id=run_id)
-    job = execution.job
+    job, run_id = execution.job, execution.run_id  # a prefix typed is now the whole id
     if execution.status in RUNNING_STATUSES:
         raise RunError(
             f"run {run_id!r} of job {job!r} is still running", hint="wait for it to end, then retry"
