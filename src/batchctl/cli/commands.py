@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("batchctl.cli.logs", "logs_app"),
     "schedule": ("batchctl.cli.schedule", "schedule_app"),
     "unlock": ("batchctl.cli.unlock", "unlock"),
+    "dlq": ("batchctl.cli.dlq", "dlq"),
 }
 # What `batchctl --help` lists for each command without loading it: its help text (a unit test keeps them equal).
 SUMMARIES: dict[str, str] = {
@@ -44,6 +45,7 @@ SUMMARIES: dict[str, str] = {
     "logs": "Container output of a job's runs.",
     "schedule": "Pause or resume a job's schedule.",
     "unlock": "Break the lock of this project and stage, left by a command that is gone (shows the holder, then asks).",
+    "dlq": "Messages in a job's dead-letter queue: how many, some of them (--show N), or move them back (--redrive).",
 }
 
 
