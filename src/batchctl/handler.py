@@ -14,7 +14,7 @@ A task's input is at most 256 KiB (Step Functions quota), and this event is the 
 it, no log output is passed (the log stream names are in the results), nor the context's Execution.Input (the input
 is in `state.run`); a Spot resubmission replaces its step's result. What remains grows with the body, which Batch's
 container overrides limit to 8,192 characters: each step adds about three copies of it (its parameters, environment
-and command) and 4 KiB, a failure one more in its Cause. README's "Notifications" gives the step counts that fit.
+and command) and 4 KiB, a failure one more in its Cause. README's "The workflow of each job" says how many steps fit.
 """
 
 from __future__ import annotations
