@@ -300,7 +300,11 @@ def _job_specs(
     sm_log_group = LogGroupSpec(
         name=names.state_machine_log_group(job), retention_days=cfg.defaults.log_retention_days, tags=tags
     )
-    lambdas = [arn for arn in (cfg.notify.on_success_lambda, cfg.notify.on_failure_lambda) if arn]
+    # A job's own handlers (jobs.X.notify) replace the stage's, one by one.
+    own = job_cfg.notify
+    on_success = (own.on_success_lambda if own else None) or cfg.notify.on_success_lambda
+    on_failure = (own.on_failure_lambda if own else None) or cfg.notify.on_failure_lambda
+    lambdas = [arn for arn in (on_success, on_failure) if arn]
     sm_role = RoleSpec(
         name=names.state_machine_role(job),
         trust_policy=policies.trust_policy("states.amazonaws.com"),
@@ -331,8 +335,18 @@ def _job_specs(
             steps=workflow_steps,
             topic_arn=topic_arn,
             compute_type=cfg.compute.type,
-            on_success_lambda=cfg.notify.on_success_lambda,
-            on_failure_lambda=cfg.notify.on_failure_lambda,
+            on_success_lambda=on_success,
+            on_failure_lambda=on_failure,
+            metadata={
+                "project": cfg.project,
+                "stage": cfg.stage,
+                "job": job,
+                "image": image,
+                "steps": [
+                    {"name": s.name, "command": list(s.command), "vcpus": s.vcpus, "memory_mib": s.memory_mib}
+                    for s in steps
+                ],
+            },
         ),
         role_arn=names.role_arn(sm_role.name),
         log_group_arn=names.log_group_arn(sm_log_group.name),

@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -289,11 +289,20 @@ def _redact_filter(record: logging.LogRecord) -> bool:
     return True
 
 
-def render_table(ui: Ui, *, columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
-    """A table of results on stdout."""
-    table = Table(title=title, show_edge=False, header_style="bold")
+def render_table(
+    ui: Ui,
+    *,
+    columns: list[str],
+    rows: list[list[str]],
+    title: str | None = None,
+    no_wrap: Collection[str] = (),
+) -> None:
+    """A table of results on stdout; the `no_wrap` columns (ids, times) are never folded onto two lines."""
+    # No box: columns two spaces apart, so more of a row fits a narrow terminal (a header rule would be one more
+    # line to skip for `awk`).
+    table = Table(title=title, box=None, show_edge=False, pad_edge=False, header_style="bold")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in no_wrap)
     for row in rows:
         table.add_row(*(escape(c) for c in row))
     ui.out.print(table)

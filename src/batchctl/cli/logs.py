@@ -51,7 +51,9 @@ def tail(
     filter_pattern: Annotated[
         str | None, typer.Option("--filter", help="CloudWatch Logs filter pattern, e.g. ERROR.")
     ] = None,
-    run: Annotated[str | None, typer.Option("--run", help="Only the output of this run.")] = None,
+    run: Annotated[
+        str | None, typer.Option("--run", help="Only the output of this run (its id or a unique prefix).")
+    ] = None,
     step: Annotated[str | None, typer.Option("--step", help="Only the output of this step.")] = None,
 ) -> None:
     """Print (and with --follow keep printing) a job's container output. With -o json: one document, or with
@@ -73,6 +75,7 @@ def tail(
     streams: runs.RunStreams | None = None
     prefix: str | None = None
     if run is not None:
+        run = runs.locate_run(aws, names, jobs=[job], run_id=run).run_id  # a unique prefix names the run too
         streams = runs.RunStreams(aws, names, job=job, run_id=run, step=step)
         if start_ms is None:
             start_ms = runs.log_start_ms(streams.started)

@@ -415,6 +415,13 @@ class NotifyConfig(_Model):
         return self
 
 
+class JobNotifyConfig(_Model):
+    """A job's own handlers: each one set replaces the stage's (`notify.on_*_lambda`) for this job."""
+
+    on_success_lambda: Annotated[str, Field(pattern=LAMBDA_ARN)] | None = None
+    on_failure_lambda: Annotated[str, Field(pattern=LAMBDA_ARN)] | None = None
+
+
 class Permission(_Model):
     """One extra IAM statement for the job's own role."""
 
@@ -526,6 +533,7 @@ class JobConfig(_Model):
     retries: Retries | None = None
     spot_retries: SpotRetries | None = None
     array_size: ArraySize | None = None
+    notify: JobNotifyConfig | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
