@@ -50,9 +50,15 @@ class CliState:
     def config(self) -> JobsFile:
         """jobs.yaml, loaded and validated once (exit 3 on any issue)."""
         if self._config is None:
+            from batchctl.cli.usage import raise_override_issue
             from batchctl.config import load_config
+            from batchctl.errors import ConfigValidationError
 
-            self._config = load_config(self.config_path, stage=self.stage, region=self.region)
+            try:
+                self._config = load_config(self.config_path, stage=self.stage, region=self.region)
+            except ConfigValidationError as exc:  # `--region 'us east 1'` is a usage error, not the file's
+                raise_override_issue(exc, {"region": self.region, "stage": self.stage})
+                raise
         return self._config
 
     def aws(self) -> Aws:
@@ -60,7 +66,8 @@ class CliState:
         if self._aws is None:
             from batchctl.aws import Aws, create_session
 
-            region = self.region or self.config().region
+            cfg = self.config()  # first: a bad --region is a usage error before any session exists
+            region = self.region or cfg.region
             session = create_session(profile=self.profile, region=region)
             self._aws = Aws(session, endpoint_url=self.endpoint_url)
         return self._aws

@@ -11,7 +11,7 @@ import typer
 
 from batchctl.cli.context import CliState
 from batchctl.cli.follow import write_event
-from batchctl.errors import RunError
+from batchctl.errors import RunUsageError
 
 if TYPE_CHECKING:
     from batchctl.logtail import LogEvent
@@ -62,7 +62,7 @@ def tail(
     ui = state.ui
     info = runs.find_job(state.config(), job)
     if step is not None and step not in info.steps:
-        raise RunError(
+        raise RunUsageError(
             f"job {job!r} has no step {step!r}; its steps are: {', '.join(info.steps)}",
             hint="step names are the `name:` of each entry under `steps:` (a single-command job has `main`)",
         )
