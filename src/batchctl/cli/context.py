@@ -114,13 +114,14 @@ def confirm_or_exit(ui: Ui, *, question: str, yes: bool) -> None:
         raise typer.Exit(int(ExitCode.OK))
 
 
-def confirmation(ui: Ui, plan: Plan, *, yes: bool) -> Callable[[str], None]:
+def confirmation(ui: Ui, plan: Plan, *, yes: bool, also: int = 0) -> Callable[[str], None]:
     """The question deploy and destroy ask before the first change: the plan (on stdout; with -o json the final
-    document holds it), then `confirm_or_exit`."""
+    document holds it), then `confirm_or_exit`; the progress then counts the plan's changes (and `also` more)."""
 
     def confirm(question: str) -> None:
         if not ui.is_json:
             ui.render_plan(plan)
         confirm_or_exit(ui, question=question, yes=yes)
+        ui.start_progress(len(plan.pending) + also)
 
     return confirm

@@ -62,6 +62,9 @@ def submit(
         )
     if not direct:
         info.require_queue()
+    for message in messages:  # every limit is checked before the first AWS call
+        where = source if len(messages) == 1 else f"{source}:{message.line}"
+        runs.check_body(message.body, commands=info.commands, via_queue=not direct, where=where)
     aws = state.aws()
     names = state.names()
     if direct:
