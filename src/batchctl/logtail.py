@@ -209,6 +209,8 @@ class Tailer:
     streams: Callable[[], Collection[str]] | None = None
     page_limit: int = MAX_PAGE_EVENTS
     sleep: Callable[[float], None] | None = None
+    # Label every line with its stream from the first, when more than one stream can show (else from the second).
+    label_streams: bool = False
     emitted: int = 0
     # Per stream: the newest timestamp printed and the ids printed at it.
     _positions: dict[str, tuple[int, set[str]]] = field(default_factory=dict)
@@ -325,7 +327,7 @@ class Tailer:
                 continue
             if not self._is_new(raw):
                 continue
-            self.on_event(_event_of(raw, many=len(self._positions) > 1))
+            self.on_event(_event_of(raw, many=self.label_streams or len(self._positions) > 1))
             printed += 1
         return printed
 
@@ -392,6 +394,7 @@ def tail(
     sleep: Callable[[float], None] | None = None,
     poll_s: float = 1.0,
     page_limit: int = MAX_PAGE_EVENTS,
+    label_streams: bool = False,
 ) -> int:
     """Print a log group's events from `start_ms` in time order (one pass), or keep following until `stop_event`
     is set; returns how many events were printed. `streams` narrows to those streams (e.g. one run's jobs),
@@ -406,6 +409,7 @@ def tail(
         streams=streams,
         page_limit=page_limit,
         sleep=sleep,
+        label_streams=label_streams,
     )
     if follow:
         tailer.follow(stop_event=stop_event or threading.Event(), poll_s=poll_s)

@@ -3,14 +3,18 @@ progress that counts, keys that read as they are written."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from typer.testing import CliRunner
 
+from batchctl.cli import submit as submit_command
 from batchctl.cli.app import app
+from batchctl.naming import AwsContext, Names
 from tests.reliability_support import example_text, write_project
 
 ENV = {"COLUMNS": "200", "NO_COLOR": "1"}
@@ -66,3 +70,35 @@ def test_an_empty_body_or_a_control_character_is_not_told_to_use_s3(
     assert result.exit_code == 1, result.output
     assert hint in result.stderr
     assert "S3" not in result.stderr
+
+
+PROJECT = """\
+version: 1
+project: {name}
+stage: dev
+jobs:
+  ok: {{command: [echo, ok]}}
+  bad: {{command: [echo, bad]}}
+"""
+SUCCEED = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+FAIL = {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Broke", "Cause": "it broke"}}}
+
+
+def test_submit_wait_prints_the_final_state_once(
+    aws_env: str, boto: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(submit_command, "POLL_S", 0.05)
+    name = f"t{uuid4().hex[:8]}"
+    config = tmp_path / "jobs.yaml"
+    config.write_text(PROJECT.format(name=name))
+    names = Names(project=name, stage="dev", ctx=AwsContext(account_id="123456789012", region="eu-west-1"))
+    for job, definition in (("ok", SUCCEED), ("bad", FAIL)):
+        boto.client("stepfunctions").create_state_machine(
+            name=names.state_machine(job),
+            definition=json.dumps(definition),
+            roleArn="arn:aws:iam::123456789012:role/t-sfn",
+        )
+    for job, state, code in (("ok", "SUCCEEDED", 0), ("bad", "FAILED", 1)):
+        result = run(config, "submit", job, "--direct", "--wait", "--body", "{}")
+        assert result.exit_code == code, result.output
+        assert result.stderr.count(state) == 1, result.stderr

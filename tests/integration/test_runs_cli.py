@@ -306,8 +306,8 @@ def test_logs_tail_prints_the_job_output(project: tuple[Path, Names], boto: Any)
         )
     result = run(config, "logs", "tail", "fib", "--since", "10m")
     assert result.exit_code == 0, result.stderr
-    # Markup-like text comes out as it is; the second stream's lines are labelled.
-    assert result.stdout.splitlines() == ["hello [bold]", "main/bbbb2222 | world"]
+    # Markup-like text comes out as it is; a job's whole log group has many streams: every line is labelled.
+    assert result.stdout.splitlines() == ["main/aaaa1111 | hello [bold]", "main/bbbb2222 | world"]
     document = json.loads(run(config, "-o", "json", "logs", "tail", "fib", "--filter", "world").stdout)
     assert [e["message"] for e in document["events"]] == ["world"]
     assert document["log_group"] == group

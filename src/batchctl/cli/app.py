@@ -20,7 +20,7 @@ from typer.core import TyperCommand, TyperGroup
 from batchctl import __version__
 from batchctl.cli.commands import COMMANDS, SUMMARIES, load_command
 from batchctl.cli.context import CliState, reporting
-from batchctl.cli.options import globals_first
+from batchctl.cli.options import flags_without_type, globals_first
 from batchctl.cli.usage import click_usage_errors
 from batchctl.errors import UsageError
 
@@ -67,6 +67,9 @@ class LazyGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         with click_usage_errors():
             return super().invoke(ctx)
+
+
+flags_without_type()
 
 
 class OutputFormat(StrEnum):

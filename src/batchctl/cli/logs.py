@@ -103,6 +103,8 @@ def tail(
             stream_prefix=prefix,
             streams=streams,
             follow=follow,
+            # Lines of several streams interleave: label each from the first whenever more than one can show.
+            label_streams=run is None or (step is None and len(info.steps) > 1) or info.array,
         )
     except KeyboardInterrupt:
         # Ending a follow with Ctrl-C is how it is meant to stop: exit 0, no message.

@@ -23,6 +23,7 @@ class JobInfo:
     steps: tuple[str, ...] = ("main",)
     commands: tuple[tuple[str, ...], ...] = ()
     multi_step: bool = False  # step names are part of the job definition names
+    array: bool = False  # a step runs as an array job: one run writes several log streams at once
 
     def require_queue(self) -> None:
         """RunUsageError (exit 2, before any AWS call) unless the job has a queue to send to."""
@@ -71,4 +72,5 @@ def find_job(cfg: JobsFile, name: str) -> JobInfo:
         steps=tuple(step.name for step in steps),
         commands=tuple(tuple(step.command) for step in steps),
         multi_step=job.steps is not None,
+        array=any(step.array_size for step in steps),
     )
