@@ -309,6 +309,8 @@ def deploy(
         if tag is not None:
             _publish(prepared, tag, listener)
         return None
+    if tag is not None:
+        _require_docker()  # the build below needs the engine: say so before asking, not after the yes
     confirm(f"Apply these changes{' and delete what jobs.yaml no longer declares' if pruning else ''}?")
 
     def apply(changes: Plan) -> ApplyResult:
@@ -447,6 +449,13 @@ def _split_repository(plan: Plan) -> tuple[Plan, Plan]:
 
 
 # ---- the image ----------------------------------------------------------------------------------------------
+
+
+def _require_docker() -> None:
+    """DockerUnavailableError (with its hint) unless a Docker engine answers."""
+    from batchctl.image import ImageBuilder
+
+    ImageBuilder().client().close()
 
 
 def _build(prepared: Prepared, tag: str, listener: Listener) -> None:

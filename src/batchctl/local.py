@@ -20,7 +20,7 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound
 
 from batchctl.config import RUN_PARAMETERS, JobsFile, resolve_steps
-from batchctl.errors import DockerUnavailableError, ImageError, RunError
+from batchctl.errors import DockerUnavailableError, ImageError, RunError, RunUsageError
 
 __all__ = [
     "LOCAL_SOURCE",
@@ -101,7 +101,7 @@ def container_specs(
     BATCHCTL_* variables the workflow sets, and the step's resources. Unknown job → RunError."""
     if job not in cfg.jobs:
         known = ", ".join(sorted(cfg.jobs))
-        raise RunError(f"no job named {job!r} in jobs.yaml", hint=f"jobs in this file: {known}")
+        raise RunUsageError(f"no job named {job!r} in jobs.yaml", hint=f"jobs in this file: {known}")
     parameters = run_parameters(body=body, time=time, run_id=run_id)
     run_env = {
         "BATCHCTL_BODY": parameters["body"],

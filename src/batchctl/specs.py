@@ -51,6 +51,12 @@ class Key:
     def __str__(self) -> str:
         return f"{self.kind.value}/{self.name}"
 
+    @property
+    def label(self) -> str:
+        """How the terminal shows the key: as str(), but a name that starts with / (a log group) follows a colon,
+        `logs.log_group:/batchctl/…`, not `logs.log_group//batchctl/…`."""
+        return f"{self.kind.value}:{self.name}" if self.name.startswith("/") else str(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Ref:

@@ -139,12 +139,12 @@ def test_submit_needs_exactly_one_body(project: tuple[Path, Names]) -> None:
 def test_submit_bad_inputs_are_one_clear_error_each(project: tuple[Path, Names], tmp_path: Path) -> None:
     config, _ = project
     unknown = run(config, "submit", "fibb", "--body", "{}")
-    assert unknown.exit_code == 1
+    assert unknown.exit_code == 2
     assert "no job named 'fibb'" in unknown.stderr
     assert "daily, fib" in unknown.stderr
     assert "did you mean 'fib'?" in unknown.stderr
     missing = run(config, "submit", "fib", "--body-file", str(tmp_path / "missing.json"))
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2
     assert "cannot read" in missing.stderr
     assert "No such file" in missing.stderr
     too_large = run(config, "submit", "fib", "--body", "x" * 9000)
@@ -152,7 +152,7 @@ def test_submit_bad_inputs_are_one_clear_error_each(project: tuple[Path, Names],
     assert "container overrides hold at most 8,192 characters" in too_large.stderr
     assert "hint: put large payloads in S3" in too_large.stderr
     no_queue = run(config, "submit", "daily", "--body", "{}")
-    assert no_queue.exit_code == 1
+    assert no_queue.exit_code == 2
     assert "has no queue: it runs on its schedule" in no_queue.stderr
     for result in (unknown, missing, too_large, no_queue):
         _clean(result)
@@ -286,7 +286,7 @@ def test_status_ids_can_be_copied_into_retry_and_logs_and_fit_80_columns(
 def test_status_of_an_unknown_job_or_nothing_deployed(project: tuple[Path, Names]) -> None:
     config, _ = project
     unknown = run(config, "status", "nope")
-    assert unknown.exit_code == 1
+    assert unknown.exit_code == 2
     assert "no job named 'nope'" in unknown.stderr
     nothing = run(config, "status")
     assert nothing.exit_code == 1
@@ -367,7 +367,7 @@ def test_schedule_pause_and_resume(project: tuple[Path, Names], boto: Any) -> No
     resumed = run(config, "-o", "json", "schedule", "resume", "daily")
     assert json.loads(resumed.stdout)["state"] == "ENABLED"
     no_schedule = run(config, "schedule", "pause", "fib")
-    assert no_schedule.exit_code == 1
+    assert no_schedule.exit_code == 2
     assert "job 'fib' has no schedule" in no_schedule.stderr
     _clean(no_schedule)
 
@@ -393,8 +393,8 @@ def test_logs_tail_prints_the_job_output(project: tuple[Path, Names], boto: Any)
         )
     result = run(config, "logs", "tail", "fib", "--since", "10m")
     assert result.exit_code == 0, result.stderr
-    # Markup-like text comes out as it is; the second stream's lines are labelled.
-    assert result.stdout.splitlines() == ["hello [bold]", "main/bbbb2222 | world"]
+    # Markup-like text comes out as it is; a job's whole log group has many streams: every line is labelled.
+    assert result.stdout.splitlines() == ["main/aaaa1111 | hello [bold]", "main/bbbb2222 | world"]
     document = json.loads(run(config, "-o", "json", "logs", "tail", "fib", "--filter", "world").stdout)
     assert [e["message"] for e in document["events"]] == ["world"]
     assert document["log_group"] == group
@@ -404,10 +404,10 @@ def test_logs_tail_bad_inputs(project: tuple[Path, Names], boto: Any) -> None:
     config, names = project
     boto.client("logs").create_log_group(logGroupName=names.log_group("fib"))
     bad_since = run(config, "logs", "tail", "fib", "--since", "yesterday")
-    assert bad_since.exit_code == 1
+    assert bad_since.exit_code == 2
     assert "hint: use a duration such as 30s, 10m" in bad_since.stderr
     bad_step = run(config, "logs", "tail", "fib", "--step", "load")
-    assert bad_step.exit_code == 1
+    assert bad_step.exit_code == 2
     assert "job 'fib' has no step 'load'; its steps are: main" in bad_step.stderr
     no_run = run(config, "logs", "tail", "fib", "--run", "ghost")
     assert no_run.exit_code == 1

@@ -11,7 +11,7 @@ import typer
 
 from batchctl.cli.context import CliState
 from batchctl.cli.follow import write_event
-from batchctl.errors import RunError
+from batchctl.errors import RunUsageError
 
 if TYPE_CHECKING:
     from batchctl.logtail import LogEvent
@@ -64,7 +64,7 @@ def tail(
     ui = state.ui
     info = runs.find_job(state.config(), job)
     if step is not None and step not in info.steps:
-        raise RunError(
+        raise RunUsageError(
             f"job {job!r} has no step {step!r}; its steps are: {', '.join(info.steps)}",
             hint="step names are the `name:` of each entry under `steps:` (a single-command job has `main`)",
         )
@@ -106,6 +106,8 @@ def tail(
             stream_prefix=prefix,
             streams=streams,
             follow=follow,
+            # Lines of several streams interleave: label each from the first whenever more than one can show.
+            label_streams=run is None or (step is None and len(info.steps) > 1) or info.array,
         )
     except KeyboardInterrupt:
         # Ending a follow with Ctrl-C is how it is meant to stop: exit 0, no message.
