@@ -343,10 +343,13 @@ def _job_specs(
             name=names.queue(job),
             visibility_timeout_s=q.visibility_timeout_s,
             retention_s=q.retention_s,
-            dead_letter_arn=names.queue_arn(dlq.name),
-            max_receive_count=q.max_receive_count,
+            dead_letter_arn=names.queue_arn(dlq.name) if q.dead_letter else None,
+            max_receive_count=q.max_receive_count if q.dead_letter else None,
+            max_message_size=q.max_message_size,
+            delay_s=q.delay_s,
+            receive_wait_s=q.receive_wait_s,
             tags=tags,
-            depends_on=(dlq.key,),
+            depends_on=(dlq.key,) if q.dead_letter else (),
         )
         pipe_role = RoleSpec(
             name=names.pipe_role(job),
@@ -369,7 +372,7 @@ def _job_specs(
             # The role's policy must be in place before CreatePipe, or the pipe goes CREATE_FAILED.
             depends_on=(inbox.key, machine.key, pipe_role.key),
         )
-        specs.extend([dlq, inbox, pipe_role, pipe])
+        specs.extend([*([dlq] if q.dead_letter else []), inbox, pipe_role, pipe])
 
     if job_cfg.schedule and group_key is not None:
         sched_role = RoleSpec(
@@ -479,8 +482,12 @@ def build_triggers(cfg: JobsFile, names: Names, *, now: datetime, count: int = 3
                     queue=queue,
                     text=(
                         f"on demand: each message to SQS queue {queue} starts a run "
-                        f"(after {job_cfg.queue.max_receive_count} failed receives it moves to "
-                        f"{names.dead_letter_queue(job)})"
+                        + (
+                            f"(after {job_cfg.queue.max_receive_count} failed receives it moves to "
+                            f"{names.dead_letter_queue(job)})"
+                            if job_cfg.queue.dead_letter
+                            else "(no dead-letter queue: a message that cannot start a run waits until it expires)"
+                        )
                     ),
                 )
             )

@@ -264,6 +264,9 @@ class QueueSpec(_Keyed):
     retention_s: int = 345600
     dead_letter_arn: str | None = None
     max_receive_count: int | None = None
+    max_message_size: int | None = None  # None: not managed (SQS's default)
+    delay_s: int = 0
+    receive_wait_s: int = 0
     tags: Mapping[str, str] = field(default_factory=_empty)
     depends_on: tuple[Key, ...] = ()
 

@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from batchctl import cron
+from batchctl.config import extras
 from batchctl.yamlpos import KeyPath
 
 DEFAULT_CIDR = "10.20.0.0/24"
@@ -369,7 +370,7 @@ class Defaults(_Model):
     vcpus: PositiveNumber = 1
     memory_mib: PositiveInt = 2048
     gpus: GpuCount = 0
-    timeout_s: TimeoutSeconds = 3600
+    timeout_s: TimeoutSeconds | None = 3600  # null: no Batch timeout
     retries: Retries = 1
     spot_retries: SpotRetries = 2
     log_retention_days: WholeNumber = 30
@@ -423,6 +424,10 @@ class QueueConfig(_Model):
     visibility_timeout_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=43200)] = 60
     max_receive_count: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=1000)] = 3
     retention_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=60, le=1209600)] = 345600
+    max_message_size: extras.MessageSize | None = None  # None: SQS's default
+    delay_s: extras.DelaySeconds = 0
+    receive_wait_s: extras.ReceiveWaitSeconds = 0
+    dead_letter: bool = True
 
 
 class ScheduleConfig(_Model):

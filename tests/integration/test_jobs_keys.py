@@ -1,0 +1,97 @@
+"""jobs.yaml keys of issue 16 deployed to the moto server through the CLI: the resources carry exactly what was
+asked, `plan --check` is clean after deploy, and destroy leaves nothing of ours."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from batchctl.cli.app import app
+from tests.reliability_support import ENV, leftovers, write_project
+
+IMAGE = "public.ecr.aws/docker/library/python:3.12-slim"
+
+
+def project(stage: str, jobs: str, *, top: str = "", compute: str = "type: FARGATE") -> str:
+    return (
+        f"version: 1\nproject: keys\nstage: {stage}\nregion: eu-west-1\n"
+        f"image: {{uri: {IMAGE}}}\ncompute: {{{compute}}}\n{top}jobs:\n{jobs}"
+    )
+
+
+class Cli:
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int = 0) -> Any:
+        result = self.runner.invoke(app, ["-c", str(self.config), *args], env=ENV)
+        assert result.exit_code == code, result.output
+        assert "Traceback" not in result.output
+        return result
+
+    def deploy_check_destroy(self, boto: Any, stage: str, check: Any) -> None:
+        """Deploy, let `check` look at what AWS holds, prove the second plan clean, destroy, prove nothing left."""
+        self("deploy", "--yes", "--skip-image")
+        check()
+        self("plan", "--check")
+        self("destroy", "--yes")
+        assert leftovers(boto, "keys", stage) == []
+
+
+# ---- item 5 ---------------------------------------------------------------------------------------------------
+def test_queue_keys_and_no_timeout_are_deployed(aws_env: str, boto: Any, tmp_path: Path) -> None:
+    jobs = (
+        "  fib:\n    command: [echo]\n    timeout_s: null\n"
+        "    queue: {max_message_size: 65536, delay_s: 30, receive_wait_s: 20, dead_letter: false}\n"
+        "  capped:\n    command: [echo]\n    queue: {max_receive_count: 4}\n"
+    )
+    cli = Cli(write_project(tmp_path, project("q", jobs)))
+    sqs, batch = boto.client("sqs"), boto.client("batch")
+
+    def check() -> None:
+        url = sqs.get_queue_url(QueueName="keys-q-fib")["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes["MaximumMessageSize"] == "65536"
+        assert attributes["DelaySeconds"] == "30"
+        assert attributes["ReceiveMessageWaitTimeSeconds"] == "20"
+        assert "RedrivePolicy" not in attributes
+        names = [u.rsplit("/", 1)[-1] for u in sqs.list_queues(QueueNamePrefix="keys-q")["QueueUrls"]]
+        assert sorted(names) == ["keys-q-capped", "keys-q-capped-dlq", "keys-q-fib"]
+        (fib,) = batch.describe_job_definitions(jobDefinitionName="keys-q-fib", status="ACTIVE")[
+            "jobDefinitions"
+        ]
+        assert "timeout" not in fib or not fib["timeout"]
+        (capped,) = batch.describe_job_definitions(jobDefinitionName="keys-q-capped", status="ACTIVE")[
+            "jobDefinitions"
+        ]
+        assert capped["timeout"] == {"attemptDurationSeconds": 3600}
+
+    cli.deploy_check_destroy(boto, "q", check)
+
+
+def test_turning_the_dead_letter_queue_off_removes_the_redrive_policy(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    config = write_project(tmp_path, project("dl", "  fib:\n    command: [echo]\n    queue: {}\n"))
+    cli = Cli(config)
+    cli("deploy", "--yes", "--skip-image")
+    config.write_text(project("dl", "  fib:\n    command: [echo]\n    queue: {dead_letter: false}\n"))
+
+    planned = json.loads(cli("-o", "json", "plan").stdout)
+    changes = {c["key"]: c["action"] for c in planned["plan"]["changes"]}
+    assert changes["sqs.queue/keys-dl-fib"] == "update"
+    cli("deploy", "--yes", "--skip-image", "--prune")
+
+    sqs = boto.client("sqs")
+    url = sqs.get_queue_url(QueueName="keys-dl-fib")["QueueUrl"]
+    assert "RedrivePolicy" not in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert [u.rsplit("/", 1)[-1] for u in sqs.list_queues(QueueNamePrefix="keys-dl")["QueueUrls"]] == [
+        "keys-dl-fib"
+    ]
+    cli("plan", "--check")
+    cli("destroy", "--yes")
+    assert leftovers(boto, "keys", "dl") == []

@@ -1,0 +1,130 @@
+"""jobs.yaml keys of issue 16: each validated offline with its position, and built into the request AWS receives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from batchctl import build
+from batchctl.config import parse_config, resolve_steps
+from batchctl.naming import AwsContext
+from batchctl.provisioners.job_definition import JobDefinitionProvisioner
+from batchctl.provisioners.sqs import QueueProvisioner
+from batchctl.specs import JobDefinitionSpec, QueueSpec
+from tests.unit.test_config import at, only_issue
+
+CTX = AwsContext(account_id="123456789012", region="eu-west-1")
+HEAD = "version: 1\nproject: demo\nstage: dev\n"
+
+
+def specs_of(text: str) -> list[Any]:
+    return build.build_specs(parse_config(text), CTX, image_tag="abc123")
+
+
+def named(specs: list[Any], kind: type[Any], name: str) -> Any:
+    (spec,) = [s for s in specs if isinstance(s, kind) and s.name == name]
+    return spec
+
+
+# ---- item 5: queue attributes, no dead-letter queue, no timeout ----------------------------------------------
+QUEUE_JOB = HEAD + "jobs:\n  fib:\n    command: [echo]\n    queue: {QUEUE}\n"
+
+
+def test_queue_keys_reach_create_queue() -> None:
+    text = QUEUE_JOB.replace("{QUEUE}", "{max_message_size: 65536, delay_s: 30, receive_wait_s: 20}")
+    inbox = named(specs_of(text), QueueSpec, "demo-dev-fib")
+
+    attributes = QueueProvisioner.to_request(inbox)["Attributes"]
+    assert attributes["MaximumMessageSize"] == "65536"
+    assert attributes["DelaySeconds"] == "30"
+    assert attributes["ReceiveMessageWaitTimeSeconds"] == "20"
+
+
+def test_unset_queue_keys_send_nothing_new() -> None:
+    inbox = named(specs_of(QUEUE_JOB.replace("{QUEUE}", "{}")), QueueSpec, "demo-dev-fib")
+
+    attributes = QueueProvisioner.to_request(inbox)["Attributes"]
+    # SQS's defaults stay SQS's: a queue deployed before these keys existed reads as unchanged.
+    assert not {"MaximumMessageSize", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"} & set(attributes)
+    assert inbox.max_message_size is None
+
+
+@pytest.mark.parametrize(
+    ("queue", "key", "words"),
+    [
+        ("{max_message_size: 262145}", "max_message_size", "1024..262144 bytes"),
+        ("{max_message_size: 1023}", "max_message_size", "Step Functions takes at most 256 KiB"),
+        ("{delay_s: 901}", "delay_s", "900"),
+        ("{receive_wait_s: 21}", "receive_wait_s", "20"),
+        ("{delay_s: true}", "delay_s", "not true"),
+    ],
+)
+def test_queue_key_ranges_are_awss(queue: str, key: str, words: str) -> None:
+    issue = only_issue(QUEUE_JOB.replace("{QUEUE}", queue))
+
+    assert at(issue) == (7, f"jobs.fib.queue.{key}")
+    assert words in issue.message
+
+
+def test_dead_letter_false_makes_no_dead_letter_queue() -> None:
+    specs = specs_of(QUEUE_JOB.replace("{QUEUE}", "{dead_letter: false}"))
+
+    assert [s.name for s in specs if isinstance(s, QueueSpec)] == ["demo-dev-fib"]
+    inbox = named(specs, QueueSpec, "demo-dev-fib")
+    assert (inbox.dead_letter_arn, inbox.max_receive_count, inbox.depends_on) == (None, None, ())
+    assert "RedrivePolicy" not in QueueProvisioner.to_request(inbox)["Attributes"]
+
+
+def test_max_receive_count_without_a_dead_letter_queue_is_refused() -> None:
+    issue = only_issue(QUEUE_JOB.replace("{QUEUE}", "{dead_letter: false, max_receive_count: 5}"))
+
+    assert at(issue) == (7, "jobs.fib.queue.max_receive_count")
+    assert "dead_letter is false" in issue.message
+
+
+def test_the_trigger_says_there_is_no_dead_letter_queue() -> None:
+    from datetime import UTC, datetime
+
+    cfg = parse_config(QUEUE_JOB.replace("{QUEUE}", "{dead_letter: false}"))
+    (trigger,) = build.build_triggers(cfg, build.names_for(cfg, CTX), now=datetime(2026, 1, 1, tzinfo=UTC))
+
+    assert "no dead-letter queue" in trigger.text
+
+
+TIMEOUTS = (
+    HEAD
+    + "defaults: {timeout_s: 600}\n"
+    + "jobs:\n"
+    + "  free:\n    command: [echo]\n    timeout_s: null\n"
+    + "  bounded:\n    command: [echo]\n"
+    + "  etl:\n    timeout_s: null\n    steps:\n"
+    + "      - {name: a, command: [x]}\n"
+    + "      - {name: b, command: [y], timeout_s: 120}\n"
+)
+
+
+def test_timeout_null_means_no_batch_timeout() -> None:
+    cfg = parse_config(TIMEOUTS)
+
+    assert [s.timeout_s for s in resolve_steps(cfg, "free")] == [None]
+    assert [s.timeout_s for s in resolve_steps(cfg, "bounded")] == [600]
+    assert [s.timeout_s for s in resolve_steps(cfg, "etl")] == [None, 120]
+    specs = build.build_specs(cfg, CTX, image_tag="t")
+    free = named(specs, JobDefinitionSpec, "demo-dev-free")
+    assert "timeout" not in JobDefinitionProvisioner.to_request(free, region="eu-west-1")
+    bounded = named(specs, JobDefinitionSpec, "demo-dev-bounded")
+    request = JobDefinitionProvisioner.to_request(bounded, region="eu-west-1")
+    assert request["timeout"] == {"attemptDurationSeconds": 600}
+
+
+def test_defaults_timeout_null_applies_to_every_job() -> None:
+    cfg = parse_config(HEAD + "defaults: {timeout_s: null}\njobs:\n  a:\n    command: [echo]\n")
+
+    assert [s.timeout_s for s in resolve_steps(cfg, "a")] == [None]
+
+
+def test_a_timeout_below_a_minute_is_still_refused() -> None:
+    issue = only_issue(HEAD + "jobs:\n  a:\n    command: [echo]\n    timeout_s: 59\n")
+
+    assert at(issue) == (7, "jobs.a.timeout_s")
