@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from batchctl import asl, cron, policies
-from batchctl.config import FARGATE_TYPES, RUN_PARAMETERS, JobsFile, StepSettings, resolve_steps
+from batchctl.config import FARGATE_TYPES, RUN_PARAMETERS, JobsFile, StepSettings, extra_rules, resolve_steps
 from batchctl.naming import AwsContext, Names
 from batchctl.specs import (
     ComputeEnvironmentSpec,
@@ -437,9 +437,17 @@ def _job_definition(
         ),
         timeout_s=step.timeout_s,
         assign_public_ip=True,
+        platform_version=_pinned_platform(cfg, job) if fargate else None,
+        ephemeral_storage_gib=extra_rules.ephemeral_storage_gib(cfg, job)[0] if fargate else None,
         tags=tags,
         depends_on=tuple(sorted({job_role.key, execution_role.key, log_group.key, *deps})),
     )
+
+
+def _pinned_platform(cfg: JobsFile, job: str) -> str | None:
+    # The spec's None is LATEST, as Batch reads an absent platform version.
+    version = extra_rules.platform_version(cfg, job)[0]
+    return None if version == "LATEST" else version
 
 
 @dataclass(frozen=True, slots=True)

@@ -345,6 +345,8 @@ class JobDefinitionSpec(_Keyed):
     evaluate_on_exit: tuple[Mapping[str, str], ...] = ()
     timeout_s: int | None = None
     assign_public_ip: bool = True  # Fargate in a public subnet without NAT needs a public IP to pull
+    platform_version: str | None = None  # Fargate only: X.Y.Z; None: LATEST
+    ephemeral_storage_gib: int | None = None  # Fargate only; None: Fargate's default 20 GiB
     tags: Mapping[str, str] = field(default_factory=_empty)
     depends_on: tuple[Key, ...] = ()
 

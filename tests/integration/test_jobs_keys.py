@@ -95,3 +95,29 @@ def test_turning_the_dead_letter_queue_off_removes_the_redrive_policy(
     cli("plan", "--check")
     cli("destroy", "--yes")
     assert leftovers(boto, "keys", "dl") == []
+
+
+# ---- item 3 ---------------------------------------------------------------------------------------------------
+def test_fargate_platform_version_and_ephemeral_storage_are_deployed(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    jobs = (
+        "  pinned:\n    command: [echo]\n    platform_version: 1.4.0\n    ephemeral_storage_gib: 150\n"
+        "  plain:\n    command: [echo]\n    vcpus: 16\n    memory_mib: 122880\n"
+    )
+    cli = Cli(write_project(tmp_path, project("fg", jobs, compute="type: FARGATE, max_vcpus: 16")))
+    batch = boto.client("batch")
+
+    def container(name: str) -> Any:
+        (found,) = batch.describe_job_definitions(jobDefinitionName=name, status="ACTIVE")["jobDefinitions"]
+        return found["containerProperties"]
+
+    def check() -> None:
+        pinned = container("keys-fg-pinned")
+        assert pinned["fargatePlatformConfiguration"] == {"platformVersion": "1.4.0"}
+        assert pinned["ephemeralStorage"] == {"sizeInGiB": 150}
+        plain = container("keys-fg-plain")
+        assert plain["fargatePlatformConfiguration"] == {"platformVersion": "LATEST"}
+        assert not plain.get("ephemeralStorage")
+
+    cli.deploy_check_destroy(boto, "fg", check)

@@ -128,3 +128,94 @@ def test_a_timeout_below_a_minute_is_still_refused() -> None:
     issue = only_issue(HEAD + "jobs:\n  a:\n    command: [echo]\n    timeout_s: 59\n")
 
     assert at(issue) == (7, "jobs.a.timeout_s")
+
+
+# ---- item 3: Fargate platform version, ephemeral storage, limits ----------------------------------------------
+def fargate_project(job: str, *, compute_type: str = "FARGATE", defaults: str = "{}") -> str:
+    return (
+        HEAD
+        + f"compute: {{type: {compute_type}}}\ndefaults: {defaults}\njobs:\n  big:\n    command: [x]\n"
+        + job
+    )
+
+
+def test_platform_version_and_ephemeral_storage_reach_the_job_definition() -> None:
+    specs = specs_of(fargate_project("    platform_version: 1.4.0\n    ephemeral_storage_gib: 200\n"))
+    request = JobDefinitionProvisioner.to_request(
+        named(specs, JobDefinitionSpec, "demo-dev-big"), region="eu-west-1"
+    )
+
+    container = request["containerProperties"]
+    assert container["fargatePlatformConfiguration"] == {"platformVersion": "1.4.0"}
+    assert container["ephemeralStorage"] == {"sizeInGiB": 200}
+
+
+def test_fargate_defaults_to_latest_without_ephemeral_storage() -> None:
+    container = JobDefinitionProvisioner.to_request(
+        named(specs_of(fargate_project("")), JobDefinitionSpec, "demo-dev-big"), region="eu-west-1"
+    )["containerProperties"]
+
+    assert container["fargatePlatformConfiguration"] == {"platformVersion": "LATEST"}
+    assert "ephemeralStorage" not in container
+
+
+def test_defaults_give_every_job_its_platform_and_storage() -> None:
+    spec = named(
+        specs_of(fargate_project("", defaults="{platform_version: 1.4.0, ephemeral_storage_gib: 30}")),
+        JobDefinitionSpec,
+        "demo-dev-big",
+    )
+
+    assert (spec.platform_version, spec.ephemeral_storage_gib) == ("1.4.0", 30)
+
+
+@pytest.mark.parametrize("size", [20, 201])
+def test_ephemeral_storage_is_21_to_200_gib(size: int) -> None:
+    issue = only_issue(fargate_project(f"    ephemeral_storage_gib: {size}\n"))
+
+    assert at(issue) == (9, "jobs.big.ephemeral_storage_gib")
+
+
+def test_a_platform_version_is_latest_or_x_y_z() -> None:
+    issue = only_issue(fargate_project("    platform_version: latest-ish\n"))
+
+    assert at(issue) == (9, "jobs.big.platform_version")
+    assert "LATEST" in issue.message
+
+
+def test_ephemeral_storage_needs_platform_1_4_0() -> None:
+    issue = only_issue(fargate_project("    platform_version: 1.3.0\n    ephemeral_storage_gib: 50\n"))
+
+    assert at(issue) == (10, "jobs.big.ephemeral_storage_gib")
+    assert "1.4.0 or later, not 1.3.0" in issue.message
+
+
+@pytest.mark.parametrize("key", ["platform_version: 1.4.0", "ephemeral_storage_gib: 30"])
+def test_fargate_keys_on_ec2_are_refused(key: str) -> None:
+    issue = only_issue(fargate_project(f"    {key}\n", compute_type="EC2"))
+
+    assert at(issue) == (9, f"jobs.big.{key.split(':')[0]}")
+    assert "is for Fargate" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("resources", "path", "words"),
+    [
+        ("vcpus: 32\n    memory_mib: 65536", "jobs.big.vcpus", "not 32"),
+        ("vcpus: 16\n    memory_mib: 131072", "jobs.big.memory_mib", "32768–122880 MiB"),
+    ],
+)
+def test_fargate_limits_of_16_vcpus_and_120_gib(resources: str, path: str, words: str) -> None:
+    text = fargate_project(f"    {resources}\n").replace(
+        "compute: {type: FARGATE}", "compute: {type: FARGATE, max_vcpus: 64}"
+    )
+    issue = only_issue(text)
+
+    assert issue.path == path
+    assert words in issue.message
+
+
+def test_sixteen_vcpus_with_120_gib_is_fargates_largest_task() -> None:
+    specs = specs_of(fargate_project("    vcpus: 16\n    memory_mib: 122880\n"))
+
+    assert named(specs, JobDefinitionSpec, "demo-dev-big").memory_mib == 122880

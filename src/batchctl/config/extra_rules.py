@@ -7,8 +7,10 @@ rules.cross_field_rules adds these to its own.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from batchctl.config.models import JobsFile, Rule
+from batchctl.config import extras
+from batchctl.config.models import FARGATE_TYPES, JobsFile, Rule
 from batchctl.yamlpos import KeyPath
 
 
@@ -26,6 +28,47 @@ def _queue_rules(cfg: JobsFile) -> Iterator[Rule]:
             )
 
 
+def _fargate_rules(cfg: JobsFile) -> Iterator[Rule]:
+    fargate = cfg.compute.type in FARGATE_TYPES
+    sections: list[tuple[KeyPath, Any]] = [(("defaults",), cfg.defaults)]
+    sections += [(("jobs", job), job_cfg) for job, job_cfg in cfg.jobs.items()]
+    for loc, section in sections:
+        for key in ("platform_version", "ephemeral_storage_gib"):
+            if not fargate and key in section.model_fields_set and getattr(section, key) is not None:
+                yield Rule(
+                    (*loc, key),
+                    f"{key} is for Fargate; compute type {cfg.compute.type} runs on EC2 instances",
+                    involves=((*loc, key), ("compute", "type")),
+                )
+    if not fargate:
+        return
+    for job in cfg.jobs:
+        version, version_at = platform_version(cfg, job)
+        storage, storage_at = ephemeral_storage_gib(cfg, job)
+        if storage is not None and not extras.platform_at_least(version, extras.PLATFORM_VERSION_FOR_STORAGE):
+            yield Rule(
+                storage_at,
+                f"ephemeral storage needs Fargate platform version 1.4.0 or later, not {version}",
+                involves=(storage_at, version_at),
+            )
+
+
+def platform_version(cfg: JobsFile, job: str) -> tuple[str, KeyPath]:
+    """The job's Fargate platform version and the key that set it: the job's, else defaults' (LATEST)."""
+    own = cfg.jobs[job].platform_version
+    if own is not None:
+        return own, ("jobs", job, "platform_version")
+    return cfg.defaults.platform_version, ("defaults", "platform_version")
+
+
+def ephemeral_storage_gib(cfg: JobsFile, job: str) -> tuple[int | None, KeyPath]:
+    """The job's Fargate ephemeral storage (None: Fargate's 20 GiB) and the key that set it."""
+    own = cfg.jobs[job].ephemeral_storage_gib
+    if own is not None:
+        return own, ("jobs", job, "ephemeral_storage_gib")
+    return cfg.defaults.ephemeral_storage_gib, ("defaults", "ephemeral_storage_gib")
+
+
 def extra_rules(cfg: JobsFile) -> list[Rule]:
     """Every rule over the keys of config/extras.py."""
-    return [*_queue_rules(cfg)]
+    return [*_queue_rules(cfg), *_fargate_rules(cfg)]

@@ -6,6 +6,7 @@ Each range is AWS's own, from the API reference of the service that takes the va
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -42,3 +43,28 @@ def _check_message_size(value: int) -> int:
 MessageSize = Annotated[int, BeforeValidator(_whole), AfterValidator(_check_message_size)]
 DelaySeconds = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=900)]
 ReceiveWaitSeconds = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=20)]
+
+
+# Batch EphemeralStorage.sizeInGiB: 21..200 (Fargate's 20 GiB is the default without it); Fargate platform
+# versions are LATEST or a version such as 1.4.0. Ephemeral storage and EFS volumes need 1.4.0 or later.
+EPHEMERAL_STORAGE_GIB = (21, 200)
+PLATFORM_VERSION_FOR_STORAGE = (1, 4, 0)
+
+
+def _check_platform_version(value: str) -> str:
+    if value != "LATEST" and not re.fullmatch(r"\d+\.\d+\.\d+", value):
+        raise PydanticCustomError(
+            "batchctl_platform_version", "expected LATEST or a Fargate platform version such as 1.4.0"
+        )
+    return value
+
+
+def platform_at_least(version: str, wanted: tuple[int, ...]) -> bool:
+    """Whether a Fargate platform version (LATEST or X.Y.Z) is `wanted` or later."""
+    return version == "LATEST" or tuple(int(part) for part in version.split(".")) >= wanted
+
+
+PlatformVersion = Annotated[str, AfterValidator(_check_platform_version)]
+EphemeralStorageGib = Annotated[
+    int, BeforeValidator(_whole), Field(ge=EPHEMERAL_STORAGE_GIB[0], le=EPHEMERAL_STORAGE_GIB[1])
+]

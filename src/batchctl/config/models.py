@@ -374,6 +374,8 @@ class Defaults(_Model):
     retries: Retries = 1
     spot_retries: SpotRetries = 2
     log_retention_days: WholeNumber = 30
+    platform_version: extras.PlatformVersion = "LATEST"  # Fargate only
+    ephemeral_storage_gib: extras.EphemeralStorageGib | None = None  # Fargate only; None: Fargate's 20 GiB
 
     @field_validator("log_retention_days")
     @classmethod
@@ -526,6 +528,8 @@ class JobConfig(_Model):
     retries: Retries | None = None
     spot_retries: SpotRetries | None = None
     array_size: ArraySize | None = None
+    platform_version: extras.PlatformVersion | None = None
+    ephemeral_storage_gib: extras.EphemeralStorageGib | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -73,7 +73,9 @@ class JobDefinitionProvisioner:
             container["networkConfiguration"] = {
                 "assignPublicIp": "ENABLED" if spec.assign_public_ip else "DISABLED"
             }
-            container["fargatePlatformConfiguration"] = {"platformVersion": "LATEST"}
+            container["fargatePlatformConfiguration"] = {"platformVersion": spec.platform_version or "LATEST"}
+            if spec.ephemeral_storage_gib is not None:
+                container["ephemeralStorage"] = {"sizeInGiB": spec.ephemeral_storage_gib}
         retry: AwsDict = {"attempts": spec.retry_attempts}
         if spec.evaluate_on_exit:
             retry["evaluateOnExit"] = [dict(rule) for rule in spec.evaluate_on_exit]
@@ -120,9 +122,15 @@ class JobDefinitionProvisioner:
             stream_prefix = str(options.get("awslogs-stream-prefix", ""))
         retry: AwsDict = item.get("retryStrategy") or {}
         timeout = (item.get("timeout") or {}).get("attemptDurationSeconds")
+        platform_version: str | None = None
+        storage: AwsDict = container.get("ephemeralStorage") or {}
         if platform == "FARGATE":
             network: AwsDict = container.get("networkConfiguration") or {}
             assign_public_ip = network.get("assignPublicIp", "DISABLED") == "ENABLED"
+            fargate_platform: AwsDict = container.get("fargatePlatformConfiguration") or {}
+            # LATEST == absent (AWS-QUIRKS 13): both read as None, as the spec says LATEST.
+            if fargate_platform.get("platformVersion") not in (None, "", "LATEST"):
+                platform_version = str(fargate_platform["platformVersion"])
         else:
             # Not an EC2 setting: whatever the spec says is right.
             assign_public_ip = desired.assign_public_ip if desired else True
@@ -148,6 +156,8 @@ class JobDefinitionProvisioner:
             evaluate_on_exit=tuple(_exit_rule(rule) for rule in retry.get("evaluateOnExit") or []),
             timeout_s=int(timeout) if timeout is not None else None,
             assign_public_ip=assign_public_ip,
+            platform_version=platform_version,
+            ephemeral_storage_gib=int(storage["sizeInGiB"]) if storage.get("sizeInGiB") else None,
             tags={str(k): str(v) for k, v in (item.get("tags") or {}).items()},
         )
 
