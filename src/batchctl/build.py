@@ -39,7 +39,6 @@ from batchctl.specs import (
 )
 
 DLQ_RETENTION_S = 1_209_600  # the SQS maximum: failed messages wait 14 days for a look
-STATE_MACHINE_LOG_LEVEL = "ERROR"
 
 
 def is_fargate(cfg: JobsFile) -> bool:
@@ -288,8 +287,9 @@ def _job_specs(
     ]
     specs.extend(definitions)
 
+    logging = extra_rules.workflow_logging(cfg, job)
     sm_log_group = LogGroupSpec(
-        name=names.state_machine_log_group(job), retention_days=cfg.defaults.log_retention_days, tags=tags
+        name=names.state_machine_log_group(job), retention_days=logging.retention_days, tags=tags
     )
     lambdas = [arn for arn in (cfg.notify.on_success_lambda, cfg.notify.on_failure_lambda) if arn]
     sm_role = RoleSpec(
@@ -327,8 +327,8 @@ def _job_specs(
         ),
         role_arn=names.role_arn(sm_role.name),
         log_group_arn=names.log_group_arn(sm_log_group.name),
-        log_level=STATE_MACHINE_LOG_LEVEL,
-        include_execution_data=False,
+        log_level=logging.level,
+        include_execution_data=logging.include_execution_data,
         tags=tags,
         depends_on=tuple(
             sorted({sm_role.key, sm_log_group.key, queue_key, *topic_deps, *(d.key for d in definitions)})

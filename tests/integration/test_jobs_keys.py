@@ -121,3 +121,30 @@ def test_fargate_platform_version_and_ephemeral_storage_are_deployed(
         assert not plain.get("ephemeralStorage")
 
     cli.deploy_check_destroy(boto, "fg", check)
+
+
+# ---- item 4 ---------------------------------------------------------------------------------------------------
+def test_workflow_logs_reach_the_state_machine_and_its_log_group(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    top = "workflow_logs: {level: ALL, include_execution_data: true, retention_days: 365}\n"
+    jobs = "  a:\n    command: [echo]\n  b:\n    command: [echo]\n    workflow_logs: {level: OFF, retention_days: 7}\n"
+    cli = Cli(write_project(tmp_path, project("wl", jobs, top=top)))
+    sfn, logs = boto.client("stepfunctions"), boto.client("logs")
+
+    def logging_of(job: str) -> tuple[str, bool, int]:
+        arn = f"arn:aws:states:eu-west-1:123456789012:stateMachine:keys-wl-{job}"
+        config = sfn.describe_state_machine(stateMachineArn=arn)["loggingConfiguration"]
+        group = f"/aws/vendedlogs/states/keys-wl-{job}"
+        (found,) = [
+            g
+            for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+            if g["logGroupName"] == group
+        ]
+        return config["level"], config["includeExecutionData"], found["retentionInDays"]
+
+    def check() -> None:
+        assert logging_of("a") == ("ALL", True, 365)
+        assert logging_of("b") == ("OFF", True, 7)
+
+    cli.deploy_check_destroy(boto, "wl", check)

@@ -10,8 +10,9 @@ from batchctl import build
 from batchctl.config import parse_config, resolve_steps
 from batchctl.naming import AwsContext
 from batchctl.provisioners.job_definition import JobDefinitionProvisioner
+from batchctl.provisioners.sfn import logging_configuration
 from batchctl.provisioners.sqs import QueueProvisioner
-from batchctl.specs import JobDefinitionSpec, QueueSpec
+from batchctl.specs import JobDefinitionSpec, LogGroupSpec, QueueSpec, StateMachineSpec
 from tests.unit.test_config import at, only_issue
 
 CTX = AwsContext(account_id="123456789012", region="eu-west-1")
@@ -219,3 +220,76 @@ def test_sixteen_vcpus_with_120_gib_is_fargates_largest_task() -> None:
     specs = specs_of(fargate_project("    vcpus: 16\n    memory_mib: 122880\n"))
 
     assert named(specs, JobDefinitionSpec, "demo-dev-big").memory_mib == 122880
+
+
+# ---- item 4: workflow logs ------------------------------------------------------------------------------------
+LOGS = (
+    HEAD
+    + "defaults: {log_retention_days: 14}\n"
+    + "workflow_logs: {level: ALL, include_execution_data: true, retention_days: 365}\n"
+    + "jobs:\n"
+    + "  loud:\n    command: [x]\n"
+    + "  quiet:\n    command: [x]\n    workflow_logs: {level: FATAL, include_execution_data: false}\n"
+)
+
+
+def machine_and_log_group(text: str, job: str) -> tuple[StateMachineSpec, LogGroupSpec]:
+    specs = specs_of(text)
+    machine = named(specs, StateMachineSpec, f"demo-dev-{job}")
+    group = named(specs, LogGroupSpec, f"/aws/vendedlogs/states/demo-dev-{job}")
+    return machine, group
+
+
+def test_top_level_workflow_logs_apply_to_every_job() -> None:
+    machine, group = machine_and_log_group(LOGS, "loud")
+
+    assert logging_configuration(machine) == {
+        "level": "ALL",
+        "includeExecutionData": True,
+        "destinations": [
+            {
+                "cloudWatchLogsLogGroup": {
+                    "logGroupArn": "arn:aws:logs:eu-west-1:123456789012:log-group:"
+                    "/aws/vendedlogs/states/demo-dev-loud:*"
+                }
+            }
+        ],
+    }
+    assert group.retention_days == 365
+
+
+def test_a_jobs_workflow_logs_override_key_by_key() -> None:
+    machine, group = machine_and_log_group(LOGS, "quiet")
+
+    assert (machine.log_level, machine.include_execution_data, group.retention_days) == ("FATAL", False, 365)
+
+
+def test_without_workflow_logs_errors_are_logged_without_data_for_the_jobs_retention() -> None:
+    machine, group = machine_and_log_group(HEAD + "jobs:\n  a:\n    command: [x]\n", "a")
+
+    assert (machine.log_level, machine.include_execution_data, group.retention_days) == ("ERROR", False, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "path"),
+    [
+        (LOGS.replace("level: ALL", "level: DEBUG"), 5, "workflow_logs.level"),
+        (LOGS.replace("retention_days: 365", "retention_days: 366"), 5, "workflow_logs.retention_days"),
+        (LOGS.replace("level: FATAL", "level: fatal"), 11, "jobs.quiet.workflow_logs.level"),
+        (
+            LOGS.replace("include_execution_data: false}", "retention_days: 2}"),
+            11,
+            "jobs.quiet.workflow_logs.retention_days",
+        ),
+        (LOGS.replace("level: FATAL", "levels: FATAL"), 11, "jobs.quiet.workflow_logs.levels"),
+    ],
+)
+def test_workflow_logs_are_checked_with_positions(text: str, line: int, path: str) -> None:
+    assert at(only_issue(text)) == (line, path)
+
+
+def test_a_bare_off_is_the_level_off() -> None:
+    # YAML 1.1 reads OFF as false.
+    machine, _ = machine_and_log_group(LOGS.replace("level: FATAL", "level: OFF"), "quiet")
+
+    assert machine.log_level == "OFF"

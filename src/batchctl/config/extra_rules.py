@@ -7,10 +7,11 @@ rules.cross_field_rules adds these to its own.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from batchctl.config import extras
-from batchctl.config.models import FARGATE_TYPES, JobsFile, Rule
+from batchctl.config.models import FARGATE_TYPES, LOG_RETENTION_DAYS, JobsFile, Rule
 from batchctl.yamlpos import KeyPath
 
 
@@ -69,6 +70,38 @@ def ephemeral_storage_gib(cfg: JobsFile, job: str) -> tuple[int | None, KeyPath]
     return cfg.defaults.ephemeral_storage_gib, ("defaults", "ephemeral_storage_gib")
 
 
+@dataclass(frozen=True, slots=True)
+class WorkflowLogging:
+    """A job's workflow logging, resolved: the job's `workflow_logs`, else the top level's, else the defaults."""
+
+    level: str
+    include_execution_data: bool
+    retention_days: int
+
+
+def workflow_logging(cfg: JobsFile, job: str) -> WorkflowLogging:
+    """How the job's state machine logs, and how long its execution log group keeps the events."""
+    top, own = cfg.workflow_logs, cfg.jobs[job].workflow_logs
+    level = own.level if own is not None and own.level is not None else top.level
+    data = own.include_execution_data if own is not None else None
+    days = own.retention_days if own is not None else None
+    return WorkflowLogging(
+        level=level,
+        include_execution_data=top.include_execution_data if data is None else data,
+        retention_days=days or top.retention_days or cfg.defaults.log_retention_days,
+    )
+
+
+def _workflow_log_rules(cfg: JobsFile) -> Iterator[Rule]:
+    sections: list[tuple[KeyPath, Any]] = [(("workflow_logs",), cfg.workflow_logs)]
+    sections += [(("jobs", job, "workflow_logs"), j.workflow_logs) for job, j in cfg.jobs.items()]
+    for loc, section in sections:
+        days = section.retention_days if section is not None else None
+        if days is not None and days not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(map(str, sorted(LOG_RETENTION_DAYS)))
+            yield Rule((*loc, "retention_days"), f"CloudWatch Logs keeps logs for one of {allowed} days")
+
+
 def extra_rules(cfg: JobsFile) -> list[Rule]:
     """Every rule over the keys of config/extras.py."""
-    return [*_queue_rules(cfg), *_fargate_rules(cfg)]
+    return [*_queue_rules(cfg), *_fargate_rules(cfg), *_workflow_log_rules(cfg)]

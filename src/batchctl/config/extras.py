@@ -7,9 +7,9 @@ Each range is AWS's own, from the API reference of the service that takes the va
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 # SQS CreateQueue/SetQueueAttributes: MaximumMessageSize 1,024..1,048,576 bytes, DelaySeconds 0..900,
@@ -68,3 +68,37 @@ PlatformVersion = Annotated[str, AfterValidator(_check_platform_version)]
 EphemeralStorageGib = Annotated[
     int, BeforeValidator(_whole), Field(ge=EPHEMERAL_STORAGE_GIB[0], le=EPHEMERAL_STORAGE_GIB[1])
 ]
+
+
+class _Section(BaseModel):
+    # As models._Model: unknown keys are errors, models are frozen, `.nan` is no number.
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
+
+
+# Step Functions LoggingConfiguration.level; CloudWatch Logs retention is checked against its allowed values by
+# extra_rules (they live in models.LOG_RETENTION_DAYS).
+def _off_is_a_level(value: object) -> object:
+    # YAML 1.1 reads a bare OFF as false; `level: OFF` means the level.
+    return "OFF" if value is False else value
+
+
+LogLevel = Annotated[Literal["ALL", "ERROR", "FATAL", "OFF"], BeforeValidator(_off_is_a_level)]
+RetentionDays = Annotated[int, BeforeValidator(_whole)]
+
+
+class WorkflowLogs(_Section):
+    """How every job's workflow logs its executions: the state machine's logging level, whether events carry the
+    execution's data (input and output: they may hold what a body carries), how long the log group keeps them
+    (default: defaults.log_retention_days)."""
+
+    level: LogLevel = "ERROR"
+    include_execution_data: bool = False
+    retention_days: RetentionDays | None = None
+
+
+class WorkflowLogsOverride(_Section):
+    """A job's own workflow logging: each key given replaces the top-level `workflow_logs` one."""
+
+    level: LogLevel | None = None
+    include_execution_data: bool | None = None
+    retention_days: RetentionDays | None = None

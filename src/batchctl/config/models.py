@@ -530,6 +530,7 @@ class JobConfig(_Model):
     array_size: ArraySize | None = None
     platform_version: extras.PlatformVersion | None = None
     ephemeral_storage_gib: extras.EphemeralStorageGib | None = None
+    workflow_logs: extras.WorkflowLogsOverride | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -585,6 +586,7 @@ class JobsFile(_Model):
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     defaults: Defaults = Field(default_factory=Defaults)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    workflow_logs: extras.WorkflowLogs = Field(default_factory=extras.WorkflowLogs)
     jobs: Annotated[dict[ResourceName, JobConfig], Field(min_length=1)]
 
     @model_validator(mode="after")
