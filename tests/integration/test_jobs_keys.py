@@ -148,3 +148,36 @@ def test_workflow_logs_reach_the_state_machine_and_its_log_group(
         assert logging_of("b") == ("OFF", True, 7)
 
     cli.deploy_check_destroy(boto, "wl", check)
+
+
+# ---- item 6 ---------------------------------------------------------------------------------------------------
+def test_outputs_plan_and_status_give_queue_state_machine_and_topic(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    jobs = "  fibonacci:\n    command: [echo]\n    queue: {}\n  nightly:\n    command: [echo]\n"
+    cli = Cli(write_project(tmp_path, project("out", jobs)))
+    before = json.loads(cli("-o", "json", "plan").stdout)["outputs"]
+    assert [o["queue_url"] for o in before] == [None, None]  # not created yet
+    cli("deploy", "--yes", "--skip-image")
+    url = boto.client("sqs").get_queue_url(QueueName="keys-out-fibonacci")["QueueUrl"]
+    machine = "arn:aws:states:eu-west-1:123456789012:stateMachine:keys-out-fibonacci"
+    expected = {
+        "job": "fibonacci",
+        "queue_url": url,
+        "queue_arn": "arn:aws:sqs:eu-west-1:123456789012:keys-out-fibonacci",
+        "state_machine_arn": machine,
+        "topic_arn": "arn:aws:sns:eu-west-1:123456789012:keys-out-events",
+    }
+
+    assert json.loads(cli("-o", "json", "plan").stdout)["outputs"][0] == expected
+    assert json.loads(cli("outputs", "-o", "json").stdout)["outputs"][0] == expected
+    assert json.loads(cli("-o", "json", "status").stdout)["outputs"][0] == expected
+    env = cli("outputs", "-o", "env").stdout.splitlines()
+    assert f"FIBONACCI_QUEUE_URL={url}" in env
+    assert f"FIBONACCI_STATE_MACHINE_ARN={machine}" in env
+    assert "TOPIC_ARN=arn:aws:sns:eu-west-1:123456789012:keys-out-events" in env
+    assert not any(line.startswith("NIGHTLY_QUEUE") for line in env)
+    text = cli("outputs").stdout
+    assert url in text
+    assert machine in text
+    cli("destroy", "--yes")

@@ -293,3 +293,32 @@ def test_a_bare_off_is_the_level_off() -> None:
     machine, _ = machine_and_log_group(LOGS.replace("level: FATAL", "level: OFF"), "quiet")
 
     assert machine.log_level == "OFF"
+
+
+# ---- item 6: outputs ------------------------------------------------------------------------------------------
+def test_env_lines_name_each_jobs_endpoints_and_the_topic() -> None:
+    from batchctl import endpoints
+
+    cfg = parse_config(
+        HEAD + "jobs:\n  daily-report:\n    command: [x]\n  fib:\n    command: [x]\n    queue: {}\n"
+    )
+    found = endpoints.expected_endpoints(cfg, build.names_for(cfg, CTX))
+    found = [endpoints.replace(e, queue_url="https://q/fib") if e.queue_name else e for e in found]
+
+    assert endpoints.env_lines(found) == [
+        "DAILY_REPORT_STATE_MACHINE_ARN=arn:aws:states:eu-west-1:123456789012:stateMachine:demo-dev-daily-report",
+        "FIB_QUEUE_URL=https://q/fib",
+        "FIB_QUEUE_ARN=arn:aws:sqs:eu-west-1:123456789012:demo-dev-fib",
+        "FIB_STATE_MACHINE_ARN=arn:aws:states:eu-west-1:123456789012:stateMachine:demo-dev-fib",
+        "TOPIC_ARN=arn:aws:sns:eu-west-1:123456789012:demo-dev-events",
+    ]
+
+
+def test_without_a_topic_there_is_no_topic_arn() -> None:
+    from batchctl import endpoints
+
+    cfg = parse_config(HEAD + "notify: {topic: false}\njobs:\n  a:\n    command: [x]\n")
+    (found,) = endpoints.expected_endpoints(cfg, build.names_for(cfg, CTX))
+
+    assert (found.topic_arn, found.queue_url, found.queue_arn) == (None, None, None)
+    assert not any(line.startswith("TOPIC_ARN") for line in endpoints.env_lines([found]))
