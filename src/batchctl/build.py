@@ -11,7 +11,16 @@ from datetime import datetime
 from typing import Any
 
 from batchctl import asl, cron, policies
-from batchctl.config import FARGATE_TYPES, RUN_PARAMETERS, JobsFile, StepSettings, extra_rules, resolve_steps
+from batchctl.config import (
+    FARGATE_TYPES,
+    RUN_PARAMETERS,
+    JobsFile,
+    Permission,
+    StepSettings,
+    extra_rules,
+    resolve_steps,
+)
+from batchctl.config.extras import RoleBlock
 from batchctl.naming import AwsContext, Names
 from batchctl.specs import (
     ComputeEnvironmentSpec,
@@ -73,6 +82,7 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
     log_groups = {job: names.log_group(job) for job in job_names}
     secret_arns = sorted({arn for job in cfg.jobs.values() for arn in job.secrets.values()})
 
+    execution_more = _role_block(cfg.compute.execution_role)
     execution_role = RoleSpec(
         name=names.execution_role,
         trust_policy=policies.trust_policy("ecs-tasks.amazonaws.com"),
@@ -81,7 +91,9 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
             image_uri=cfg.image.uri,
             log_group_arns=[names.log_group_arn(g) for g in log_groups.values()],
             secret_arns=secret_arns,
-        ),
+        )
+        | execution_more[0],
+        managed_policy_arns=execution_more[1],
         description=f"batchctl {names.prefix}: pulls the job image, writes logs, reads the listed secrets",
         tags=tags,
     )
@@ -90,10 +102,14 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
     compute_deps: list[Key] = [*network_keys, *route_keys]
     instance_profile_arn: str | None = None
     if not is_fargate(cfg):
+        instance_more = _role_block(cfg.compute.instance_role)
         instance_role = RoleSpec(
             name=names.instance_role,
             trust_policy=policies.trust_policy("ec2.amazonaws.com"),
-            managed_policy_arns=tuple(sorted(policies.instance_role_managed_policies(names))),
+            inline_policies=instance_more[0],
+            managed_policy_arns=tuple(
+                sorted({*policies.instance_role_managed_policies(names), *instance_more[1]})
+            ),
             description=f"batchctl {names.prefix}: ECS container instances of the compute environment",
             tags=tags,
         )
@@ -172,6 +188,15 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
             )
         )
     return specs
+
+
+def _role_block(block: RoleBlock[Permission] | None) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A stage role's `permissions` as one more inline policy ("extra") and its managed policies, sorted."""
+    if block is None:
+        return {}, ()
+    documents = policies.job_role_policies(permissions=[(p.actions, p.resources) for p in block.permissions])
+    inline = {"extra": documents["job"]} if documents else {}
+    return inline, tuple(sorted(set(block.managed_policies)))
 
 
 def _allocation_strategy(compute_type: str) -> str | None:
@@ -261,6 +286,7 @@ def _job_specs(
         inline_policies=policies.job_role_policies(
             permissions=[(p.actions, p.resources) for p in job_cfg.permissions]
         ),
+        managed_policy_arns=tuple(sorted(set(job_cfg.managed_policies))),
         description=f"batchctl {names.prefix}: the {job} job's containers",
         tags=tags,
     )

@@ -181,3 +181,49 @@ def test_outputs_plan_and_status_give_queue_state_machine_and_topic(
     assert url in text
     assert machine in text
     cli("destroy", "--yes")
+
+
+# ---- item 2 ---------------------------------------------------------------------------------------------------
+S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+
+
+def attached(iam: Any, role: str) -> list[str]:
+    return sorted(p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"])
+
+
+def test_managed_policies_are_attached_detached_and_left_in_place(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    iam = boto.client("iam")
+    document = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}'
+    )
+    team = iam.create_policy(PolicyName="team-read", PolicyDocument=document)["Policy"]["Arn"]
+    compute = (
+        "type: EC2, instance_role: {managed_policies: [" + S3_READ + "], "
+        "permissions: [{actions: [s3:GetObject], resources: ['arn:aws:s3:::cache/*']}]}, "
+        "execution_role: {managed_policies: [" + team + "]}"
+    )
+    jobs = f"  a:\n    command: [echo]\n    managed_policies: [{team}, {S3_READ}]\n"
+    config = write_project(tmp_path, project("mp", jobs, compute=compute))
+    cli = Cli(config)
+    cli("deploy", "--yes", "--skip-image")
+
+    assert attached(iam, "keys-mp-a-job") == sorted([team, S3_READ])
+    assert attached(iam, "keys-mp-execution") == [team]
+    assert S3_READ in attached(iam, "keys-mp-instance")
+    assert iam.list_role_policies(RoleName="keys-mp-instance")["PolicyNames"] == ["extra"]
+    cli("plan", "--check")
+
+    config.write_text(
+        project("mp", f"  a:\n    command: [echo]\n    managed_policies: [{team}]\n", compute=compute)
+    )
+    planned = {c["key"]: c["action"] for c in json.loads(cli("-o", "json", "plan").stdout)["plan"]["changes"]}
+    assert planned["iam.role/keys-mp-a-job"] == "update"
+    cli("deploy", "--yes", "--skip-image")
+    assert attached(iam, "keys-mp-a-job") == [team]
+
+    cli("destroy", "--yes")
+    assert leftovers(boto, "keys", "mp") == []
+    # Detached, never deleted: the policies belong to someone else.
+    assert iam.get_policy(PolicyArn=team)["Policy"]["AttachmentCount"] == 0

@@ -12,7 +12,7 @@ from batchctl.naming import AwsContext
 from batchctl.provisioners.job_definition import JobDefinitionProvisioner
 from batchctl.provisioners.sfn import logging_configuration
 from batchctl.provisioners.sqs import QueueProvisioner
-from batchctl.specs import JobDefinitionSpec, LogGroupSpec, QueueSpec, StateMachineSpec
+from batchctl.specs import JobDefinitionSpec, LogGroupSpec, QueueSpec, RoleSpec, StateMachineSpec
 from tests.unit.test_config import at, only_issue
 
 CTX = AwsContext(account_id="123456789012", region="eu-west-1")
@@ -322,3 +322,92 @@ def test_without_a_topic_there_is_no_topic_arn() -> None:
 
     assert (found.topic_arn, found.queue_url, found.queue_arn) == (None, None, None)
     assert not any(line.startswith("TOPIC_ARN") for line in endpoints.env_lines([found]))
+
+
+# ---- item 2: managed policies and the stage roles' blocks -----------------------------------------------------
+S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+TEAM = "arn:aws:iam::123456789012:policy/team/ReadReports"
+ROLES = (
+    HEAD
+    + "compute:\n  type: EC2\n"
+    + "  instance_role:\n    permissions: [{actions: [s3:GetObject], resources: ['arn:aws:s3:::cache/*']}]\n"
+    + f"    managed_policies: [{S3_READ}]\n"
+    + f"  execution_role: {{managed_policies: [{TEAM}]}}\n"
+    + f"jobs:\n  a:\n    command: [x]\n    managed_policies: [{TEAM}, {S3_READ}]\n"
+)
+
+
+def role(specs: list[Any], name: str) -> RoleSpec:
+    return named(specs, RoleSpec, f"demo-dev-{name}")  # type: ignore[no-any-return]
+
+
+def test_managed_policies_are_attached_by_arn_to_each_role() -> None:
+    specs = specs_of(ROLES)
+
+    assert role(specs, "a-job").managed_policy_arns == (TEAM, S3_READ)  # sorted
+    assert role(specs, "execution").managed_policy_arns == (TEAM,)
+    instance = role(specs, "instance")
+    assert instance.managed_policy_arns == (
+        S3_READ,
+        "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
+    )
+    # Attached, never copied: no managed policy's statements show up inline.
+    assert set(instance.inline_policies) == {"extra"}
+    (statement,) = instance.inline_policies["extra"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == (["s3:GetObject"], ["arn:aws:s3:::cache/*"])
+
+
+def test_execution_role_permissions_add_to_what_it_needs() -> None:
+    text = (
+        HEAD + "compute:\n  execution_role:\n    permissions: [{actions: [kms:Decrypt], resources: ['*']}]\n"
+    )
+    execution = role(specs_of(text + "jobs:\n  a:\n    command: [x]\n"), "execution")
+
+    assert "extra" in execution.inline_policies
+    assert len(execution.inline_policies) > 1  # pull, logs: still there
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "path", "words"),
+    [
+        (
+            ROLES.replace(f"[{TEAM}, {S3_READ}]", "[s3-read]"),
+            13,
+            "jobs.a.managed_policies[0]",
+            "managed policy ARN",
+        ),
+        (
+            ROLES.replace(f"[{TEAM}, {S3_READ}]", f"[{TEAM}, {TEAM}]"),
+            13,
+            "jobs.a.managed_policies[1]",
+            "twice",
+        ),
+        (
+            ROLES.replace("[s3:GetObject]", "['*']"),
+            7,
+            "compute.instance_role.permissions[0].actions[0]",
+            "wildcard",
+        ),
+        (ROLES.replace("type: EC2", "type: FARGATE"), 6, "compute.instance_role", "EC2/SPOT"),
+        (
+            ROLES.replace("managed_policies: [arn", "managed_policy: [arn", 1),
+            8,
+            "compute.instance_role.managed_policy",
+            "",
+        ),
+    ],
+)
+def test_role_keys_are_checked_with_positions(text: str, line: int, path: str, words: str) -> None:
+    issue = only_issue(text)
+
+    assert at(issue) == (line, path)
+    assert words in issue.message
+
+
+def test_a_role_holds_at_most_twenty_managed_policies() -> None:
+    arns = ", ".join(f"arn:aws:iam::123456789012:policy/p{i}" for i in range(20))
+    text = HEAD + f"compute:\n  type: SPOT\n  instance_role: {{managed_policies: [{arns}]}}\n"
+    issue = only_issue(text + "jobs:\n  a:\n    command: [x]\n")
+
+    assert issue.path == "compute.instance_role.managed_policies"
+    assert "batchctl attaches 1 itself" in issue.message

@@ -102,6 +102,37 @@ def _workflow_log_rules(cfg: JobsFile) -> Iterator[Rule]:
             yield Rule((*loc, "retention_days"), f"CloudWatch Logs keeps logs for one of {allowed} days")
 
 
+def _role_rules(cfg: JobsFile) -> Iterator[Rule]:
+    compute = cfg.compute
+    if compute.instance_role is not None and compute.type in FARGATE_TYPES:
+        yield Rule(
+            ("compute", "instance_role"),
+            f"instance_role is for EC2/SPOT instances; compute type {compute.type} has none "
+            "(the Fargate tasks' own role is execution_role)",
+            involves=(("compute", "instance_role"), ("compute", "type")),
+        )
+    lists: list[tuple[KeyPath, list[str], int]] = [
+        (("jobs", job, "managed_policies"), job_cfg.managed_policies, 0) for job, job_cfg in cfg.jobs.items()
+    ]
+    # The instance role already holds AmazonEC2ContainerServiceforEC2Role.
+    for key, built_in in (("instance_role", 1), ("execution_role", 0)):
+        block = getattr(compute, key)
+        if block is not None:
+            lists.append((("compute", key, "managed_policies"), block.managed_policies, built_in))
+    for loc, arns, built_in in lists:
+        seen: set[str] = set()
+        for index, arn in enumerate(arns):
+            if arn in seen:
+                yield Rule((*loc, index), f"{arn} is listed twice")
+            seen.add(arn)
+        if len(seen) + built_in > extras.MAX_MANAGED_POLICIES:
+            yield Rule(
+                loc,
+                f"a role holds at most {extras.MAX_MANAGED_POLICIES} managed policies (IAM's quota)"
+                + (f", and batchctl attaches {built_in} itself" if built_in else ""),
+            )
+
+
 def extra_rules(cfg: JobsFile) -> list[Rule]:
     """Every rule over the keys of config/extras.py."""
-    return [*_queue_rules(cfg), *_fargate_rules(cfg), *_workflow_log_rules(cfg)]
+    return [*_queue_rules(cfg), *_fargate_rules(cfg), *_workflow_log_rules(cfg), *_role_rules(cfg)]

@@ -7,7 +7,7 @@ Each range is AWS's own, from the API reference of the service that takes the va
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -102,3 +102,31 @@ class WorkflowLogsOverride(_Section):
     level: LogLevel | None = None
     include_execution_data: bool | None = None
     retention_days: RetentionDays | None = None
+
+
+# IAM: a managed policy ARN, AWS's own (arn:aws:iam::aws:policy/...) or an account's; a role holds at most 20
+# managed policies (IAM's quota, 10 unless raised; the count includes the ones batchctl attaches itself).
+_MANAGED_POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
+MAX_MANAGED_POLICIES = 20
+
+
+def _check_managed_policy_arn(value: str) -> str:
+    if not _MANAGED_POLICY_ARN.fullmatch(value):
+        raise PydanticCustomError(
+            "batchctl_managed_policy_arn",
+            "expected a managed policy ARN such as arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess "
+            "or arn:aws:iam::123456789012:policy/NAME",
+        )
+    return value
+
+
+ManagedPolicyArn = Annotated[str, AfterValidator(_check_managed_policy_arn)]
+P = TypeVar("P")
+
+
+class RoleBlock(_Section, Generic[P]):
+    """More for one of the stage's roles (compute.instance_role, compute.execution_role): IAM statements (the
+    same shape as a job's `permissions`) and managed policies attached by ARN (never copied)."""
+
+    permissions: list[P] = Field(default_factory=list)
+    managed_policies: list[ManagedPolicyArn] = Field(default_factory=list)

@@ -330,6 +330,8 @@ class ComputeConfig(_Model):
         None
     )
     runnable_timeout_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=600, le=86400)] = 1800
+    instance_role: extras.RoleBlock[Permission] | None = None  # EC2/SPOT: more for the instances' role
+    execution_role: extras.RoleBlock[Permission] | None = None  # more for the execution role (pull, logs)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -519,6 +521,9 @@ class JobConfig(_Model):
     environment: dict[EnvName, str] = Field(default_factory=dict)
     secrets: dict[EnvName, SecretArn] = Field(default_factory=dict)
     permissions: list[Permission] = Field(default_factory=list)
+    managed_policies: list[extras.ManagedPolicyArn] = Field(
+        default_factory=list
+    )  # attached to the job's role
     queue: QueueConfig | None = None
     schedule: ScheduleConfig | None = None
     vcpus: PositiveNumber | None = None
