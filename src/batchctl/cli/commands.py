@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "unlock": ("batchctl.cli.unlock", "unlock"),
     "export": ("batchctl.cli.export", "export_app"),
     "dlq": ("batchctl.cli.dlq", "dlq"),
+    "outputs": ("batchctl.cli.outputs", "outputs"),
 }
 # What `batchctl --help` lists for each command without loading it: its help text (a unit test keeps them equal).
 SUMMARIES: dict[str, str] = {
@@ -48,6 +49,7 @@ SUMMARIES: dict[str, str] = {
     "unlock": "Break the lock of this project and stage, left by a command that is gone (shows the holder, then asks).",
     "export": "Export the stage's resources for another tool.",
     "dlq": "Messages in a job's dead-letter queue: how many, some of them (--show N), or move them back (--redrive).",
+    "outputs": "Print each job's queue URL and ARN, state machine ARN and the topic ARN (for apps that submit).",
 }
 
 

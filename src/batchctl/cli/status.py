@@ -44,7 +44,7 @@ def status(
     ] = False,
 ) -> None:
     """Recent runs: id (or a unique prefix), source, status, started, duration, Batch jobs."""
-    from batchctl import runs
+    from batchctl import endpoints, runs
 
     state: CliState = ctx.obj
     ui = state.ui
@@ -55,6 +55,9 @@ def status(
     with ui.status("reading runs"):
         summaries = runs.list_runs(aws, names, jobs=jobs, limit=limit, failed_only=failed)
     payload = {"project": cfg.project, "stage": cfg.stage, "runs": [s.to_dict() for s in summaries]}
+    if ui.is_json:  # what an app needs to reach the jobs, as `batchctl outputs` gives it
+        found = endpoints.read_endpoints(aws, cfg, names)
+        payload["outputs"] = [e.to_dict() for e in found if e.job in jobs]
     if summaries:
         ui.emit(payload, lambda: _render(ui, summaries, failed=failed))
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from batchctl.config.extra_rules import extra_rules
 from batchctl.config.models import FARGATE_MEMORY_MIB, FARGATE_TYPES, RUN_PARAMETERS, JobsFile, Rule
 from batchctl.config.placement import gpu_placement_rule, platform_rules
 from batchctl.config.steps import ResolvedStep, resolve_traced
@@ -121,10 +122,12 @@ def _name_rules(cfg: JobsFile) -> Iterator[Rule]:
                 ("pipe", names.pipe(job), "pipe"),
                 ("IAM role", names.pipe_role(job), "iam role"),
             ]
+            if not job_cfg.queue.dead_letter:
+                checks = [check for check in checks if check[0] != "dead-letter queue"]
             queues_here = (
                 (names.queue(job), (*loc, "queue")),
                 (names.dead_letter_queue(job), (*loc, "queue")),
-            )
+            )[: 2 if job_cfg.queue.dead_letter else 1]
             for queue, queue_loc in queues_here:
                 if queue in queues:
                     yield Rule(
@@ -177,6 +180,7 @@ def cross_field_rules(cfg: JobsFile) -> list[Rule]:
             rules.extend(_ref_rules(step_cfg.command, ("jobs", job, "steps", index)))
     rules.extend(_name_rules(cfg))
     rules.extend(platform_rules(cfg))
+    rules.extend(extra_rules(cfg))
     unique: dict[tuple[KeyPath, str], Rule] = {}
     for rule in rules:
         unique.setdefault((rule.loc, rule.message), rule)
