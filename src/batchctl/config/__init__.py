@@ -1,7 +1,8 @@
 """jobs.yaml as validated, frozen models: load_config() and what other modules use, re-exported from the package.
 
 models.py (field types, one model per section, JobsFile) · steps.py (each step's effective settings) · rules.py
-(rules over several sections) · expressions.py (cron, rate, time zone) · issues.py (pydantic errors → positioned issues) · load.py (parse, load, schema).
+(rules over several sections) · expressions.py (cron, rate, time zone) · issues.py (pydantic errors → positioned
+issues) · load.py (parse, load, schema).
 """
 
 from batchctl.config.expressions import cron_problem, rate_problem, timezone_problem
