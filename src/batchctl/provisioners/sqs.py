@@ -37,6 +37,7 @@ VISIBILITY_TIMEOUT = "VisibilityTimeout"
 RETENTION = "MessageRetentionPeriod"
 REDRIVE_POLICY = "RedrivePolicy"
 FIFO = "FifoQueue"
+SSE_SQS = "SqsManagedSseEnabled"
 
 
 def redrive_policy(spec: QueueSpec) -> str | None:
@@ -76,6 +77,9 @@ class QueueProvisioner:
         if spec.fifo:
             # Only FIFO queues take the attribute; a standard queue is the absence of it.
             attributes[FIFO] = "true"
+        # Encryption at rest with SQS-owned keys (SSE-SQS, no cost): AWS's default for new queues, asked for
+        # explicitly so a queue never depends on that default.
+        attributes[SSE_SQS] = "true"
         return {"QueueName": spec.name, "Attributes": attributes, "tags": dict(spec.tags)}
 
     @staticmethod
