@@ -159,6 +159,9 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
         repository = RepositorySpec(
             name=names.repository,
             scan_on_push=True,
+            # Tags are content-derived and never pushed twice (an image ECR holds is not pushed again): ECR can
+            # refuse to move one.
+            image_tag_mutability="IMMUTABLE",
             lifecycle_policy=_lifecycle_policy(cfg.image.keep_images),
             tags=tags,
         )

@@ -119,7 +119,11 @@ def test_create_retries_while_the_name_was_deleted_recently(aws: Any, stubbed_sq
     url = f"https://sqs.eu-west-1.amazonaws.com/123456789012/{spec.name}"
     expected = {
         "QueueName": spec.name,
-        "Attributes": {"VisibilityTimeout": "30", "MessageRetentionPeriod": "345600"},
+        "Attributes": {
+            "VisibilityTimeout": "30",
+            "MessageRetentionPeriod": "345600",
+            "SqsManagedSseEnabled": "true",
+        },
         "tags": TAGS,
     }
     stubbed_sqs.add_client_error(

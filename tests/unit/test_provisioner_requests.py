@@ -122,7 +122,7 @@ DEAD_LETTER = ARN.format("sqs", "demo-dev-job-dlq")
     [
         (
             QueueSpec(name="demo-dev-job", tags=TAGS),
-            {"VisibilityTimeout": "30", "MessageRetentionPeriod": "345600"},
+            {"VisibilityTimeout": "30", "MessageRetentionPeriod": "345600", "SqsManagedSseEnabled": "true"},
         ),
         (
             QueueSpec(
@@ -138,6 +138,7 @@ DEAD_LETTER = ARN.format("sqs", "demo-dev-job-dlq")
                 "MessageRetentionPeriod": "345600",
                 "RedrivePolicy": f'{{"deadLetterTargetArn":"{DEAD_LETTER}","maxReceiveCount":3}}',
                 "FifoQueue": "true",
+                "SqsManagedSseEnabled": "true",
             },
         ),
     ],

@@ -39,17 +39,17 @@ def cloudformation(
         tag = image_tag(cfg, state.project_dir)
     exported = build_template(cfg, image_tag=tag, config_path=str(state.config_path), version=__version__)
     text = render(exported.template, fmt)
-    for warning in exported.warnings:
-        ui.warn(warning)
     if out is None:
         typer.echo(text, nl=False)
-        return
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(
-            f"--out {out}: cannot write the template ({exc.strerror or exc})",
-            hint="name a file in a folder that exists and that you may write to",
-        ) from exc
-    count = len(exported.template["Resources"])
-    ui.info(escape(f"wrote {out}: {count} CloudFormation resources for {cfg.project}/{cfg.stage}"))
+    else:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(
+                f"--out {out}: cannot write the template ({exc.strerror or exc})",
+                hint="name a file in a folder that exists and that you may write to",
+            ) from exc
+        count = len(exported.template["Resources"])
+        ui.info(escape(f"wrote {out}: {count} CloudFormation resources for {cfg.project}/{cfg.stage}"))
+    for warning in exported.warnings:  # after the template: an error above is then the only line
+        ui.warn(warning)

@@ -221,6 +221,7 @@ def queue(spec: QueueSpec, r: Resolver, t: Target) -> Resources:
                 "VisibilityTimeout": spec.visibility_timeout_s,
                 "MessageRetentionPeriod": spec.retention_s,
                 "RedrivePolicy": redrive,
+                "SqsManagedSseEnabled": True,  # as the provisioner asks for (SSE-SQS)
                 "Tags": tag_list(spec.tags),
             },
         )

@@ -211,6 +211,19 @@ def _notes(cfg: JobsFile) -> Iterator[Note]:
         "template no longer holds and detects drift on its own",
         expressed=True,
     )
+    if not cfg.network.vpc_id:
+        yield Note(
+            "availability zones",
+            "deploy puts subnet i in the i-th available zone of the region sorted by name; the template in the i-th "
+            "zone Fn::GetAZs lists",
+            expressed=True,
+        )
+    if any(job.schedule for job in cfg.jobs.values()):
+        yield Note(
+            "schedule ownership",
+            "schedules take no tags: each keeps batchctl's marker as its Description, inside the tagged group",
+            expressed=True,
+        )
     if not cfg.image.uri:
         yield Note(
             "image",

@@ -43,6 +43,7 @@ DELAY = "DelaySeconds"
 RECEIVE_WAIT = "ReceiveMessageWaitTimeSeconds"
 # SQS's defaults: CreateQueue leaves them out (as it did before batchctl managed them); updates compare them all.
 _DEFAULTS = {DELAY: "0", RECEIVE_WAIT: "0"}
+SSE_SQS = "SqsManagedSseEnabled"
 
 
 def redrive_policy(spec: QueueSpec) -> str | None:
@@ -90,6 +91,9 @@ class QueueProvisioner:
         if spec.fifo:
             # Only FIFO queues take the attribute; a standard queue is the absence of it.
             attributes[FIFO] = "true"
+        # Encryption at rest with SQS-owned keys (SSE-SQS, no cost): AWS's default for new queues, asked for
+        # explicitly so a queue never depends on that default.
+        attributes[SSE_SQS] = "true"
         return {"QueueName": spec.name, "Attributes": attributes, "tags": dict(spec.tags)}
 
     @staticmethod
