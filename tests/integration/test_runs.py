@@ -14,6 +14,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from batchctl import asl, logtail, runs
+from batchctl.errors import ConfirmationRequiredError
 from batchctl.naming import Names
 from batchctl.runs import BatchJob, JobInfo, Message
 from batchctl.sandbox import PipeRelay
@@ -452,6 +453,29 @@ def test_retry_a_failed_run_starts_a_new_execution_with_the_same_input(
     assert runs.retry_run(aws, names, jobs=["fib"], run_id="r1").run_id == "r1-r2"
     _finish(aws, names, "fib", "r1-r2")
     assert runs.retry_run(aws, names, jobs=["fib"], run_id="r1-r1").run_id == "r1-r3"
+
+
+def test_retry_of_a_retried_run_that_succeeded_asks_and_goes_on_when_told(
+    aws: Any, boto: Any, names: Names
+) -> None:
+    machine = _create_machine(boto, names, "fib", FAIL)
+    _start(boto, machine, "r1", {})
+    _finish(aws, names, "fib", "r1")
+    boto.client("stepfunctions").update_state_machine(stateMachineArn=machine, definition=json.dumps(SUCCEED))
+    assert runs.retry_run(aws, names, jobs=["fib"], run_id="r1").run_id == "r1-r1"
+    _finish(aws, names, "fib", "r1-r1")
+    asked: list[str] = []
+    # A "yes" on the terminal: the question names the successful retry, then the next retry starts.
+    again = runs.retry_run(aws, names, jobs=["fib"], run_id="r1", confirm=asked.append)
+    assert again.run_id == "r1-r2"
+    assert len(asked) == 1
+    assert "already retried successfully: r1-r1" in asked[0]
+    # Nobody to ask (no confirm): refused, with the way out; --force: no question.
+    with pytest.raises(ConfirmationRequiredError, match="r1-r1") as refused:
+        runs.retry_run(aws, names, jobs=["fib"], run_id="r1")
+    assert refused.value.hint is not None
+    assert "--force" in refused.value.hint
+    assert runs.retry_run(aws, names, jobs=["fib"], run_id="r1", force=True).run_id == "r1-r3"
 
 
 def test_retry_refuses_succeeded_running_and_unknown_runs(aws: Any, boto: Any, names: Names) -> None:

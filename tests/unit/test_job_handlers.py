@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from batchctl import asl, build
 from batchctl.config import parse_config
+from batchctl.errors import ConfigValidationError
 from batchctl.naming import AwsContext
 from batchctl.specs import RoleSpec, StateMachineSpec
 
@@ -71,3 +74,14 @@ def test_handlers_get_the_metadata_of_the_job_as_deployed() -> None:
             {"name": "extract", "command": ["python", "extract.py"], "vcpus": 2, "memory_mib": 4096},
             {"name": "load", "command": ["python", "load.py", "Ref::body"], "vcpus": 1, "memory_mib": 2048},
         ]
+
+
+def test_a_job_sets_only_its_handlers_and_each_must_be_a_lambda_arn() -> None:
+    for notify, path in (
+        ("{topic: false}", "jobs.hello.notify.topic"),
+        ("{on_success_lambda: nope}", "jobs.hello.notify.on_success_lambda"),
+    ):
+        text = f"version: 1\nproject: demo\nstage: dev\njobs:\n  hello:\n    command: [echo, hi]\n    notify: {notify}\n"
+        with pytest.raises(ConfigValidationError) as raised:
+            parse_config(text)
+        assert [issue.path for issue in raised.value.issues] == [path]

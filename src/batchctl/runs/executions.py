@@ -1,6 +1,6 @@
 """Runs as Step Functions executions (a run id is the execution name): describing one (the one place a missing
-execution becomes a RunError), finding the run a queued message started, listing, locating and retrying runs.
-Imports: asl, aws, naming, errors, runs.body, runs.submit, runs.batchjobs, stdlib."""
+execution becomes a RunError), finding the run a queued message started, listing, locating (by id or unique prefix)
+and retrying runs. Imports: asl, aws, naming, errors, runs.body, runs.ids, runs.submit, runs.batchjobs, stdlib."""
 
 from __future__ import annotations
 
