@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("batchctl.cli.logs", "logs_app"),
     "schedule": ("batchctl.cli.schedule", "schedule_app"),
     "unlock": ("batchctl.cli.unlock", "unlock"),
+    "cancel": ("batchctl.cli.cancel", "cancel"),
 }
 # What `batchctl --help` lists for each command without loading it: its help text (a unit test keeps them equal).
 SUMMARIES: dict[str, str] = {
@@ -44,6 +45,7 @@ SUMMARIES: dict[str, str] = {
     "logs": "Container output of a job's runs.",
     "schedule": "Pause or resume a job's schedule.",
     "unlock": "Break the lock of this project and stage, left by a command that is gone (shows the holder, then asks).",
+    "cancel": "Stop a run (or every running run of a job) and terminate its Batch jobs, waiting until all have ended.",
 }
 
 

@@ -1,7 +1,8 @@
 """Operating deployed jobs (a run is one Step Functions execution; its id is the execution name). One job a module:
 jobs (JobInfo, find_job) · body (limits, .jsonl; pure) · submit (queue sends, --direct) · executions (describe, find,
 list, locate, retry) · follow (follow, log streams, output in the background) · batchjobs (describe, why RUNNABLE)
-· schedule (pause, resume). This module only re-exports them. Never imports typer or rich."""
+· schedule (pause, resume) · ids (a run by its full id or a unique prefix) · cancel (stop runs, terminate their
+Batch jobs; both imported as modules). This module only re-exports the others. Never imports typer or rich."""
 
 from batchctl.errors import RunError
 from batchctl.runs.batchjobs import (
