@@ -114,7 +114,10 @@ def test_cancel_command_on_runs_that_are_not_going(project: tuple[Path, Names], 
     going = run(config, "cancel", "run-going", "-o", "json")
 
     assert finished.exit_code == 1
-    assert finished.stderr.strip().splitlines()[0] == "error: run run-done-1234 of fib already finished (SUCCEEDED)"
+    assert (
+        finished.stderr.strip().splitlines()[0]
+        == "error: run run-done-1234 of fib already finished (SUCCEEDED)"
+    )
     assert none_going.exit_code == 0
     assert "job fib has no running run" in none_going.stderr
     assert unknown_job.exit_code != 0
