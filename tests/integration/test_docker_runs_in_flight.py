@@ -31,6 +31,13 @@ JOBS = """\
 ENV = {"COLUMNS": "200", "NO_COLOR": "1"}
 
 
+def _document(stdout: str) -> Any:
+    """The JSON document in `stdout`: moto's Batch runs in this process and may print a warning of its own to the
+    same stream while a command runs."""
+    start = 0 if stdout.startswith("{") else stdout.index("\n{") + 1
+    return json.JSONDecoder().raw_decode(stdout, start)[0]
+
+
 @dataclass
 class Project:
     name: str
@@ -44,7 +51,7 @@ class Project:
         """Submit a run and wait (bounded) until its Batch job is RUNNING in its container."""
         started = self("submit", "nap", "--direct", "--body", "{}", "-o", "json")
         assert started.exit_code == 0, started.output
-        run_id = str(json.loads(started.stdout)["run_id"])
+        run_id = str(_document(started.stdout)["run_id"])
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             (run,) = [r for r in self.runs() if r["run_id"] == run_id]
@@ -56,7 +63,7 @@ class Project:
     def runs(self) -> list[dict[str, Any]]:
         listed = self("status", "nap", "-o", "json")
         assert listed.exit_code == 0, listed.output
-        found: list[dict[str, Any]] = json.loads(listed.stdout)["runs"]
+        found: list[dict[str, Any]] = _document(listed.stdout)["runs"]
         return found
 
     def batch_job_id(self, run_id: str) -> str:
@@ -122,7 +129,7 @@ def test_cancel_all_stops_every_running_run_of_the_job(project: Project, boto: A
     cancelled = project("cancel", "nap", "--all", "-o", "json")
 
     assert cancelled.exit_code == 0, cancelled.output
-    document = json.loads(cancelled.stdout)
+    document = _document(cancelled.stdout)
     assert sorted(r["run_id"] for r in document["runs"]) == sorted([first, second])
     assert all(r["stopped"] and r["status"] == "ABORTED" for r in document["runs"])
     assert [_batch_job(boto, job_id)["status"] for job_id in jobs] == ["FAILED", "FAILED"]
