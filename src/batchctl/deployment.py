@@ -200,7 +200,10 @@ def prepare(
         kept = tuple(c for c in declared.changes if not (keep_images and c.key.kind is Kind.ECR_REPOSITORY))
         # What jobs.yaml no longer declares goes first: nothing declared depends on it.
         plan = replace(declared, changes=orphans.plan.changes + extra + kept, foreign=orphans.foreign)
-        plan = replace(plan, running_runs=_running_runs(aws, plan, {**orphans.observed, **observed}))
+        plan = replace(
+            plan,
+            running_runs=_running_runs(aws, plan, {**orphans.observed, **observed}, parallelism=parallelism),
+        )
     else:
         made = engine.make_plan(specs, observed, project=cfg.project, stage=cfg.stage)
         plan = replace(
@@ -227,21 +230,24 @@ def find_duplicates(provisioners: engine.Provisioners) -> dict[Key, Observed]:
     return dict(sorted(found.items()))
 
 
-def _running_runs(aws: Aws, plan: Plan, observed: dict[Key, Observed | None]) -> dict[Key, int]:
+def _running_runs(
+    aws: Aws, plan: Plan, observed: dict[Key, Observed | None], *, parallelism: int
+) -> dict[Key, int]:
     """For a destroy plan: how many runs each state machine it deletes has going (its delete stops them)."""
     ctx = aws.context()
-    counts: dict[Key, int] = {}
+    machines: list[tuple[Key, str]] = []
     for change in plan.changes:
-        if change.key.kind is not Kind.STATE_MACHINE:
-            continue
-        seen = observed.get(change.key)
-        arn = (seen.outputs.get("arn") if seen else None) or ctx.arn(
-            "states", f"stateMachine:{change.key.name}"
-        )
-        running = len(running_executions(aws, change.key, str(arn)))
-        if running:
-            counts[change.key] = running
-    return counts
+        if change.key.kind is Kind.STATE_MACHINE:
+            seen = observed.get(change.key)
+            arn = (seen.outputs.get("arn") if seen else None) or ctx.arn(
+                "states", f"stateMachine:{change.key.name}"
+            )
+            machines.append((change.key, str(arn)))
+    if not machines:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(machines)))) as pool:
+        counts = list(pool.map(lambda machine: len(running_executions(aws, *machine)), machines))
+    return {key: count for (key, _), count in zip(machines, counts, strict=True) if count}
 
 
 def _image_tag(cfg: JobsFile, project_dir: Path) -> str:

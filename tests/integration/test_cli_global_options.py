@@ -83,6 +83,7 @@ def test_every_command_gives_the_same_result_with_global_options_before_or_after
         Case(["status", "--limit", "5"]),
         Case(["submit", "fib", "--body", "-v"]),  # -v is the body here, not --verbose
         Case(["retry", "no-such-run"], code=1),
+        Case(["cancel", "fib", "--all"]),  # no run going: says so, exit 0
         Case(["logs", "tail", "fib", "--since", "1h"]),
         Case(
             ["schedule", "pause", "daily"],

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("batchctl.cli.export", "export_app"),
     "dlq": ("batchctl.cli.dlq", "dlq"),
     "outputs": ("batchctl.cli.outputs", "outputs"),
+    "cancel": ("batchctl.cli.cancel", "cancel"),
 }
 # What `batchctl --help` lists for each command without loading it: its help text (a unit test keeps them equal).
 SUMMARIES: dict[str, str] = {
@@ -50,6 +51,7 @@ SUMMARIES: dict[str, str] = {
     "export": "Export the stage's resources for another tool.",
     "dlq": "Messages in a job's dead-letter queue: how many, some of them (--show N), or move them back (--redrive).",
     "outputs": "Print each job's queue URL and ARN, state machine ARN and the topic ARN (for apps that submit).",
+    "cancel": "Stop a run (or every running run of a job) and terminate its Batch jobs, waiting until all have ended.",
 }
 
 

@@ -41,6 +41,10 @@ def submit(
     logs: Annotated[
         bool, typer.Option("--logs", help="Show the container output while waiting (implies --wait).")
     ] = False,
+    run_time: Annotated[
+        str | None,
+        typer.Option("--time", help="With --direct: the run's time, ISO-8601 (UTC unless it has an offset)."),
+    ] = None,
 ) -> None:
     """Run a job now, through its queue (or --direct), and print the message or run id."""
     state: CliState = ctx.obj
@@ -52,6 +56,11 @@ def submit(
         )
     from batchctl import runs
 
+    if run_time is not None and not direct:
+        raise UsageError(
+            "--time needs --direct", hint="a run started through the queue takes its time from it"
+        )
+    time_text = runs.submit.parse_run_time(run_time) if run_time is not None else None
     wait = wait or logs
     info = runs.find_job(state.config(), job)
     messages, source = read_messages(body, body_file)
@@ -68,7 +77,7 @@ def submit(
     aws = state.aws()
     names = state.names()
     if direct:
-        run_id = runs.start_direct(aws, names, job=info, body=messages[0].body)
+        run_id = runs.start_direct(aws, names, job=info, body=messages[0].body, time=time_text)
         ui.info(f"started run {run_id} of {job}")
         if not wait:
             ui.emit({"job": job, "route": "direct", "run_id": run_id}, run_id)

@@ -43,6 +43,8 @@ UPDATE_TIMEOUT_S = 120.0
 DESTROY_ERROR = "batchctl.Destroyed"
 DESTROY_REASON = "batchctl destroy deletes this workflow"
 BATCH_TASK = "submitJob"
+ENDED = frozenset({"SUCCEEDED", "FAILED"})
+DESCRIBE_JOBS_CHUNK = 100  # DescribeJobs takes at most 100 ids
 
 
 def running_executions(aws: Aws, key: Key, arn: str) -> list[str]:
@@ -79,16 +81,27 @@ def submitted_batch_jobs(events: Sequence[AwsDict]) -> list[str]:
     return found
 
 
+def _describe_jobs(aws: Aws, key: Key, job_ids: Sequence[str]) -> list[AwsDict]:
+    found: list[AwsDict] = []
+    for start in range(0, len(job_ids), DESCRIBE_JOBS_CHUNK):
+        chunk = list(job_ids[start : start + DESCRIBE_JOBS_CHUNK])
+        found.extend(aws.call("batch", "describe_jobs", key=key, jobs=chunk).get("jobs", []))
+    return found
+
+
 def stop_runs(aws: Aws, key: Key, arn: str) -> int:
-    """Stop the machine's RUNNING executions and terminate the Batch jobs they submitted; returns how many runs.
+    """Stop the machine's RUNNING executions, terminate the Batch jobs they submitted and wait until those have
+    ended; returns how many runs were stopped.
 
     AWS deletes a state machine only once its executions have ended, and a run inside `submitJob.sync` makes no
-    transition until its Batch job ends (hours). StopExecution ends the run at once; TerminateJob ends its job in
-    any state (CancelJob leaves a RUNNING job running), an array job's children with it.
+    transition until its Batch job ends (hours). StopExecution ends the run at once (first, so its workflow submits
+    nothing more); TerminateJob ends a job in any state (CancelJob leaves a RUNNING job running), and an array
+    job's children with it: those are waited for one by one. The wait keeps containers from writing to the log group
+    that destroy deletes next.
     """
     stopped = 0
+    jobs: list[str] = []
     for execution_arn in running_executions(aws, key, arn):
-        jobs: list[str] = []
         for page in aws.pages("stepfunctions", "get_execution_history", key=key, executionArn=execution_arn):
             jobs.extend(job for job in submitted_batch_jobs(page.get("events", [])) if job not in jobs)
         try:
@@ -104,14 +117,35 @@ def stop_runs(aws: Aws, key: Key, arn: str) -> int:
         except AwsError as exc:
             if exc.code != "ExecutionDoesNotExist":
                 raise
-        for job_id in jobs:
-            try:
-                aws.call("batch", "terminate_job", key=job_id, jobId=job_id, reason=DESTROY_REASON)
-            except AwsError as exc:
-                if exc.code != "ClientException":  # a job Batch no longer knows: nothing left to stop
-                    raise
-                log.debug("Batch job %s not terminated: %s", job_id, exc.message)
+    if not jobs:
+        return stopped
+    watched: list[str] = []
+    for item in _describe_jobs(aws, key, jobs):
+        job_id = str(item["jobId"])
+        size = int((item.get("arrayProperties") or {}).get("size") or 0)
+        watched.extend([f"{job_id}:{index}" for index in range(size)] if size else [job_id])
+        if item.get("status") not in ENDED:
+            _terminate(aws, job_id)
+    left = [str(i["jobId"]) for i in _describe_jobs(aws, key, watched) if i.get("status") not in ENDED]
+    if not left:
+        return stopped
+    aws.wait_until(
+        lambda: True if all(i.get("status") in ENDED for i in _describe_jobs(aws, key, left)) else None,
+        what=f"the Batch jobs of the runs of {key} to end",
+        timeout_s=DELETE_TIMEOUT_S,
+        interval_s=POLL_INTERVAL_S,
+        key=key,
+    )
     return stopped
+
+
+def _terminate(aws: Aws, job_id: str) -> None:
+    try:
+        aws.call("batch", "terminate_job", key=job_id, jobId=job_id, reason=DESTROY_REASON)
+    except AwsError as exc:
+        if exc.code != "ClientException":  # a job Batch no longer knows: nothing left to stop
+            raise
+        log.debug("Batch job %s not terminated: %s", job_id, exc.message)
 
 
 def dump_definition(definition: Mapping[str, Any]) -> str:

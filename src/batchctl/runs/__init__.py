@@ -1,8 +1,9 @@
 """Operating deployed jobs (a run is one Step Functions execution; its id is the execution name). One job a module:
 jobs (JobInfo, find_job) · body (limits, .jsonl; pure) · submit (queue sends, --direct) · executions (describe, find,
 list, locate, retry) · follow (follow, log streams, output in the background) · batchjobs (describe, why RUNNABLE)
-· schedule (pause, resume) · ids (run id prefixes; pure) · dlq (dead-letter queues; imported as runs.dlq). This
-module only re-exports them. Never imports typer or rich."""
+· schedule (pause, resume) · ids (run id prefixes; pure) · dlq (dead-letter queues) · cancel (stop runs, terminate
+their Batch jobs); dlq and cancel are imported as modules. This module only re-exports the others. Never imports
+typer or rich."""
 
 from batchctl.errors import RunError
 from batchctl.runs.batchjobs import (

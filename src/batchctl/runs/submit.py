@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from batchctl import asl
 from batchctl.aws import Aws, AwsDict
-from batchctl.errors import AwsAuthError, AwsError, RunError
+from batchctl.errors import AwsAuthError, AwsError, RunError, UsageError
 from batchctl.naming import Names
 from batchctl.runs.body import Message, check_body
 from batchctl.runs.jobs import JobInfo
@@ -24,6 +24,7 @@ __all__ = [
     "SubmitResult",
     "iso_utc",
     "new_run_id",
+    "parse_run_time",
     "queue_url",
     "start_direct",
     "start_execution",
@@ -204,11 +205,31 @@ def start_execution(aws: Aws, names: Names, *, job: str, name: str, input_text: 
         raise
 
 
-def start_direct(aws: Aws, names: Names, *, job: JobInfo, body: str, now: datetime | None = None) -> str:
-    """Start the job's workflow with `body` (the `submit --direct` input); returns the run id."""
+def parse_run_time(text: str) -> str:
+    """`submit --direct --time`: an ISO-8601 time or date (UTC unless it has an offset) as a run's time, ISO-8601 UTC
+    with second precision (`2026-12-03T17:55:42Z`; a fraction of a second is dropped); anything else is a
+    UsageError naming the option."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        moment = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset that moves year 1 or 9999 out of range
+        raise UsageError(
+            f"--time {text!r} is not an ISO-8601 time",
+            hint="give e.g. 2026-12-03T17:55:42Z (UTC unless it has an offset such as +01:00), or a date 2026-12-03",
+        ) from None
+    return f"{moment:%Y-%m-%dT%H:%M:%S}Z"
+
+
+def start_direct(
+    aws: Aws, names: Names, *, job: JobInfo, body: str, now: datetime | None = None, time: str | None = None
+) -> str:
+    """Start the job's workflow with `body` (the `submit --direct` input); returns the run id. The run's time is
+    `time` (from parse_run_time: a backfill, a re-run of a past day) or the moment it starts."""
     check_body(body, commands=job.commands, via_queue=False)
     moment = now or datetime.now(UTC)
     run_id = new_run_id(moment)
-    payload = asl.direct_input(body=body, run_id=run_id, time=iso_utc(moment))
+    payload = asl.direct_input(body=body, run_id=run_id, time=time or iso_utc(moment))
     start_execution(aws, names, job=job.name, name=run_id, input_text=json.dumps(payload))
     return run_id
