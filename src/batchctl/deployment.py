@@ -30,6 +30,7 @@ from batchctl.orphans import DeleteNode, deletion_nodes, foreign_names, name_pat
 from batchctl.plan import ApplyResult, Event, Plan
 from batchctl.provisioners import SERVICES, build_provisioners, discover
 from batchctl.provisioners.base import Deduplicating
+from batchctl.provisioners.sfn import running_executions
 from batchctl.specs import Key, Kind, Observed
 
 __all__ = [
@@ -199,6 +200,7 @@ def prepare(
         kept = tuple(c for c in declared.changes if not (keep_images and c.key.kind is Kind.ECR_REPOSITORY))
         # What jobs.yaml no longer declares goes first: nothing declared depends on it.
         plan = replace(declared, changes=orphans.plan.changes + extra + kept, foreign=orphans.foreign)
+        plan = replace(plan, running_runs=_running_runs(aws, plan, {**orphans.observed, **observed}))
     else:
         made = engine.make_plan(specs, observed, project=cfg.project, stage=cfg.stage)
         plan = replace(
@@ -207,6 +209,7 @@ def prepare(
             triggers=tuple(build.build_triggers(cfg, names, now=datetime.now(UTC))),
             orphans=tuple(orphans.keys),
             foreign=orphans.foreign,
+            notes=tuple(build.build_notes(cfg, ctx)),
         )
     return Prepared(
         cfg, aws, names, project_dir, tag, specs, observed, plan, provisioners, orphans, duplicates
@@ -222,6 +225,23 @@ def find_duplicates(provisioners: engine.Provisioners) -> dict[Key, Observed]:
             for extras in provisioner.duplicates().values():
                 found.update({seen.state.key: seen for seen in extras})
     return dict(sorted(found.items()))
+
+
+def _running_runs(aws: Aws, plan: Plan, observed: dict[Key, Observed | None]) -> dict[Key, int]:
+    """For a destroy plan: how many runs each state machine it deletes has going (its delete stops them)."""
+    ctx = aws.context()
+    counts: dict[Key, int] = {}
+    for change in plan.changes:
+        if change.key.kind is not Kind.STATE_MACHINE:
+            continue
+        seen = observed.get(change.key)
+        arn = (seen.outputs.get("arn") if seen else None) or ctx.arn(
+            "states", f"stateMachine:{change.key.name}"
+        )
+        running = len(running_executions(aws, change.key, str(arn)))
+        if running:
+            counts[change.key] = running
+    return counts
 
 
 def _image_tag(cfg: JobsFile, project_dir: Path) -> str:
@@ -289,6 +309,8 @@ def deploy(
         if tag is not None:
             _publish(prepared, tag, listener)
         return None
+    if tag is not None:
+        _require_docker()  # the build below needs the engine: say so before asking, not after the yes
     confirm(f"Apply these changes{' and delete what jobs.yaml no longer declares' if pruning else ''}?")
 
     def apply(changes: Plan) -> ApplyResult:
@@ -347,7 +369,8 @@ def destroy(
     plan = prepared.plan
     if not plan.changes:
         return None
-    confirm(f"Delete these {len(plan.changes)} resources?")
+    stopping = f" and stop {plan.stops_runs} running run(s)" if plan.stops_runs else ""
+    confirm(f"Delete these {len(plan.changes)} resources{stopping}?")
     orphaned = set(prepared.orphans.keys) | set(prepared.duplicates)
     declared = replace(plan, changes=tuple(c for c in plan.changes if c.key not in orphaned))
     with listener.status(f"deleting {len(plan.changes)} resource(s)"):
@@ -426,6 +449,13 @@ def _split_repository(plan: Plan) -> tuple[Plan, Plan]:
 
 
 # ---- the image ----------------------------------------------------------------------------------------------
+
+
+def _require_docker() -> None:
+    """DockerUnavailableError (with its hint) unless a Docker engine answers."""
+    from batchctl.image import ImageBuilder
+
+    ImageBuilder().client().close()
 
 
 def _build(prepared: Prepared, tag: str, listener: Listener) -> None:

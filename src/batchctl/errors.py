@@ -14,6 +14,7 @@ BatchctlError                  (1)  printed as "error: ..." + "hint: ...", never
 │   ├── AwsAuthError           (4)
 │   └── WaitTimeoutError
 ├── RunError                   (1)  submit/status/retry/logs: unknown job, no such run, body too large
+│   └── RunUsageError          (2)  also a UsageError: an unknown job or step, a bad --since, no such --body-file
 ├── ImageError                 (1)
 │   ├── DockerUnavailableError
 │   ├── ImageBuildError
@@ -48,6 +49,7 @@ __all__ = [
     "PlanError",
     "ReplacementRefusedError",
     "RunError",
+    "RunUsageError",
     "UsageError",
     "WaitTimeoutError",
 ]
@@ -200,3 +202,8 @@ class UsageError(BatchctlError):
 
 class ConfirmationRequiredError(UsageError):
     """A command that changes resources needs confirmation, and there is no terminal to ask on (use --yes)."""
+
+
+class RunUsageError(RunError, UsageError):
+    """A run command names what jobs.yaml or the options rule out (an unknown job or step, a job without a queue or
+    schedule, a --since that is no time, a --body-file that cannot be read): exit 2, found before any AWS call."""

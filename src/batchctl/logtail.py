@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from batchctl.aws import Aws, AwsDict
-from batchctl.errors import AwsAuthError, AwsError, RunError
+from batchctl.errors import AwsAuthError, AwsError, RunError, RunUsageError
 from batchctl.naming import Names
 from batchctl.provisioners.base import active_job_definitions
 
@@ -57,22 +57,35 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
 def parse_since(text: str, *, now: datetime | None = None) -> int:
-    """`10m`, `2h`, `1d` (before now) or an ISO-8601 time (UTC unless it has an offset) → epoch milliseconds."""
+    """`10m`, `2h`, `1d` (before now) or an ISO-8601 time (UTC unless it has an offset) → epoch milliseconds.
+    Anything else, or a time before 1970 (FilterLogEvents' startTime is epoch milliseconds ≥ 0), is a
+    RunUsageError (exit 2)."""
     value = text.strip()
+    shown = text if len(text) <= 40 else text[:39] + "…"
     moment = now or datetime.now(UTC)
     match = _DURATION.fullmatch(value.lower())
-    if match:
-        delta = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-        return int((moment - delta).timestamp() * 1000)
     try:
-        parsed = datetime.fromisoformat(value)
+        if match:
+            start = moment - timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        else:
+            parsed = datetime.fromisoformat(value)
+            start = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        start_ms = int(start.timestamp() * 1000)
     except ValueError:
-        raise RunError(
-            f"--since {text!r} is neither a duration nor an ISO-8601 time", hint=SINCE_HINT
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
+        if not match:
+            raise RunUsageError(
+                f"--since {shown!r} is neither a duration nor an ISO-8601 time", hint=SINCE_HINT
+            ) from None
+        start_ms = -1  # more digits than Python turns into a number: far before 1970
+    except OverflowError:  # further back than year 1, or past year 9999
+        start_ms = -1
+    if start_ms < 0:
+        raise RunUsageError(
+            f"--since {shown!r} reaches back before 1970: CloudWatch Logs holds no event that old",
+            hint="ask for a shorter time, such as 30d or 52w (log groups keep events at most 10 years), or an "
+            "ISO-8601 time such as 2024-05-01T10:00:00Z",
+        )
+    return start_ms
 
 
 # ---- where a job's logs are ---------------------------------------------------------------------------------------
@@ -196,6 +209,8 @@ class Tailer:
     streams: Callable[[], Collection[str]] | None = None
     page_limit: int = MAX_PAGE_EVENTS
     sleep: Callable[[float], None] | None = None
+    # Label every line with its stream from the first, when more than one stream can show (else from the second).
+    label_streams: bool = False
     emitted: int = 0
     # Per stream: the newest timestamp printed and the ids printed at it.
     _positions: dict[str, tuple[int, set[str]]] = field(default_factory=dict)
@@ -312,7 +327,7 @@ class Tailer:
                 continue
             if not self._is_new(raw):
                 continue
-            self.on_event(_event_of(raw, many=len(self._positions) > 1))
+            self.on_event(_event_of(raw, many=self.label_streams or len(self._positions) > 1))
             printed += 1
         return printed
 
@@ -379,6 +394,7 @@ def tail(
     sleep: Callable[[float], None] | None = None,
     poll_s: float = 1.0,
     page_limit: int = MAX_PAGE_EVENTS,
+    label_streams: bool = False,
 ) -> int:
     """Print a log group's events from `start_ms` in time order (one pass), or keep following until `stop_event`
     is set; returns how many events were printed. `streams` narrows to those streams (e.g. one run's jobs),
@@ -393,6 +409,7 @@ def tail(
         streams=streams,
         page_limit=page_limit,
         sleep=sleep,
+        label_streams=label_streams,
     )
     if follow:
         tailer.follow(stop_event=stop_event or threading.Event(), poll_s=poll_s)

@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -54,6 +54,9 @@ class Ui:
     verbosity: int = 0
     debug: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Changes the coming apply will make (0: unknown), and how many have finished: `[done/total]` on each line.
+    _progress_total: int = 0
+    _progress_done: int = 0
 
     @classmethod
     def create(cls, *, output: Output, verbosity: int, color: bool, debug: bool) -> Ui:
@@ -161,7 +164,7 @@ class Ui:
             if change.action is Action.NOOP and not show_noop:
                 continue
             symbol, color = SYMBOLS[change.action]
-            text = f"[{color}]{symbol} {escape(str(change.key))}[/]"
+            text = f"[{color}]{symbol} {escape(change.key.label)}[/]"
             if change.action in (Action.UPDATE, Action.REPLACE) and change.fields:
                 text += f" [dim]({', '.join(change.fields)})[/]"
             lines.append(text)
@@ -175,6 +178,8 @@ class Ui:
         summary = plan.summary()
         if plan.destroy:
             tail = f"{summary['delete']} to delete"
+            if plan.stops_runs:
+                tail += f"; stops {plan.stops_runs} running run(s) first"
         else:
             tail = (
                 ", ".join(
@@ -197,40 +202,60 @@ class Ui:
             plan.foreign,
             "[yellow]! ",
         )
+        for key, count in plan.running_runs.items():
+            self.out.print(f"[yellow]! {escape(str(key))} has {count} running run(s): destroy stops them[/]")
         if plan.triggers:
             self.out.print("Triggers:")
             for trigger in plan.triggers:
                 self.out.print(f"  {escape(trigger.job)}: {escape(trigger.text)}")
+        for note in plan.notes:
+            self.out.print(f"[yellow]Note:[/] {escape(note)}")
 
     def _key_block(self, heading: str, keys: tuple[Key, ...], bullet: str) -> None:
         """A heading and one line per key (`bullet` opens the line's markup), if there are any keys."""
         if keys:
             self.out.print(heading)
             for key in keys:
-                self.out.print(f"{bullet}{escape(str(key))}[/]")
+                self.out.print(f"{bullet}{escape(key.label)}[/]")
+
+    def start_progress(self, total: int) -> None:
+        """The coming apply makes `total` changes: each finished one is shown as `[done/total]`."""
+        with self._lock:
+            self._progress_total, self._progress_done = total, 0
+
+    def _count(self) -> str:
+        """` [done/total]` for one more finished change (empty when the total is unknown)."""
+        with self._lock:
+            self._progress_done += 1
+            done, total = self._progress_done, self._progress_total
+        return f" \\[{done}/{max(done, total)}]" if total else ""
 
     def render_event(self, event: Event) -> None:
-        """One stderr line per finished change (so CI logs show progress)."""
+        """One stderr line per finished change, with how many of all are done (so CI logs show progress)."""
         if event.phase is Phase.START:
             if self.verbosity >= 1:
-                self.info(f"  … {event.action.value} {escape(str(event.key))}")
+                self.info(f"  … {event.action.value} {escape(event.key.label)}")
             return
         symbol, color = SYMBOLS[event.action]
         if event.phase is Phase.DONE:
             self.info(
-                f"[{color}]{symbol}[/] {PAST[event.action]} {escape(str(event.key))} ({event.duration_s:.1f}s)"
+                f"[{color}]{symbol}[/] {PAST[event.action]} {escape(event.key.label)} ({event.duration_s:.1f}s)"
+                + self._count()
             )
         elif event.phase is Phase.FAILED:
+            counted = self._count()
             with self._lock:
                 self.err.print(
-                    f"[red]✗ failed to {event.action.value} {escape(str(event.key))}[/] "
-                    f"({event.duration_s:.1f}s): {escape(event.error or '')}"
+                    f"[red]✗ failed to {event.action.value} {escape(event.key.label)}[/] "
+                    f"({event.duration_s:.1f}s){counted}: {escape(event.error or '')}"
                 )
 
     def render_kept_orphans(self, plan: Plan) -> None:
         """After a deploy without --prune: a warning naming what jobs.yaml no longer declares, if anything."""
         if plan.orphans:
-            shown = ", ".join(map(str, plan.orphans[:3])) + (", ..." if len(plan.orphans) > 3 else "")
+            shown = ", ".join(key.label for key in plan.orphans[:3]) + (
+                ", ..." if len(plan.orphans) > 3 else ""
+            )
             self.warn(
                 f"{len(plan.orphans)} resource(s) of this stage are no longer in jobs.yaml and were kept "
                 f"({shown}); `batchctl deploy --prune` deletes them"
@@ -250,7 +275,7 @@ class Ui:
             self.info(f"[yellow]interrupted:[/] {done} change(s) done, {len(result.not_started)} not started")
         if result.failed or result.interrupted:
             for change in result.not_started:
-                self.info(f"  not started: {change.action.value} {escape(str(change.key))}")
+                self.info(f"  not started: {change.action.value} {escape(change.key.label)}")
         elif done:
             self.info(f"{verb} complete: {done} change(s) applied.")
 
@@ -283,11 +308,20 @@ def _redact_filter(record: logging.LogRecord) -> bool:
     return True
 
 
-def render_table(ui: Ui, *, columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
-    """A table of results on stdout."""
-    table = Table(title=title, show_edge=False, header_style="bold")
+def render_table(
+    ui: Ui,
+    *,
+    columns: list[str],
+    rows: list[list[str]],
+    title: str | None = None,
+    no_wrap: Collection[str] = (),
+) -> None:
+    """A table of results on stdout; the `no_wrap` columns (ids, times) are never folded onto two lines."""
+    # No box: columns two spaces apart, so more of a row fits a narrow terminal (a header rule would be one more
+    # line to skip for `awk`).
+    table = Table(title=title, box=None, show_edge=False, pad_edge=False, header_style="bold")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in no_wrap)
     for row in rows:
         table.add_row(*(escape(c) for c in row))
     ui.out.print(table)

@@ -244,14 +244,14 @@ def test_run_without_local_is_a_usage_error_pointing_at_submit(tmp_path: Path) -
     assert "batchctl submit hello" in result.stderr
 
 
-def test_run_unknown_job_exits_1_naming_the_jobs(tmp_path: Path) -> None:
+def test_run_unknown_job_exits_2_naming_the_jobs(tmp_path: Path) -> None:
     (tmp_path / "jobs.yaml").write_text(
         "version: 1\nproject: demo\nstage: dev\n" + SETTINGS + "jobs:\n" + JOBS
     )
     result = CliRunner().invoke(
         cli_app(), ["-c", str(tmp_path / "jobs.yaml"), "run", "nope", "--local"], env={"COLUMNS": "200"}
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "error: no job named 'nope' in jobs.yaml" in result.stderr
     assert "jobs in this file: env, etl, fails, hello, limits" in result.stderr
     assert "Traceback" not in result.stderr

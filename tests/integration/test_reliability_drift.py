@@ -121,7 +121,7 @@ def test_drift_shows_in_plan_check_exits_5_and_deploy_restores_it(
     assert fields[f"sqs.queue/{QUEUE}"] == {"visibility_timeout_s": {"before": 5, "after": 60}}
     text = cli(config, "plan")
     assert f"~ sfn.state_machine/{MACHINE} (definition)" in text.stdout
-    assert f"+ logs.log_group/{LOG_GROUP}" in text.stdout
+    assert f"+ logs.log_group:{LOG_GROUP}" in text.stdout  # a name starting with / follows a colon
 
     restored = cli(config, "deploy", "--yes", "--skip-image")
     assert restored.exit_code == 0, restored.output

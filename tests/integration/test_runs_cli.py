@@ -139,12 +139,12 @@ def test_submit_needs_exactly_one_body(project: tuple[Path, Names]) -> None:
 def test_submit_bad_inputs_are_one_clear_error_each(project: tuple[Path, Names], tmp_path: Path) -> None:
     config, _ = project
     unknown = run(config, "submit", "fibb", "--body", "{}")
-    assert unknown.exit_code == 1
+    assert unknown.exit_code == 2
     assert "no job named 'fibb'" in unknown.stderr
     assert "daily, fib" in unknown.stderr
     assert "did you mean 'fib'?" in unknown.stderr
     missing = run(config, "submit", "fib", "--body-file", str(tmp_path / "missing.json"))
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2
     assert "cannot read" in missing.stderr
     assert "No such file" in missing.stderr
     too_large = run(config, "submit", "fib", "--body", "x" * 9000)
@@ -152,7 +152,7 @@ def test_submit_bad_inputs_are_one_clear_error_each(project: tuple[Path, Names],
     assert "container overrides hold at most 8,192 characters" in too_large.stderr
     assert "hint: put large payloads in S3" in too_large.stderr
     no_queue = run(config, "submit", "daily", "--body", "{}")
-    assert no_queue.exit_code == 1
+    assert no_queue.exit_code == 2
     assert "has no queue: it runs on its schedule" in no_queue.stderr
     for result in (unknown, missing, too_large, no_queue):
         _clean(result)
@@ -226,10 +226,67 @@ def test_status_lists_runs_as_a_table_and_as_json(project: tuple[Path, Names], b
     ]
 
 
+def test_status_ids_can_be_copied_into_retry_and_logs_and_fit_80_columns(
+    project: tuple[Path, Names], boto: Any
+) -> None:
+    config, names = project
+    _machine(boto, names, "fib", SUCCEED)
+    _machine(boto, names, "daily", FAIL)
+    boto.client("logs").create_log_group(logGroupName=names.log_group("fib"))
+    cli = "cli-20261204T134024Z-aaaa000"
+    twins = "3f2a9c1e-0000-4000-8000-00000000000"  # alike up to their 11th character
+    for run_id in (f"{cli}1", f"{cli}2", f"{twins[:9]}1{twins[10:]}1", f"{twins}2"):
+        _run(boto, names, "fib", run_id, {"source": "cli", "body": "{}", "id": run_id, "time": "t"})
+    failed = "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a5b6"
+    _run(boto, names, "daily", failed, {"source": "cli", "body": "{}", "id": failed, "time": "t"})
+    _run(boto, names, "daily", "r1", {"source": "cli", "body": "{}", "id": "r1", "time": "t"})
+    every_id = [
+        e["name"]
+        for job in ("fib", "daily")
+        for e in boto.client("stepfunctions").list_executions(stateMachineArn=names.state_machine_arn(job))[
+            "executions"
+        ]
+    ]
+
+    table = CliRunner().invoke(app, ["-c", str(config), "status"], env={"COLUMNS": "80"})
+    assert table.exit_code == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), "\n".join(lines)
+    header, *rows = lines
+    assert "STATUS" in header
+    assert "STATE" not in header.replace("STATUS", "")
+    shown = {row.split()[0]: row for row in rows}
+    assert len(shown) == len(every_id) == 6
+    for value, row in shown.items():
+        # What is shown is one run's id or a prefix of it that no other run's id starts with.
+        owners = [i for i in every_id if i == value] or [i for i in every_id if i.startswith(value)]
+        assert len(owners) == 1, (value, owners)
+        assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row), row  # the start, on one line
+    assert "r1" in shown
+    assert "5e6f7a8b" in shown
+    assert f"{cli}1" in shown  # a prefix would save next to nothing: the id whole
+
+    retried = run(config, "retry", "5e6f7a8b")
+    assert retried.exit_code == 0, retried.stderr
+    assert retried.stdout.strip() == f"{failed}-r1"
+    assert f"with the input of run {failed}" in retried.stderr
+    twin = next(value for value in shown if value.startswith("3f2a9c1e"))
+    logs = run(config, "-o", "json", "logs", "tail", "fib", "--run", twin)
+    assert logs.exit_code == 0, logs.stderr
+    ambiguous = run(config, "logs", "tail", "fib", "--run", "3f2a9c1e")
+    assert ambiguous.exit_code == 2
+    assert "is ambiguous: 2 runs start with it" in ambiguous.stderr
+    _clean(ambiguous)
+
+    document = json.loads(run(config, "-o", "json", "status", "daily").stdout)
+    assert all(r["status"] == "FAILED" and "state" not in r for r in document["runs"])
+    assert f"{failed}-r1" in {r["run_id"] for r in document["runs"]}
+
+
 def test_status_of_an_unknown_job_or_nothing_deployed(project: tuple[Path, Names]) -> None:
     config, _ = project
     unknown = run(config, "status", "nope")
-    assert unknown.exit_code == 1
+    assert unknown.exit_code == 2
     assert "no job named 'nope'" in unknown.stderr
     nothing = run(config, "status")
     assert nothing.exit_code == 1
@@ -251,6 +308,36 @@ def test_retry_a_failed_run_and_a_run_that_does_not_exist(project: tuple[Path, N
     assert ghost.exit_code == 1
     assert f"no run 'ghost' in any job of {names.prefix}" in ghost.stderr
     _clean(ghost)
+
+
+def test_retry_of_a_run_already_retried_successfully_needs_force(
+    project: tuple[Path, Names], boto: Any
+) -> None:
+    config, names = project
+    _machine(boto, names, "fib", SUCCEED)
+    _machine(boto, names, "daily", FAIL)
+    _run(boto, names, "daily", "r1", {"source": "cli", "body": "{}", "id": "r1", "time": "t"})
+    # The cause is fixed: from now on the workflow succeeds, and so does the first retry.
+    sfn = boto.client("stepfunctions")
+    sfn.update_state_machine(stateMachineArn=names.state_machine_arn("daily"), definition=json.dumps(SUCCEED))
+    first = run(config, "retry", "r1")
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.strip() == "r1-r1"
+    for _ in range(200):
+        if sfn.describe_execution(executionArn=names.execution_arn("daily", "r1-r1"))["status"] != "RUNNING":
+            break
+    # Off a terminal nobody can be asked: refused (usage exit code), nothing started, --force named.
+    again = run(config, "retry", "r1")
+    assert again.exit_code == 2
+    assert "already retried successfully: r1-r1" in again.stderr
+    assert "--force" in again.stderr
+    assert again.stdout == ""
+    _clean(again)
+    executions = sfn.list_executions(stateMachineArn=names.state_machine_arn("daily"))["executions"]
+    assert sorted(e["name"] for e in executions) == ["r1", "r1-r1"]
+    forced = run(config, "retry", "r1", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert forced.stdout.strip() == "r1-r2"
 
 
 # ---- schedule -------------------------------------------------------------------------------------------------
@@ -280,7 +367,7 @@ def test_schedule_pause_and_resume(project: tuple[Path, Names], boto: Any) -> No
     resumed = run(config, "-o", "json", "schedule", "resume", "daily")
     assert json.loads(resumed.stdout)["state"] == "ENABLED"
     no_schedule = run(config, "schedule", "pause", "fib")
-    assert no_schedule.exit_code == 1
+    assert no_schedule.exit_code == 2
     assert "job 'fib' has no schedule" in no_schedule.stderr
     _clean(no_schedule)
 
@@ -306,8 +393,8 @@ def test_logs_tail_prints_the_job_output(project: tuple[Path, Names], boto: Any)
         )
     result = run(config, "logs", "tail", "fib", "--since", "10m")
     assert result.exit_code == 0, result.stderr
-    # Markup-like text comes out as it is; the second stream's lines are labelled.
-    assert result.stdout.splitlines() == ["hello [bold]", "main/bbbb2222 | world"]
+    # Markup-like text comes out as it is; a job's whole log group has many streams: every line is labelled.
+    assert result.stdout.splitlines() == ["main/aaaa1111 | hello [bold]", "main/bbbb2222 | world"]
     document = json.loads(run(config, "-o", "json", "logs", "tail", "fib", "--filter", "world").stdout)
     assert [e["message"] for e in document["events"]] == ["world"]
     assert document["log_group"] == group
@@ -317,10 +404,10 @@ def test_logs_tail_bad_inputs(project: tuple[Path, Names], boto: Any) -> None:
     config, names = project
     boto.client("logs").create_log_group(logGroupName=names.log_group("fib"))
     bad_since = run(config, "logs", "tail", "fib", "--since", "yesterday")
-    assert bad_since.exit_code == 1
+    assert bad_since.exit_code == 2
     assert "hint: use a duration such as 30s, 10m" in bad_since.stderr
     bad_step = run(config, "logs", "tail", "fib", "--step", "load")
-    assert bad_step.exit_code == 1
+    assert bad_step.exit_code == 2
     assert "job 'fib' has no step 'load'; its steps are: main" in bad_step.stderr
     no_run = run(config, "logs", "tail", "fib", "--run", "ghost")
     assert no_run.exit_code == 1

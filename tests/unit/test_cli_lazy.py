@@ -38,4 +38,4 @@ def test_help_loads_no_command_module_and_no_heavy_library() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     loaded = set(result.stderr.split())
     startup = {"batchctl.cli", "batchctl.cli.app", "batchctl.cli.commands", "batchctl.cli.context"}
-    assert loaded <= startup | {"batchctl.cli.options", "batchctl.errors"}, loaded
+    assert loaded <= startup | {"batchctl.cli.options", "batchctl.cli.usage", "batchctl.errors"}, loaded

@@ -20,7 +20,8 @@ from typer.core import TyperCommand, TyperGroup
 from batchctl import __version__
 from batchctl.cli.commands import COMMANDS, SUMMARIES, load_command
 from batchctl.cli.context import CliState, reporting
-from batchctl.cli.options import globals_first
+from batchctl.cli.options import flags_without_type, globals_first
+from batchctl.cli.usage import click_usage_errors
 from batchctl.errors import UsageError
 
 
@@ -58,6 +59,17 @@ class LazyGroup(TyperGroup):
             return self.get_command(ctx, name) if name in COMMANDS else None
 
         return super().parse_args(ctx, globals_first(args, root=self.params, command=command))
+
+    def make_context(self, *args: Any, **extra: Any) -> Any:
+        with click_usage_errors():
+            return super().make_context(*args, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with click_usage_errors():
+            return super().invoke(ctx)
+
+
+flags_without_type()
 
 
 class OutputFormat(StrEnum):
@@ -120,4 +132,4 @@ def main(
     # The one error guard: the root context exits it with whatever the command (parsing included) raised.
     ctx.with_resource(reporting(ui))
     if quiet and verbose:
-        raise UsageError("--quiet and --verbose cannot be combined")
+        raise UsageError("--quiet and --verbose cannot be combined", hint="give one of them")

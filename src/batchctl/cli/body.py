@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from batchctl.errors import RunError
+from batchctl.errors import RunError, RunUsageError
 
 if TYPE_CHECKING:
     from batchctl.runs import Message
@@ -22,7 +22,10 @@ def read_body(body: str | None, body_file: str | None) -> str | None:
     try:
         return Path(body_file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RunError(f"cannot read --body-file {body_file}: {exc}") from exc
+        raise RunUsageError(
+            f"cannot read --body-file {body_file}: {getattr(exc, 'strerror', None) or exc}",
+            hint="check the path given to --body-file",
+        ) from None
 
 
 def read_messages(body: str | None, body_file: str | None) -> tuple[list[Message], str]:
@@ -38,7 +41,7 @@ def read_messages(body: str | None, body_file: str | None) -> tuple[list[Message
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:
-        raise RunError(
+        raise RunUsageError(
             f"cannot read {body_file}: {exc.strerror or exc}", hint="check the path given to --body-file"
         ) from None
     except UnicodeDecodeError as exc:

@@ -50,9 +50,15 @@ class CliState:
     def config(self) -> JobsFile:
         """jobs.yaml, loaded and validated once (exit 3 on any issue)."""
         if self._config is None:
+            from batchctl.cli.usage import raise_override_issue
             from batchctl.config import load_config
+            from batchctl.errors import ConfigValidationError
 
-            self._config = load_config(self.config_path, stage=self.stage, region=self.region)
+            try:
+                self._config = load_config(self.config_path, stage=self.stage, region=self.region)
+            except ConfigValidationError as exc:  # `--region 'us east 1'` is a usage error, not the file's
+                raise_override_issue(exc, {"region": self.region, "stage": self.stage})
+                raise
         return self._config
 
     def use_config(self, cfg: JobsFile) -> None:
@@ -64,7 +70,8 @@ class CliState:
         if self._aws is None:
             from batchctl.aws import Aws, create_session
 
-            region = self.region or self.config().region
+            cfg = self.config()  # first: a bad --region is a usage error before any session exists
+            region = self.region or cfg.region
             session = create_session(profile=self.profile, region=region)
             self._aws = Aws(session, endpoint_url=self.endpoint_url)
         return self._aws
@@ -111,13 +118,14 @@ def confirm_or_exit(ui: Ui, *, question: str, yes: bool) -> None:
         raise typer.Exit(int(ExitCode.OK))
 
 
-def confirmation(ui: Ui, plan: Plan, *, yes: bool) -> Callable[[str], None]:
+def confirmation(ui: Ui, plan: Plan, *, yes: bool, also: int = 0) -> Callable[[str], None]:
     """The question deploy and destroy ask before the first change: the plan (on stdout; with -o json the final
-    document holds it), then `confirm_or_exit`."""
+    document holds it), then `confirm_or_exit`; the progress then counts the plan's changes (and `also` more)."""
 
     def confirm(question: str) -> None:
         if not ui.is_json:
             ui.render_plan(plan)
         confirm_or_exit(ui, question=question, yes=yes)
+        ui.start_progress(len(plan.pending) + also)
 
     return confirm

@@ -62,7 +62,7 @@ def deploy(
         result = deployment.deploy(
             prepared,
             listener=ui,
-            confirm=confirmation(ui, plan, yes=yes),
+            confirm=confirmation(ui, plan, yes=yes, also=len(plan.orphans) if prune else 0),
             image=not skip_image,
             allow_replace=allow_replace,
             prune=prune,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from batchctl.logtail import LogEvent
     from batchctl.naming import Names
     from batchctl.runs import BackgroundLogTail, JobInfo, RunStatus, RunUpdate
+    from batchctl.ui import Ui
 
 
 def describe_update(update: RunUpdate) -> str:
@@ -55,7 +56,7 @@ def wait_for_run(
             names,
             job=job.name,
             run_id=run_id,
-            on_update=lambda u: ui.info(describe_update(u)),
+            on_update=lambda u: _progress(ui, u),
             poll_s=poll_s,
         )
     except BaseException:
@@ -71,6 +72,14 @@ def wait_for_run(
         details = [part for part in (outcome.error, runs.summarize_cause(outcome.cause)) if part]
         ui.error(RunError(": ".join([verdict, *details])))
     return outcome
+
+
+def _progress(ui: Ui, update: RunUpdate) -> None:
+    """A progress line, except the run's final state: the verdict after the run says it, once."""
+    from batchctl.runs.executions import RUNNING_STATUSES
+
+    if update.batch_job_id is not None or update.status in RUNNING_STATUSES:
+        ui.info(describe_update(update))
 
 
 def _output_tail(
@@ -91,5 +100,6 @@ def _output_tail(
         start_ms=runs.log_start_ms(streams.started),
         on_event=lambda event: write_event(event, flush=True),
         streams=streams,
+        label_streams=len(job.steps) > 1 or job.array,
     )
     return runs.BackgroundLogTail(reader, refresh=streams.refresh)

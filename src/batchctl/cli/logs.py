@@ -11,7 +11,7 @@ import typer
 
 from batchctl.cli.context import CliState
 from batchctl.cli.follow import write_event
-from batchctl.errors import RunError
+from batchctl.errors import RunUsageError
 
 if TYPE_CHECKING:
     from batchctl.logtail import LogEvent
@@ -51,7 +51,9 @@ def tail(
     filter_pattern: Annotated[
         str | None, typer.Option("--filter", help="CloudWatch Logs filter pattern, e.g. ERROR.")
     ] = None,
-    run: Annotated[str | None, typer.Option("--run", help="Only the output of this run.")] = None,
+    run: Annotated[
+        str | None, typer.Option("--run", help="Only the output of this run (its id or a unique prefix).")
+    ] = None,
     step: Annotated[str | None, typer.Option("--step", help="Only the output of this step.")] = None,
 ) -> None:
     """Print (and with --follow keep printing) a job's container output. With -o json: one document, or with
@@ -62,7 +64,7 @@ def tail(
     ui = state.ui
     info = runs.find_job(state.config(), job)
     if step is not None and step not in info.steps:
-        raise RunError(
+        raise RunUsageError(
             f"job {job!r} has no step {step!r}; its steps are: {', '.join(info.steps)}",
             hint="step names are the `name:` of each entry under `steps:` (a single-command job has `main`)",
         )
@@ -73,6 +75,7 @@ def tail(
     streams: runs.RunStreams | None = None
     prefix: str | None = None
     if run is not None:
+        run = runs.locate_run(aws, names, jobs=[job], run_id=run).run_id  # a unique prefix names the run too
         streams = runs.RunStreams(aws, names, job=job, run_id=run, step=step)
         if start_ms is None:
             start_ms = runs.log_start_ms(streams.started)
@@ -103,6 +106,8 @@ def tail(
             stream_prefix=prefix,
             streams=streams,
             follow=follow,
+            # Lines of several streams interleave: label each from the first whenever more than one can show.
+            label_streams=run is None or (step is None and len(info.steps) > 1) or info.array,
         )
     except KeyboardInterrupt:
         # Ending a follow with Ctrl-C is how it is meant to stop: exit 0, no message.

@@ -64,6 +64,20 @@ class Options:
         return 0
 
 
+def flags_without_type() -> None:
+    """Help lists a flag (`--yes`, `--help`) or a counter (`-v`) without a `<bool>`/`<int>` placeholder: it takes
+    no value. typer shows `display_type_rich()` in the type column and nothing for None."""
+    if getattr(TyperOption, "_batchctl_flags", False):
+        return
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag or self.count else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    TyperOption._batchctl_flags = True  # type: ignore[attr-defined]
+
+
 def _all_params(command: Any) -> list[Any]:
     """The parameters of a command, or of a group and of every command under it."""
     nested = getattr(command, "commands", {}).values()

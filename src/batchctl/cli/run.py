@@ -32,7 +32,9 @@ def run(
     state: CliState = ctx.obj
     ui = state.ui
     if body is not None and body_file is not None:
-        raise UsageError("give --body or --body-file, not both")
+        raise UsageError(
+            "give --body or --body-file, not both", hint="--body TEXT, or --body-file FILE (- for stdin)"
+        )
     if not local:
         raise UsageError(
             "`batchctl run` runs a job on the local Docker engine and needs --local",

@@ -21,6 +21,7 @@ def _set_state(ctx: typer.Context, job: str, *, enabled: bool, lock_timeout: flo
     state: CliState = ctx.obj
     ui = state.ui
     info = runs.find_job(state.config(), job)
+    info.require_schedule()  # a usage mistake: found before the lock (an AWS call) is taken
     command = f"schedule {'resume' if enabled else 'pause'} {job}"
     with stage_lock(state, command=command, timeout_s=lock_timeout):
         result = runs.set_schedule_state(state.aws(), state.names(), job=info, enabled=enabled)

@@ -11,7 +11,7 @@ import typer
 from batchctl.cli.body import read_messages
 from batchctl.cli.context import CliState
 from batchctl.cli.follow import wait_for_run
-from batchctl.errors import ExitCode, RunError, UsageError
+from batchctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from batchctl.runs import SubmitResult
@@ -46,17 +46,25 @@ def submit(
     state: CliState = ctx.obj
     ui = state.ui
     if (body is None) == (body_file is None):
-        raise UsageError("give exactly one of --body and --body-file")
+        raise UsageError(
+            "give exactly one of --body and --body-file",
+            hint="--body TEXT, or --body-file FILE (- for stdin)",
+        )
     from batchctl import runs
 
     wait = wait or logs
     info = runs.find_job(state.config(), job)
     messages, source = read_messages(body, body_file)
     if len(messages) > 1 and (direct or wait):
-        raise RunError(
+        raise UsageError(
             f"{source} holds {len(messages)} messages: {'--direct' if direct else '--wait'} takes one body",
             hint="send the .jsonl file through the queue without --direct/--wait, or give one --body",
         )
+    if not direct:
+        info.require_queue()
+    for message in messages:  # every limit is checked before the first AWS call
+        where = source if len(messages) == 1 else f"{source}:{message.line}"
+        runs.check_body(message.body, commands=info.commands, via_queue=not direct, where=where)
     aws = state.aws()
     names = state.names()
     if direct:

@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 S = TypeVar("S", bound="SpecData")
 T = TypeVar("T")
 
-# How often a wait polls AWS at most (Aws.wait_until and retry_on back off from 1 s up to this).
-POLL_INTERVAL_S = 5.0
+# How often a wait polls AWS at most (Aws.wait_until and retry_on back off from 1 s up to this). Each wait on the
+# critical path (compute environment, job queue, pipe) overshoots AWS's own time by up to this much, so it stays
+# small; at most `--parallelism` waits poll at once, so the read rate stays far below the services' throttles.
+POLL_INTERVAL_S = 2.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

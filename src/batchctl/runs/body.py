@@ -200,10 +200,27 @@ def body_problems(body: str, *, commands: Sequence[Sequence[str]] = (), via_queu
 def check_body(
     body: str, *, commands: Sequence[Sequence[str]] = (), via_queue: bool = True, where: str = "the body"
 ) -> None:
-    """Raise RunError naming each limit `body` breaks (SQS message, Step Functions input, SubmitJob, overrides)."""
+    """Raise RunError naming each limit `body` breaks (SQS message, Step Functions input, SubmitJob, overrides),
+    with a hint for what it breaks: S3 for a large body, something else for an empty one or a refused character."""
     problems = body_problems(body, commands=commands, via_queue=via_queue)
     if problems:
-        raise RunError(f"{where} cannot be sent: " + "; ".join(problems), hint=LARGE_BODY_HINT)
+        raise RunError(
+            f"{where} cannot be sent: " + "; ".join(problems), hint=_hint(body, problems, via_queue)
+        )
+
+
+def _hint(body: str, problems: list[str], via_queue: bool) -> str:
+    hints = []
+    if via_queue and not body:
+        hints.append("a queue message needs at least one character: send {} for no input, or use --direct")
+    if via_queue and _SQS_INVALID_CHARACTER.search(body):
+        hints.append(
+            "escape control characters (JSON writes U+0001 as \\u0001) or send the body base64-encoded; "
+            "--direct skips the queue"
+        )
+    if len(problems) > len(hints):  # the rest are sizes
+        hints.append(LARGE_BODY_HINT)
+    return "; ".join(hints)
 
 
 def parse_jsonl(text: str, *, source: str) -> list[Message]:

@@ -7,7 +7,7 @@ import difflib
 from dataclasses import dataclass
 
 from batchctl.config import JobsFile, resolve_steps
-from batchctl.errors import RunError
+from batchctl.errors import RunUsageError
 from batchctl.naming import Names
 
 __all__ = ["JobInfo", "find_job"]
@@ -23,6 +23,27 @@ class JobInfo:
     steps: tuple[str, ...] = ("main",)
     commands: tuple[tuple[str, ...], ...] = ()
     multi_step: bool = False  # step names are part of the job definition names
+    array: bool = False  # a step runs as an array job: one run writes several log streams at once
+
+    def require_queue(self) -> None:
+        """RunUsageError (exit 2, before any AWS call) unless the job has a queue to send to."""
+        if not self.has_queue:
+            how = "it runs on its schedule" if self.has_schedule else "it has no queue"
+            raise RunUsageError(
+                f"job {self.name!r} has no queue: {how}",
+                hint=f"start it directly with `batchctl submit {self.name} --direct --body ...`, "
+                "or add `queue: {}` to the job in jobs.yaml and deploy",
+            )
+
+    def require_schedule(self) -> None:
+        """RunUsageError (exit 2, before any AWS call) unless the job has a schedule to pause or resume."""
+        if not self.has_schedule:
+            raise RunUsageError(
+                f"job {self.name!r} has no schedule",
+                hint="it runs through its queue or `batchctl submit --direct`"
+                if self.has_queue
+                else "it runs with `batchctl submit --direct`",
+            )
 
     def job_definitions(self, names: Names) -> dict[str, str]:
         """Job definition name of each step."""
@@ -32,12 +53,12 @@ class JobInfo:
 
 
 def find_job(cfg: JobsFile, name: str) -> JobInfo:
-    """The job called `name`; an unknown name is a RunError listing the known ones."""
+    """The job called `name`; an unknown name is a RunUsageError (exit 2) listing the known ones."""
     job = cfg.jobs.get(name)
     if job is None:
         known = sorted(cfg.jobs)
         close = difflib.get_close_matches(name, known, n=1)
-        raise RunError(
+        raise RunUsageError(
             f"no job named {name!r} in {cfg.project}/{cfg.stage}; its jobs are: {', '.join(known)}",
             hint=f"did you mean {close[0]!r}?"
             if close
@@ -51,4 +72,5 @@ def find_job(cfg: JobsFile, name: str) -> JobInfo:
         steps=tuple(step.name for step in steps),
         commands=tuple(tuple(step.command) for step in steps),
         multi_step=job.steps is not None,
+        array=any(step.array_size for step in steps),
     )

@@ -45,13 +45,7 @@ def set_schedule_state(
     """Enable or disable the job's schedule without a deploy (GetSchedule, then UpdateSchedule sending every field
     back with the new State); no call when it is already in that state. A schedule with the job's name that
     batchctl did not create (no marker of ours in its Description) is never changed: NotManagedError."""
-    if not job.has_schedule:
-        raise RunError(
-            f"job {job.name!r} has no schedule",
-            hint="it runs through its queue or `batchctl submit --direct`"
-            if job.has_queue
-            else "it runs with `batchctl submit --direct`",
-        )
+    job.require_schedule()
     name, group = names.schedule(job.name), names.schedule_group
     key = f"{group}/{name}"
     try:

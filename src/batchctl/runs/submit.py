@@ -67,19 +67,9 @@ class SubmitResult:
         return tuple(s.message_id for s in self.sent)
 
 
-def _require_queue(job: JobInfo) -> None:
-    if not job.has_queue:
-        how = "it runs on its schedule" if job.has_schedule else "it has no queue"
-        raise RunError(
-            f"job {job.name!r} has no queue: {how}",
-            hint=f"start it directly with `batchctl submit {job.name} --direct --body ...`, "
-            "or add `queue: {}` to the job in jobs.yaml and deploy",
-        )
-
-
 def queue_url(aws: Aws, names: Names, job: JobInfo) -> str:
     """URL of the job's SQS queue; a missing queue means the job is not deployed."""
-    _require_queue(job)
+    job.require_queue()
     name = names.queue(job.name)
     try:
         answer = aws.call("sqs", "get_queue_url", key=name, QueueName=name)
@@ -165,7 +155,7 @@ def submit_queue(
     Every body is checked against the limits before anything is sent; nothing is lost silently: each message is
     either in `sent` or in `failed`.
     """
-    _require_queue(job)
+    job.require_queue()
     if not messages:
         raise RunError("nothing to send")
     for message in messages:
