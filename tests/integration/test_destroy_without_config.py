@@ -30,6 +30,22 @@ def cli(folder: Path, *args: str) -> Any:
     return result
 
 
+# One job and its network: quick to deploy, for the cases the example's every kind adds nothing to.
+SMALL = """version: 1
+project: demo
+stage: {stage}
+image: {{uri: "public.ecr.aws/docker/library/busybox:latest"}}
+network: {{cidr: 10.20.0.0/24}}
+compute:
+  type: FARGATE
+  max_vcpus: 4
+jobs:
+  hello:
+    command: [echo, hi]
+    queue: {{}}
+"""
+
+
 def deployed(tmp_path: Path, text: str | None = None) -> Path:
     """A project folder whose jobs.yaml (the example's, or `text`) is deployed; returns the folder."""
     write_project(tmp_path, text or example_text())
@@ -48,7 +64,7 @@ def lock_exists(boto: Any) -> bool:
 
 
 BROKEN = {
-    "a typo in an unrelated key": ("  max_vcpus: 16", "  max_vcpu: 16"),
+    "a typo in an unrelated key": ("  max_vcpus: 4", "  max_vcpu: 4"),
     "no jobs left": ("jobs:\n", "jobs: {}\nunused:\n"),
 }
 
@@ -57,7 +73,7 @@ BROKEN = {
 def test_an_invalid_jobs_yaml_is_ignored_and_the_stage_is_destroyed_by_its_tags(
     aws_env: str, boto: Any, tmp_path: Path, case: str
 ) -> None:
-    folder = deployed(tmp_path)
+    folder = deployed(tmp_path, SMALL.format(stage="dev"))
     assert leftovers(boto, "demo", "dev")
     old, new = BROKEN[case]
     config = folder / "jobs.yaml"
@@ -92,8 +108,8 @@ def test_destroy_by_tags_spares_look_alikes_other_stages_and_untagged_resources(
 ) -> None:
     (tmp_path / "dev").mkdir()
     (tmp_path / "prod").mkdir()
-    deployed(tmp_path / "dev")
-    prod = deployed(tmp_path / "prod", example_text(stage="prod"))
+    deployed(tmp_path / "dev", SMALL.format(stage="dev"))
+    prod = deployed(tmp_path / "prod", SMALL.format(stage="prod"))
     iam = boto.client("iam")
     # Tagged ours, under a name batchctl never generates: reported as foreign, never deleted.
     iam.create_role(RoleName="demo-dev-Admin-job", AssumeRolePolicyDocument=json.dumps(TRUST), Tags=TAGS)
@@ -126,7 +142,7 @@ def test_without_jobs_yaml_destroy_asks_for_the_project(aws_env: str, tmp_path: 
 
 
 def test_destroy_without_jobs_yaml_waits_for_the_stage_lock(aws_env: str, boto: Any, tmp_path: Path) -> None:
-    deployed(tmp_path)
+    deployed(tmp_path, SMALL.format(stage="dev"))
     boto.client("ssm").put_parameter(
         Name=lock_parameter("demo", "dev"), Value="held by hand", Type="String", Overwrite=False
     )

@@ -117,3 +117,39 @@ def test_destroy_deletes_duplicates_too(aws_env: str, boto: Any, tmp_path: Path)
     destroyed = cli(config, "destroy", "--yes")
     assert destroyed.exit_code == 0, destroyed.output
     assert leftovers(boto, "demo", "dev") == []
+
+
+def test_the_one_in_use_is_kept_even_when_it_is_the_newer_one(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    config = tmp_path / "jobs.yaml"
+    config.write_text(SMALL)
+    assert cli(config, "deploy", "--yes").exit_code == 0
+    ec2 = boto.client("ec2")
+    first = network(ec2)
+    extra = make_duplicates(ec2)
+    (vpc,) = ec2.describe_vpcs(Filters=BY_TAG)["Vpcs"]
+    # The new gateway takes the old one's place on our VPC; the new table takes the subnets and the route.
+    ec2.detach_internet_gateway(InternetGatewayId=first["igw"][0], VpcId=vpc["VpcId"])
+    ec2.attach_internet_gateway(InternetGatewayId=extra["igw"], VpcId=vpc["VpcId"])
+    (old_table,) = ec2.describe_route_tables(RouteTableIds=first["rtb"])["RouteTables"]
+    for association in old_table["Associations"]:
+        if association.get("SubnetId"):
+            ec2.replace_route_table_association(
+                AssociationId=association["RouteTableAssociationId"], RouteTableId=extra["rtb"]
+            )
+    ec2.create_route(RouteTableId=extra["rtb"], DestinationCidrBlock="0.0.0.0/0", GatewayId=extra["igw"])
+
+    planned = cli(config, "plan", "-o", "json")
+    assert planned.exit_code == 0, planned.output
+    deletes = {c["key"] for c in json.loads(planned.stdout)["plan"]["changes"] if c["action"] == "delete"}
+    assert f"ec2.internet_gateway/demo-dev-igw@{first['igw'][0]}" in deletes
+    assert f"ec2.route_table/demo-dev-public@{first['rtb'][0]}" in deletes
+    assert (
+        f"ec2.security_group/demo-dev-batch@{extra['sg']}" in deletes
+    )  # the compute environment uses the first
+
+    deployed = cli(config, "deploy", "--yes")
+    assert deployed.exit_code == 0, deployed.output
+    assert network(ec2) == {"igw": [extra["igw"]], "rtb": [extra["rtb"]], "sg": first["sg"]}
+    assert cli(config, "plan", "--check").exit_code == 0

@@ -20,21 +20,22 @@ from batchctl.provisioners.base import tags_from_list
 from batchctl.provisioners.scheduler import foreign_in_group, group_schedules
 from batchctl.specs import Key, Kind, schedule_owned
 
-ROLE_SUFFIXES = ("-job", "-sfn", "-pipe", "-sched")
-
 
 def _ours(tags: Mapping[str, str], names: Names) -> bool:
     return tags.get(TAG_PROJECT) == names.project and tags.get(TAG_STAGE) == names.stage
 
 
 def _roles(aws: Aws, names: Names, declared: set[str]) -> set[str]:
+    """Every role under our prefix tagged ours, whatever its suffix: a per-job one (-job, -sfn, -pipe, -sched)
+    may be an orphan, any other (`<project>-<stage>-Admin`) is foreign. The stage's own roles are left to their
+    provisioner."""
+    stage_roles = {names.execution_role, names.instance_role}
     candidates = [
         str(role["RoleName"])
         for page in aws.pages("iam", "list_roles", key="iam roles", PaginationConfig={"PageSize": 1000})
         for role in page.get("Roles", [])
         if str(role["RoleName"]).startswith(names.prefix + "-")
-        and str(role["RoleName"]).endswith(ROLE_SUFFIXES)
-        and str(role["RoleName"]) not in declared
+        and str(role["RoleName"]) not in declared | stage_roles
     ]
     found = set()
     for name in candidates:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
 
@@ -74,11 +74,20 @@ ECS_TASK_DESCRIPTION = re.compile(r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:attachm
 ECS_INTERFACE_TYPES = frozenset({"interface", "branch"})
 
 
-def eni_fate(eni: AwsDict) -> EniFate:
+# An instance in these states is going away, and its own ENIs with it.
+LEAVING_STATES = frozenset({"shutting-down", "terminated"})
+
+
+def eni_fate(
+    eni: AwsDict, *, instances: Mapping[str, AwsDict] | None = None, profile_arn: str | None = None
+) -> EniFate:
     """Decide from a DescribeNetworkInterfaces item. Ours are the ENIs AWS created for a compute environment:
     requester-managed with ECS's task attachment ARN as description (as terraform picks out Lambda/DMS ENIs by
     description and requester). An instance's own ENI (a Batch EC2 instance's) goes when the instance does; it
-    is never deleted here. Anything else (Lambda, NAT gateway, endpoints, an ENI someone made) is foreign."""
+    is never deleted here, and waited on only for an instance of our compute environment (it runs with our
+    instance profile `profile_arn`) or one going away: given `instances` (DescribeInstances items by ID), any other
+    instance's ENI is foreign at once. Anything else (Lambda, NAT gateway, endpoints, an ENI someone made) is
+    foreign."""
     description = str(eni.get("Description", ""))
     if (
         eni.get("RequesterManaged") is True
@@ -87,8 +96,15 @@ def eni_fate(eni: AwsDict) -> EniFate:
     ):
         return EniFate.DELETE if eni.get("Status") == "available" else EniFate.WAIT
     attachment = eni.get("Attachment") or {}
-    if attachment.get("InstanceId") and attachment.get("DeleteOnTermination") is True:
-        return EniFate.WAIT
+    instance_id = attachment.get("InstanceId")
+    if instance_id and attachment.get("DeleteOnTermination") is True:
+        instance = None if instances is None else instances.get(str(instance_id))
+        if instance is None:  # not asked, or gone already
+            return EniFate.WAIT
+        if (instance.get("State") or {}).get("Name") in LEAVING_STATES:
+            return EniFate.WAIT
+        profile = (instance.get("IamInstanceProfile") or {}).get("Arn")
+        return EniFate.WAIT if profile_arn is not None and profile == profile_arn else EniFate.FOREIGN
     return EniFate.FOREIGN
 
 
@@ -96,15 +112,36 @@ def describe_eni(eni: AwsDict) -> str:
     """One ENI for an error message: id, description, requester and tags."""
     tags = tags_from_list(eni.get("TagSet", []))
     tag_text = ", ".join(f"{k}={v}" for k, v in sorted(tags.items())) or "none"
+    instance = (eni.get("Attachment") or {}).get("InstanceId")
+    attached = f", attached to instance {instance}" if instance else ""
     return (
         f"{eni['NetworkInterfaceId']} (description {str(eni.get('Description', ''))!r}, "
-        f"requester {eni.get('RequesterId', 'unknown')}, tags {tag_text})"
+        f"requester {eni.get('RequesterId', 'unknown')}, tags {tag_text}{attached})"
     )
 
 
-def clear_network_interfaces(aws: Aws, *, key: Key, what: str, filter_name: str, resource_id: str) -> None:
+def _instances(aws: Aws, *, key: Key, enis: list[AwsDict]) -> dict[str, AwsDict]:
+    """The instances `enis` are attached to, by ID (a filter, so an instance gone meanwhile is just absent)."""
+    ids = sorted({str(i) for eni in enis if (i := (eni.get("Attachment") or {}).get("InstanceId"))})
+    if not ids:
+        return {}
+    return {
+        str(instance["InstanceId"]): instance
+        for page in aws.pages(
+            "ec2", "describe_instances", key=key, Filters=[{"Name": "instance-id", "Values": ids}]
+        )
+        for reservation in page.get("Reservations", [])
+        for instance in reservation.get("Instances", [])
+    }
+
+
+def clear_network_interfaces(
+    aws: Aws, *, key: Key, what: str, filter_name: str, resource_id: str, profile_arn: str | None = None
+) -> None:
     """Before `what` (a subnet or security group) is deleted: delete the ENIs ECS released for our compute
-    environment (AWS-QUIRKS 5); ForeignNetworkInterfaceError, deleting nothing, if any ENI is not ours."""
+    environment (AWS-QUIRKS 5); ForeignNetworkInterfaceError, deleting nothing, if any ENI is not ours (an ENI of
+    an instance that does not run with our instance profile `profile_arn` included: it is named at once, never
+    waited on)."""
     enis = [
         eni
         for page in aws.pages(
@@ -115,7 +152,12 @@ def clear_network_interfaces(aws: Aws, *, key: Key, what: str, filter_name: str,
         )
         for eni in page.get("NetworkInterfaces", [])
     ]
-    foreign = [eni for eni in enis if eni_fate(eni) is EniFate.FOREIGN]
+    instances = _instances(aws, key=key, enis=enis)
+    fates = {
+        str(eni["NetworkInterfaceId"]): eni_fate(eni, instances=instances, profile_arn=profile_arn)
+        for eni in enis
+    }
+    foreign = [eni for eni in enis if fates[str(eni["NetworkInterfaceId"])] is EniFate.FOREIGN]
     if foreign:
         named = "; ".join(describe_eni(eni) for eni in foreign)
         raise ForeignNetworkInterfaceError(
@@ -124,7 +166,7 @@ def clear_network_interfaces(aws: Aws, *, key: Key, what: str, filter_name: str,
             hint="delete those interfaces yourself (or move them) if nothing needs them, then run destroy again",
         )
     for eni in enis:
-        if eni_fate(eni) is not EniFate.DELETE:
+        if fates[str(eni["NetworkInterfaceId"])] is not EniFate.DELETE:
             continue
         eni_id = str(eni["NetworkInterfaceId"])
         log.debug("deleting leftover network interface %s of %s", eni_id, what)

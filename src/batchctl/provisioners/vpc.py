@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from batchctl.errors import AwsError, PlanError
+from batchctl.naming import TAG_PROJECT, TAG_STAGE, Names
 from batchctl.provisioners.base import Observed, observation, resolved, tags_from_list
 from batchctl.provisioners.ec2 import Ec2Base, Ec2Spec, name_tag, tag_specifications
 from batchctl.provisioners.ec2_teardown import (
@@ -91,6 +92,16 @@ class _EniHolder(Ec2Base):
         """Delete with `operation`, each attempt first deleting the ENIs ECS released for us and stopping at
         anyone else's (ForeignNetworkInterfaceError); DependencyViolation is retried while ECS lets go."""
 
+        tags = dict(spec.tags)
+        # The instances of our compute environment run with the stage's instance profile.
+        profile_arn = (
+            Names(
+                project=tags[TAG_PROJECT], stage=tags[TAG_STAGE], ctx=self.aws.context()
+            ).instance_profile_arn
+            if TAG_PROJECT in tags and TAG_STAGE in tags
+            else None
+        )
+
         def attempt() -> None:
             clear_network_interfaces(
                 self.aws,
@@ -98,6 +109,7 @@ class _EniHolder(Ec2Base):
                 what=f"{spec.key} ({resource_id})",
                 filter_name=self.eni_filter,
                 resource_id=resource_id,
+                profile_arn=profile_arn,
             )
             self.aws.call("ec2", operation, key=spec.key, **params)
 
