@@ -8,12 +8,15 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from batchctl.cli.complete import complete_run
 from batchctl.cli.context import CliState
 
 
 def retry(
     ctx: typer.Context,
-    run: Annotated[str, typer.Argument(help="Run id (the RUN column of `batchctl status`).")],
+    run: Annotated[
+        str, typer.Argument(help="Run id (the RUN column of `batchctl status`).", autocompletion=complete_run)
+    ],
 ) -> None:
     """Re-run a failed run with its original input; prints the id of the run now going."""
     from batchctl import runs
