@@ -319,8 +319,12 @@ class Stack:
 
 
 @contextmanager
-def stack(*, delay_ms: float = DELAY_MS) -> Iterator[Stack]:
-    moto, moto_port = _spawn_announcing([str(PYTHON), str(BENCH / "sandbox_server.py")], key="MOTO_PORT")
+def stack(*, delay_ms: float = DELAY_MS, strict_time_scale: float | None = None) -> Iterator[Stack]:
+    """The sandbox (strict, its AWS durations × `strict_time_scale`, when that is given) behind the delaying proxy."""
+    server = [str(PYTHON), str(BENCH / "sandbox_server.py")]
+    if strict_time_scale is not None:
+        server += ["--strict-time-scale", str(strict_time_scale)]
+    moto, moto_port = _spawn_announcing(server, key="MOTO_PORT")
     try:
         proxy, proxy_port = _spawn_announcing(
             [

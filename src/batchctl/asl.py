@@ -29,7 +29,11 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from batchctl.handler import HANDLER_TIMEOUT_S as HANDLER_TIMEOUT_S  # re-exported: the workflow's constants
+from batchctl.handler import LAMBDA_TRANSIENT_ERRORS as LAMBDA_TRANSIENT_ERRORS
+from batchctl.handler import handler_task
 from batchctl.naming import Names
 from batchctl.specs import AwsDict
 
@@ -47,14 +51,6 @@ RECLAIM_REASONS: Mapping[str, tuple[str, ...]] = {
     "FARGATE": (),
 }
 NOTIFY_TIMEOUT_S = 60
-HANDLER_TIMEOUT_S = 900  # Lambda's own maximum run time
-# Errors AWS recommends retrying for the Lambda integration: the service's, never the function's own.
-LAMBDA_TRANSIENT_ERRORS = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-)
 BATCH_JOB_NAME_LIMIT = 128
 
 # State names (at most 80 characters each; step states add the step name).
@@ -147,12 +143,15 @@ def job_workflow(
     compute_type: str,
     on_success_lambda: str | None = None,
     on_failure_lambda: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> AwsDict:
     """The state machine definition of one job (DESIGN §4) on a compute environment of `compute_type`.
+    `metadata` (project, stage, job, image, each step's command, vCPUs and memory) goes to the handlers as it is.
 
     The state after normalization is `{"run": {body, time, source, id}, "started_at": ISO-8601,
-    "batch": {step key: {"JobId"}}, "spot": {step key: reclaims}}`; a caught error is kept at `$.error`
-    ({"Error", "Cause"}), the notification payload at `$.notification`.
+    "batch": {step key: {"JobId"}}, "spot": {step key: reclaims}}` (with a handler, `batch` keeps each step's whole
+    DescribeJobs result); a caught error is kept at `$.error` ({"Error", "Cause"}), the notification payload at
+    `$.notification`.
     """
     if not steps:
         raise ValueError(f"job {job!r} has no steps")
@@ -160,8 +159,15 @@ def job_workflow(
         raise ValueError(f"job {job!r} has duplicate step names")
     keys = _step_keys([s.name for s in steps])
     reclaimed = _reclaim_rule(reclaim_reasons(compute_type))
+    details = dict(metadata or {"project": names.project, "stage": names.stage, "job": job})
     failure_entry, failure_states = _notification_states(
-        names=names, job=job, failed=True, topic_arn=topic_arn, handler=on_failure_lambda, end_state=FAILED
+        names=names,
+        job=job,
+        failed=True,
+        topic_arn=topic_arn,
+        handler=on_failure_lambda,
+        end_state=FAILED,
+        metadata=details,
     )
     # An error while notifying success is still an error of the run: it takes the failure path.
     success_entry, success_states = _notification_states(
@@ -172,6 +178,7 @@ def job_workflow(
         handler=on_success_lambda,
         end_state=SUCCEEDED,
         error_state=failure_entry,
+        metadata=details,
     )
 
     states: AwsDict = _normalize_states(keys=keys, next_state=run_state_name(steps[0].name))
@@ -186,6 +193,7 @@ def job_workflow(
             reclaimed=reclaimed,
             next_state=following,
             failure_state=failure_entry,
+            full_results=bool(on_success_lambda or on_failure_lambda),
         )
     states |= success_states
     states[SUCCEEDED] = {"Type": "Succeed"}
@@ -381,6 +389,7 @@ def _step_states(
     reclaimed: AwsDict | None,
     next_state: str,
     failure_state: str,
+    full_results: bool = False,
 ) -> AwsDict:
     """The task running one step, plus (when spot_retries > 0 and reclaims exist) its reclaim check and counter."""
     run = run_state_name(step.name)
@@ -408,6 +417,8 @@ def _step_states(
     }
     if step.array_size:
         parameters["ArrayProperties"] = {"Size": step.array_size}
+    # The DescribeJobs result is large: only a job with handlers keeps it whole (handler.py), others the job id.
+    selector = {} if full_results else {"ResultSelector": {"JobId.$": "$.JobId"}}
     loop = reclaimed is not None and step.spot_retries > 0
     catches: list[AwsDict] = []
     if loop:
@@ -426,8 +437,7 @@ def _step_states(
             # CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY, MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE,
             # MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT; a job merely waiting for busy capacity keeps waiting, and
             # so does this task. Any TimeoutSeconds would fail (and terminate) runs that Batch would finish.
-            # The full DescribeJobs result is large: keep the job id only.
-            "ResultSelector": {"JobId.$": "$.JobId"},
+            **selector,
             "ResultPath": f"$.batch.{key}",
             "Catch": catches,
             "Next": next_state,
@@ -467,6 +477,12 @@ def _format_escape(text: str) -> str:
 
 def _message_state(*, names: Names, job: str, failed: bool, next_state: str) -> AwsDict:
     """Pass state building the notification payload (DESIGN §4) at $.notification."""
+    message = _message(names=names, job=job, failed=failed)
+    return {"Type": "Pass", "Parameters": message, "ResultPath": "$.notification", "Next": next_state}
+
+
+def _message(*, names: Names, job: str, failed: bool) -> AwsDict:
+    """The notification's fields, as Parameters (paths into the state and the context object)."""
     marker = "\x00"
     url_template = _format_escape(names.console_execution_url(marker)).replace(marker, "{}")
     log_group = names.log_group(job)
@@ -491,7 +507,7 @@ def _message_state(*, names: Names, job: str, failed: bool, next_state: str) -> 
     }
     if failed:
         message |= {"error.$": "$.error.Error", "cause.$": "$.error.Cause"}
-    return {"Type": "Pass", "Parameters": message, "ResultPath": "$.notification", "Next": next_state}
+    return message
 
 
 def _catch_all(next_state: str, *, result_path: str) -> list[AwsDict]:
@@ -507,6 +523,7 @@ def _notification_states(
     handler: str | None,
     end_state: str,
     error_state: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> tuple[str, AwsDict]:
     """Message → SNS publish → Lambda handler → `end_state`, each only if configured; returns (entry, states).
 
@@ -523,7 +540,10 @@ def _notification_states(
     if topic_arn:
         tasks.append((notify, _notify_task(partition=partition, topic_arn=topic_arn)))
     if handler:
-        tasks.append((call, _handler_task(partition=partition, function=handler)))
+        fields = _message(names=names, job=job, failed=failed)
+        tasks.append(
+            (call, handler_task(partition=partition, function=handler, message=fields, metadata=metadata))
+        )
     if not tasks:
         return end_state, {}
     chain = [name for name, _ in tasks] + [end_state]
@@ -550,24 +570,5 @@ def _notify_task(*, partition: str, topic_arn: str) -> AwsDict:
         # Publishing twice is better than losing the message of a finished run.
         "Retry": [
             {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}
-        ],
-    }
-
-
-def _handler_task(*, partition: str, function: str) -> AwsDict:
-    """Lambda invoke with $.notification as the payload; the result is dropped (ResultPath null)."""
-    return {
-        "Type": "Task",
-        "Resource": f"arn:{partition}:states:::lambda:invoke",
-        "Parameters": {"FunctionName": function, "Payload.$": "$.notification"},
-        "ResultPath": None,
-        "TimeoutSeconds": HANDLER_TIMEOUT_S,
-        "Retry": [
-            {
-                "ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS),
-                "IntervalSeconds": 2,
-                "MaxAttempts": 3,
-                "BackoffRate": 2.0,
-            }
         ],
     }

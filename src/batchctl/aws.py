@@ -12,6 +12,7 @@ import difflib
 import functools
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -377,7 +378,12 @@ def reject_non_aws_response(operation_model: Any, response_dict: AwsDict, **_: A
 
 
 def create_session(*, profile: str | None = None, region: str | None = None) -> Any:
-    """Open a boto3 Session; a missing profile (--profile or AWS_PROFILE) or a broken config is our error."""
+    """Open a boto3 Session; a missing profile (--profile or AWS_PROFILE) or a broken config is our error.
+
+    Region: `region` (--region, else jobs.yaml), else AWS_REGION, else what boto3 finds itself (AWS_DEFAULT_REGION,
+    then the profile). boto3 reads only AWS_DEFAULT_REGION, while most other AWS SDKs read AWS_REGION: a user who
+    set AWS_REGION means that region."""
+    region = region or os.environ.get("AWS_REGION") or None
     try:
         return boto3.Session(profile_name=profile, region_name=region)
     except BotoCoreError as exc:

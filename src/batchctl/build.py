@@ -11,7 +11,17 @@ from datetime import datetime
 from typing import Any
 
 from batchctl import asl, cron, policies
-from batchctl.config import FARGATE_TYPES, RUN_PARAMETERS, JobsFile, StepSettings, resolve_steps
+from batchctl.config import (
+    FARGATE_TYPES,
+    RUN_PARAMETERS,
+    JobsFile,
+    Permission,
+    StepSettings,
+    extra_rules,
+    resolve_steps,
+)
+from batchctl.config.awsvalues import CPU_ARCHITECTURE
+from batchctl.config.extras import RoleBlock
 from batchctl.naming import AwsContext, Names
 from batchctl.specs import (
     ComputeEnvironmentSpec,
@@ -39,7 +49,6 @@ from batchctl.specs import (
 )
 
 DLQ_RETENTION_S = 1_209_600  # the SQS maximum: failed messages wait 14 days for a look
-STATE_MACHINE_LOG_LEVEL = "ERROR"
 
 
 def is_fargate(cfg: JobsFile) -> bool:
@@ -59,6 +68,13 @@ def image_reference(cfg: JobsFile, names: Names, *, image_tag: str | None) -> st
     return f"{names.repository_uri}:{image_tag or 'latest'}"
 
 
+def build_notes(cfg: JobsFile, ctx: AwsContext) -> list[str]:
+    """What `plan` tells the user beside the changes: what deploy can neither grant nor check (an image outside
+    ECR that may need a registry login, another account's repository policy)."""
+    note = policies.image_pull_note(cfg.image.uri, account_id=ctx.account_id)
+    return [note] if note else []
+
+
 def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None) -> list[Any]:
     """Every resource this jobs.yaml needs, unordered; `graph.order` sorts them."""
     names = names_for(cfg, ctx)
@@ -74,6 +90,7 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
     log_groups = {job: names.log_group(job) for job in job_names}
     secret_arns = sorted({arn for job in cfg.jobs.values() for arn in job.secrets.values()})
 
+    execution_more = _role_block(cfg.compute.execution_role)
     execution_role = RoleSpec(
         name=names.execution_role,
         trust_policy=policies.trust_policy("ecs-tasks.amazonaws.com"),
@@ -82,7 +99,10 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
             image_uri=cfg.image.uri,
             log_group_arns=[names.log_group_arn(g) for g in log_groups.values()],
             secret_arns=secret_arns,
-        ),
+            kms_key_arns=cfg.secrets_kms_keys,
+        )
+        | execution_more[0],
+        managed_policy_arns=execution_more[1],
         description=f"batchctl {names.prefix}: pulls the job image, writes logs, reads the listed secrets",
         tags=tags,
     )
@@ -91,10 +111,14 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
     compute_deps: list[Key] = [*network_keys, *route_keys]
     instance_profile_arn: str | None = None
     if not is_fargate(cfg):
+        instance_more = _role_block(cfg.compute.instance_role)
         instance_role = RoleSpec(
             name=names.instance_role,
             trust_policy=policies.trust_policy("ec2.amazonaws.com"),
-            managed_policy_arns=tuple(sorted(policies.instance_role_managed_policies(names))),
+            inline_policies=instance_more[0],
+            managed_policy_arns=tuple(
+                sorted({*policies.instance_role_managed_policies(names), *instance_more[1]})
+            ),
             description=f"batchctl {names.prefix}: ECS container instances of the compute environment",
             tags=tags,
         )
@@ -173,6 +197,15 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
             )
         )
     return specs
+
+
+def _role_block(block: RoleBlock[Permission] | None) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A stage role's `permissions` as one more inline policy ("extra") and its managed policies, sorted."""
+    if block is None:
+        return {}, ()
+    documents = policies.job_role_policies(permissions=[(p.actions, p.resources) for p in block.permissions])
+    inline = {"extra": documents["job"]} if documents else {}
+    return inline, tuple(sorted(set(block.managed_policies)))
 
 
 def _allocation_strategy(compute_type: str) -> str | None:
@@ -262,6 +295,7 @@ def _job_specs(
         inline_policies=policies.job_role_policies(
             permissions=[(p.actions, p.resources) for p in job_cfg.permissions]
         ),
+        managed_policy_arns=tuple(sorted(set(job_cfg.managed_policies))),
         description=f"batchctl {names.prefix}: the {job} job's containers",
         tags=tags,
     )
@@ -288,10 +322,15 @@ def _job_specs(
     ]
     specs.extend(definitions)
 
+    logging = extra_rules.workflow_logging(cfg, job)
     sm_log_group = LogGroupSpec(
-        name=names.state_machine_log_group(job), retention_days=cfg.defaults.log_retention_days, tags=tags
+        name=names.state_machine_log_group(job), retention_days=logging.retention_days, tags=tags
     )
-    lambdas = [arn for arn in (cfg.notify.on_success_lambda, cfg.notify.on_failure_lambda) if arn]
+    # A job's own handlers (jobs.X.notify) replace the stage's, one by one.
+    own = job_cfg.notify
+    on_success = (own.on_success_lambda if own else None) or cfg.notify.on_success_lambda
+    on_failure = (own.on_failure_lambda if own else None) or cfg.notify.on_failure_lambda
+    lambdas = [arn for arn in (on_success, on_failure) if arn]
     sm_role = RoleSpec(
         name=names.state_machine_role(job),
         trust_policy=policies.trust_policy("states.amazonaws.com"),
@@ -322,13 +361,23 @@ def _job_specs(
             steps=workflow_steps,
             topic_arn=topic_arn,
             compute_type=cfg.compute.type,
-            on_success_lambda=cfg.notify.on_success_lambda,
-            on_failure_lambda=cfg.notify.on_failure_lambda,
+            on_success_lambda=on_success,
+            on_failure_lambda=on_failure,
+            metadata={
+                "project": cfg.project,
+                "stage": cfg.stage,
+                "job": job,
+                "image": image,
+                "steps": [
+                    {"name": s.name, "command": list(s.command), "vcpus": s.vcpus, "memory_mib": s.memory_mib}
+                    for s in steps
+                ],
+            },
         ),
         role_arn=names.role_arn(sm_role.name),
         log_group_arn=names.log_group_arn(sm_log_group.name),
-        log_level=STATE_MACHINE_LOG_LEVEL,
-        include_execution_data=False,
+        log_level=logging.level,
+        include_execution_data=logging.include_execution_data,
         tags=tags,
         depends_on=tuple(
             sorted({sm_role.key, sm_log_group.key, queue_key, *topic_deps, *(d.key for d in definitions)})
@@ -343,10 +392,13 @@ def _job_specs(
             name=names.queue(job),
             visibility_timeout_s=q.visibility_timeout_s,
             retention_s=q.retention_s,
-            dead_letter_arn=names.queue_arn(dlq.name),
-            max_receive_count=q.max_receive_count,
+            dead_letter_arn=names.queue_arn(dlq.name) if q.dead_letter else None,
+            max_receive_count=q.max_receive_count if q.dead_letter else None,
+            max_message_size=q.max_message_size,
+            delay_s=q.delay_s,
+            receive_wait_s=q.receive_wait_s,
             tags=tags,
-            depends_on=(dlq.key,),
+            depends_on=(dlq.key,) if q.dead_letter else (),
         )
         pipe_role = RoleSpec(
             name=names.pipe_role(job),
@@ -369,7 +421,7 @@ def _job_specs(
             # The role's policy must be in place before CreatePipe, or the pipe goes CREATE_FAILED.
             depends_on=(inbox.key, machine.key, pipe_role.key),
         )
-        specs.extend([dlq, inbox, pipe_role, pipe])
+        specs.extend([*([dlq] if q.dead_letter else []), inbox, pipe_role, pipe])
 
     if job_cfg.schedule and group_key is not None:
         sched_role = RoleSpec(
@@ -434,9 +486,18 @@ def _job_definition(
         ),
         timeout_s=step.timeout_s,
         assign_public_ip=True,
+        cpu_architecture=CPU_ARCHITECTURE[cfg.image.platform],
+        platform_version=_pinned_platform(cfg, job) if fargate else None,
+        ephemeral_storage_gib=extra_rules.ephemeral_storage_gib(cfg, job)[0] if fargate else None,
         tags=tags,
         depends_on=tuple(sorted({job_role.key, execution_role.key, log_group.key, *deps})),
     )
+
+
+def _pinned_platform(cfg: JobsFile, job: str) -> str | None:
+    # The spec's None is LATEST, as Batch reads an absent platform version.
+    version = extra_rules.platform_version(cfg, job)[0]
+    return None if version == "LATEST" else version
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,8 +540,12 @@ def build_triggers(cfg: JobsFile, names: Names, *, now: datetime, count: int = 3
                     queue=queue,
                     text=(
                         f"on demand: each message to SQS queue {queue} starts a run "
-                        f"(after {job_cfg.queue.max_receive_count} failed receives it moves to "
-                        f"{names.dead_letter_queue(job)})"
+                        + (
+                            f"(after {job_cfg.queue.max_receive_count} failed receives it moves to "
+                            f"{names.dead_letter_queue(job)})"
+                            if job_cfg.queue.dead_letter
+                            else "(no dead-letter queue: a message that cannot start a run waits until it expires)"
+                        )
                     ),
                 )
             )

@@ -26,9 +26,11 @@ from batchctl.config import JobsFile
 from batchctl.diff import Action, Change
 from batchctl.errors import AwsError, UsageError
 from batchctl.naming import AwsContext, Names
-from batchctl.orphans import deletion_nodes, foreign_names, name_patterns, orphan_specs, templates
+from batchctl.orphans import DeleteNode, deletion_nodes, foreign_names, name_patterns, orphan_specs, templates
 from batchctl.plan import ApplyResult, Event, Plan
 from batchctl.provisioners import SERVICES, build_provisioners, discover
+from batchctl.provisioners.base import Deduplicating
+from batchctl.provisioners.sfn import running_executions
 from batchctl.specs import Key, Kind, Observed
 
 __all__ = [
@@ -159,6 +161,8 @@ class Prepared:
     plan: Plan
     provisioners: engine.Provisioners
     orphans: Orphans  # resources of ours that jobs.yaml no longer declares, as a destroy plan
+    # Extra resources of ours under a name a declared one has (`<name>@<id>`); deploy and destroy delete them.
+    duplicates: dict[Key, Observed] = field(default_factory=dict)
 
 
 def prepare(
@@ -189,19 +193,55 @@ def prepare(
                 listener.warn(f"could not look for resources jobs.yaml no longer declares: {exc.message}")
                 orphans = Orphans(plan=Plan(project=cfg.project, stage=cfg.stage, changes=(), destroy=True))
     names = build.names_for(cfg, ctx)
+    duplicates = find_duplicates(provisioners)
+    extra = tuple(Change(Action.DELETE, None, seen.state) for seen in duplicates.values())
     if destroy:
         declared = engine.make_destroy_plan(specs, observed, project=cfg.project, stage=cfg.stage)
         kept = tuple(c for c in declared.changes if not (keep_images and c.key.kind is Kind.ECR_REPOSITORY))
         # What jobs.yaml no longer declares goes first: nothing declared depends on it.
-        plan = replace(declared, changes=orphans.plan.changes + kept, foreign=orphans.foreign)
+        plan = replace(declared, changes=orphans.plan.changes + extra + kept, foreign=orphans.foreign)
+        plan = replace(plan, running_runs=_running_runs(aws, plan, {**orphans.observed, **observed}))
     else:
+        made = engine.make_plan(specs, observed, project=cfg.project, stage=cfg.stage)
         plan = replace(
-            engine.make_plan(specs, observed, project=cfg.project, stage=cfg.stage),
+            made,
+            changes=made.changes + extra,
             triggers=tuple(build.build_triggers(cfg, names, now=datetime.now(UTC))),
             orphans=tuple(orphans.keys),
             foreign=orphans.foreign,
+            notes=tuple(build.build_notes(cfg, ctx)),
         )
-    return Prepared(cfg, aws, names, project_dir, tag, specs, observed, plan, provisioners, orphans)
+    return Prepared(
+        cfg, aws, names, project_dir, tag, specs, observed, plan, provisioners, orphans, duplicates
+    )
+
+
+def find_duplicates(provisioners: engine.Provisioners) -> dict[Key, Observed]:
+    """The duplicates the reads found (several resources of ours under one name: the one in use is kept), by
+    their own key `<kind>/<name>@<id>`."""
+    found: dict[Key, Observed] = {}
+    for provisioner in provisioners.values():
+        if isinstance(provisioner, Deduplicating):
+            for extras in provisioner.duplicates().values():
+                found.update({seen.state.key: seen for seen in extras})
+    return dict(sorted(found.items()))
+
+
+def _running_runs(aws: Aws, plan: Plan, observed: dict[Key, Observed | None]) -> dict[Key, int]:
+    """For a destroy plan: how many runs each state machine it deletes has going (its delete stops them)."""
+    ctx = aws.context()
+    counts: dict[Key, int] = {}
+    for change in plan.changes:
+        if change.key.kind is not Kind.STATE_MACHINE:
+            continue
+        seen = observed.get(change.key)
+        arn = (seen.outputs.get("arn") if seen else None) or ctx.arn(
+            "states", f"stateMachine:{change.key.name}"
+        )
+        running = len(running_executions(aws, change.key, str(arn)))
+        if running:
+            counts[change.key] = running
+    return counts
 
 
 def _image_tag(cfg: JobsFile, project_dir: Path) -> str:
@@ -287,9 +327,10 @@ def deploy(
                 stop=stop,
             )
 
+    main = replace(plan, changes=tuple(c for c in plan.changes if c.key not in prepared.duplicates))
     if tag is not None:
         _build(prepared, tag, listener)
-        repository, rest = _split_repository(plan)
+        repository, rest = _split_repository(main)
         result = apply(repository)
         if _went_through(result):
             _publish(prepared, tag, listener)
@@ -297,7 +338,12 @@ def deploy(
     else:
         if prepared.image_tag is not None:
             listener.warn("--skip-image: job definitions point at an image tag this deploy did not push")
-        result = apply(plan)
+        result = apply(main)
+    # Duplicates go once the kept resources hold everything (a kept route table has taken the associations).
+    if _went_through(result):
+        result = _followed_by(
+            result, _delete_duplicates(prepared, listener, parallelism=parallelism, stop=stop)
+        )
     if pruning and _went_through(result):
         count = len(prepared.orphans.keys)
         with listener.status(f"deleting {count} resource(s) jobs.yaml no longer declares"):
@@ -323,11 +369,16 @@ def destroy(
     plan = prepared.plan
     if not plan.changes:
         return None
-    confirm(f"Delete these {len(plan.changes)} resources?")
-    orphaned = set(prepared.orphans.keys)
+    stopping = f" and stop {plan.stops_runs} running run(s)" if plan.stops_runs else ""
+    confirm(f"Delete these {len(plan.changes)} resources{stopping}?")
+    orphaned = set(prepared.orphans.keys) | set(prepared.duplicates)
     declared = replace(plan, changes=tuple(c for c in plan.changes if c.key not in orphaned))
     with listener.status(f"deleting {len(plan.changes)} resource(s)"):
         result = _delete_orphans(prepared, listener, parallelism=parallelism, stop=stop)
+        if _went_through(result):
+            result = _followed_by(
+                result, _delete_duplicates(prepared, listener, parallelism=parallelism, stop=stop)
+            )
         if not _went_through(result):  # the declared resources were never started: say so
             result.not_started.extend(declared.changes)
             return result
@@ -349,6 +400,26 @@ def _delete_orphans(
     return delete_orphans(
         prepared.orphans,
         prepared.provisioners,
+        parallelism=parallelism,
+        on_event=listener.render_event,
+        stop=stop,
+    )
+
+
+def _delete_duplicates(
+    prepared: Prepared, listener: Listener, *, parallelism: int, stop: threading.Event
+) -> ApplyResult:
+    """Delete the duplicates the plan shows as deletes (none of them depends on another)."""
+    changes = tuple(
+        c for c in prepared.plan.changes if c.key in prepared.duplicates and c.action is Action.DELETE
+    )
+    if not changes:
+        return ApplyResult()
+    return engine.apply_destroy(
+        replace(prepared.plan, changes=changes),
+        prepared.provisioners,
+        specs=[DeleteNode(c.key) for c in changes],
+        observed=prepared.duplicates,
         parallelism=parallelism,
         on_event=listener.render_event,
         stop=stop,

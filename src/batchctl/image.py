@@ -127,13 +127,15 @@ def _hash_file(path: Path) -> bytes:
 
 
 def image_tag(cfg: JobsFile, project_dir: Path) -> str:
-    """Content-derived tag, `b-` + 16 hex chars: sha256 over the Dockerfile, the build args and every file of
-    the build context docker would send (after .dockerignore), with their paths and modes. Needs no Docker."""
+    """Content-derived tag, `b-` + 16 hex chars: sha256 over the platform, the Dockerfile, the build args and every
+    file of the build context docker would send (after .dockerignore), with their paths and modes. Needs no Docker.
+    The platform is part of it: the same files built for linux/arm64 are another image."""
     ctx = build_context(cfg, project_dir)
     digest = hashlib.sha256(_TAG_SCHEME)
     header = {
         "dockerfile": ctx.dockerfile if not ctx.inline else "<outside the context>",
         "build_args": dict(sorted(cfg.image.build_args.items())),
+        "platform": cfg.image.platform,
     }
     digest.update(json.dumps(header, sort_keys=True).encode() + b"\0")
     digest.update(_hash_file(ctx.dockerfile_path))
@@ -333,6 +335,9 @@ class ImageBuilder:
                 dockerfile=ctx.dockerfile,
                 tag=ref,
                 buildargs=dict(cfg.image.build_args) or None,
+                # What the jobs run on (image.platform), not the engine's own architecture: an arm64 laptop
+                # would otherwise build an image that fails on x86_64 Fargate with "exec format error".
+                platform=cfg.image.platform,
                 labels={"batchctl.project": cfg.project, "batchctl.tag": tag},
                 rm=True,
                 forcerm=True,

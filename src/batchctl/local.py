@@ -90,7 +90,7 @@ class ContainerSpec:
     vcpus: float
     memory_mib: int
     gpus: int
-    timeout_s: int
+    timeout_s: int | None  # None: no timeout, as a job definition without one
     array_size: int | None
 
 
@@ -234,11 +234,13 @@ def _run_container(
             container.kill()
 
     # Batch terminates an attempt after timeout_s (attemptDurationSeconds); so do we.
-    timer = threading.Timer(spec.timeout_s, stop_at_timeout)
-    timer.daemon = True
+    timer = threading.Timer(spec.timeout_s, stop_at_timeout) if spec.timeout_s is not None else None
+    if timer is not None:
+        timer.daemon = True
     try:
         container.start()
-        timer.start()
+        if timer is not None:
+            timer.start()
         for line in _split_lines(container.logs(stream=True, follow=True, stdout=True, stderr=True)):
             on_output(line)
         result = container.wait()
@@ -250,7 +252,8 @@ def _run_container(
     except OSError as exc:
         raise engine.unavailable() from exc
     finally:
-        timer.cancel()
+        if timer is not None:
+            timer.cancel()
         # Best effort: a leftover stopped container is labelled with the run id.
         with contextlib.suppress(DockerException, OSError):
             container.remove(force=True)

@@ -50,6 +50,15 @@ class Plan:
     foreign: tuple[Key, ...] = ()
     # What each resource depends on, from the specs before their Refs were filled (a filled Ref hides the edge).
     edges: Mapping[Key, frozenset[Key]] = field(default_factory=dict, compare=False)
+    # What the plan cannot do or check for the user, in one line each (e.g. a registry outside ECR may need a login).
+    notes: tuple[str, ...] = ()
+    # destroy: the state machines with runs still going, and how many (their delete stops them first).
+    running_runs: Mapping[Key, int] = field(default_factory=dict, compare=False)
+
+    @property
+    def stops_runs(self) -> int:
+        """How many running runs this plan stops (destroy stops a workflow's runs before deleting it)."""
+        return sum(self.running_runs.values())
 
     def summary(self) -> dict[str, int]:
         counts = Counter(c.action.value for c in self.changes)
@@ -74,6 +83,8 @@ class Plan:
             "triggers": [t.to_dict() for t in self.triggers],
             "orphans": [str(key) for key in self.orphans],
             "foreign": [str(key) for key in self.foreign],
+            "notes": list(self.notes),
+            "running_runs": {str(key): count for key, count in self.running_runs.items()},
         }
 
 

@@ -142,9 +142,18 @@ def job_role_policies(*, permissions: Sequence[tuple[Sequence[str], Sequence[str
 
 
 def execution_role_policies(
-    *, names: Names, image_uri: str | None, log_group_arns: Sequence[str], secret_arns: Sequence[str]
+    *,
+    names: Names,
+    image_uri: str | None,
+    log_group_arns: Sequence[str],
+    secret_arns: Sequence[str],
+    kms_key_arns: Sequence[str] = (),
 ) -> dict[str, AwsDict]:
     """The Fargate/ECS execution role: pull the jobs' image, write the jobs' logs, read the listed secrets.
+
+    `kms_key_arns` (jobs.yaml `secrets_kms_keys`): the customer-managed keys the secrets are encrypted under. ECS
+    decrypts a secret or SecureString with the execution role, which then needs kms:Decrypt on that key (keys
+    AWS manages, such as aws/secretsmanager and aws/ssm, need no grant). Exactly these keys are granted.
 
     `image_uri` is jobs.yaml's `image.uri`, or None for the image batchctl builds into the stage's repository.
     An ECR image is pulled from its own repository (any account or region); an image outside ECR needs no ECR
@@ -168,6 +177,8 @@ def execution_role_policies(
     parameters = [_parameter_arn(names, ref) for ref in secret_arns if _service_of(ref) != "secretsmanager"]
     if parameters:
         statements.append(_statement("ReadParameters", ["ssm:GetParameters"], parameters))
+    if kms_key_arns:
+        statements.append(_statement("DecryptSecrets", ["kms:Decrypt"], kms_key_arns))
     return {"execution": _document(statements)}
 
 

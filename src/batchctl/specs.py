@@ -270,6 +270,9 @@ class QueueSpec(_Keyed):
     retention_s: int = 345600
     dead_letter_arn: str | None = None
     max_receive_count: int | None = None
+    max_message_size: int | None = None  # None: not managed (SQS's default)
+    delay_s: int = 0
+    receive_wait_s: int = 0
     tags: Mapping[str, str] = field(default_factory=_empty)
     depends_on: tuple[Key, ...] = ()
 
@@ -348,6 +351,10 @@ class JobDefinitionSpec(_Keyed):
     evaluate_on_exit: tuple[Mapping[str, str], ...] = ()
     timeout_s: int | None = None
     assign_public_ip: bool = True  # Fargate in a public subnet without NAT needs a public IP to pull
+    # Fargate's runtimePlatform.cpuArchitecture: X86_64 (AWS's default) or ARM64. Not sent on EC2, which has none.
+    cpu_architecture: str = "X86_64"
+    platform_version: str | None = None  # Fargate only: X.Y.Z; None: LATEST
+    ephemeral_storage_gib: int | None = None  # Fargate only; None: Fargate's default 20 GiB
     tags: Mapping[str, str] = field(default_factory=_empty)
     depends_on: tuple[Key, ...] = ()
 

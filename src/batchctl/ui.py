@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -178,6 +178,8 @@ class Ui:
         summary = plan.summary()
         if plan.destroy:
             tail = f"{summary['delete']} to delete"
+            if plan.stops_runs:
+                tail += f"; stops {plan.stops_runs} running run(s) first"
         else:
             tail = (
                 ", ".join(
@@ -185,6 +187,8 @@ class Ui:
                 )
                 + f", {summary['noop']} unchanged"
             )
+            if summary["delete"]:  # duplicates of ours under one name: the one in use stays
+                tail += f", {summary['delete']} duplicate(s) to delete"
         self.out.print(f"Plan for {escape(plan.project)}/{escape(plan.stage)}: {tail}.")
         self._key_block(
             f"Not in jobs.yaml any more ({len(plan.orphans)}; `batchctl deploy --prune` deletes them, "
@@ -198,10 +202,14 @@ class Ui:
             plan.foreign,
             "[yellow]! ",
         )
+        for key, count in plan.running_runs.items():
+            self.out.print(f"[yellow]! {escape(str(key))} has {count} running run(s): destroy stops them[/]")
         if plan.triggers:
             self.out.print("Triggers:")
             for trigger in plan.triggers:
                 self.out.print(f"  {escape(trigger.job)}: {escape(trigger.text)}")
+        for note in plan.notes:
+            self.out.print(f"[yellow]Note:[/] {escape(note)}")
 
     def _key_block(self, heading: str, keys: tuple[Key, ...], bullet: str) -> None:
         """A heading and one line per key (`bullet` opens the line's markup), if there are any keys."""
@@ -300,11 +308,20 @@ def _redact_filter(record: logging.LogRecord) -> bool:
     return True
 
 
-def render_table(ui: Ui, *, columns: list[str], rows: list[list[str]], title: str | None = None) -> None:
-    """A table of results on stdout."""
-    table = Table(title=title, show_edge=False, header_style="bold")
+def render_table(
+    ui: Ui,
+    *,
+    columns: list[str],
+    rows: list[list[str]],
+    title: str | None = None,
+    no_wrap: Collection[str] = (),
+) -> None:
+    """A table of results on stdout; the `no_wrap` columns (ids, times) are never folded onto two lines."""
+    # No box: columns two spaces apart, so more of a row fits a narrow terminal (a header rule would be one more
+    # line to skip for `awk`).
+    table = Table(title=title, box=None, show_edge=False, pad_edge=False, header_style="bold")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in no_wrap)
     for row in rows:
         table.add_row(*(escape(c) for c in row))
     ui.out.print(table)

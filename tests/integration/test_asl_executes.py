@@ -379,3 +379,99 @@ def test_reclaims_beyond_spot_retries_fail_the_run(stage: Stage, reclaimer: Recl
     assert len(submitted_jobs(stage, "FAILED")) == 3
     assert submitted_jobs(stage, "SUCCEEDED") == []
     assert reclaimer.count == 0
+
+
+# ---- Lambda handlers (review 15 item 5) -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def handler(stage: Stage, moto_url: str) -> Iterator[str]:
+    """A Lambda function on moto's Lambda without Docker (the function's code does not run there)."""
+    import io
+    import zipfile
+
+    from tests.conftest import post_json
+
+    post_json(f"{moto_url}/moto-api/config", {"lambda": {"use_docker": False}})
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("handler.py", "def handle(event, context):\n    return None\n")
+    arn = stage.boto.client("lambda").create_function(
+        FunctionName=f"{stage.names.prefix}-handler",
+        Runtime="python3.12",
+        Role=stage.role_arn,
+        Handler="handler.handle",
+        Code={"ZipFile": archive.getvalue()},
+    )["FunctionArn"]
+    yield str(arn)
+    post_json(f"{moto_url}/moto-api/config", {"lambda": {"use_docker": True}})
+
+
+def handler_events(stage: Stage, execution_arn: str) -> list[dict[str, Any]]:
+    """The payloads the execution sent to Lambda, as Step Functions resolved them (TaskScheduled parameters)."""
+    sfn = stage.boto.client("stepfunctions")
+    events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    scheduled = [e["taskScheduledEventDetails"] for e in events if e["type"] == "TaskScheduled"]
+    return [json.loads(d["parameters"])["Payload"] for d in scheduled if d["resourceType"] == "lambda"]
+
+
+def test_handlers_get_the_run_state_metadata_batch_results_and_context(
+    stage: Stage, handler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = [stage.step("etl", "extract"), stage.step("etl", "load")]
+    metadata = {
+        "project": stage.names.project,
+        "stage": stage.names.stage,
+        "job": "etl",
+        "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo:abc123",
+        "steps": [
+            {"name": "extract", "command": ["echo", "Ref::body"], "vcpus": 1, "memory_mib": 512},
+            {"name": "load", "command": ["echo", "Ref::body"], "vcpus": 1, "memory_mib": 512},
+        ],
+    }
+    definition = asl.job_workflow(
+        names=stage.names,
+        job="etl",
+        steps=steps,
+        topic_arn=stage.names.topic_arn,
+        compute_type="FARGATE_SPOT",
+        on_success_lambda=handler,
+        on_failure_lambda=handler,
+        metadata=metadata,
+    )
+    machine = stage.boto.client("stepfunctions").create_state_machine(
+        name=stage.names.state_machine("etl"), definition=json.dumps(definition), roleArn=stage.role_arn
+    )["stateMachineArn"]
+    run = {"body": '{"n": 3}', "time": "2024-05-01T10:00:00Z", "source": "cli", "id": "r-ok"}
+
+    succeeded = stage.run(machine, asl.direct_input(body=run["body"], run_id=run["id"], time=run["time"]))
+    assert succeeded["status"] == "SUCCEEDED"
+    (event,) = handler_events(stage, succeeded["executionArn"])
+    # The notification's fields, as handlers got them before.
+    assert (event["status"], event["run_id"], event["job"]) == ("SUCCEEDED", succeeded["name"], "etl")
+    # The run input and each step's whole DescribeJobs result.
+    assert event["state"]["run"] == run
+    for key in ("extract", "load"):
+        result = event["state"]["batch"][key]
+        described = stage.batch_job(result["JobId"])
+        assert result["Status"] == described["status"] == "SUCCEEDED"
+        assert result["JobName"] == described["jobName"]
+        assert "Container" in result
+    # The execution context and what was deployed.
+    assert event["context"]["Execution"]["Name"] == succeeded["name"]
+    assert event["context"]["Execution"]["Id"] == succeeded["executionArn"]
+    assert event["context"]["StateMachine"]["Name"] == stage.names.state_machine("etl")
+    assert event["metadata"] == metadata
+    assert len(json.dumps(event).encode()) < 256 * 1024  # Step Functions' limit of a task's input
+
+    monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")  # moto's Batch (in this process) fails every job
+    failed = stage.run(machine, asl.direct_input(body="{}", run_id="r-ko", time=run["time"]))
+    assert failed["status"] == "FAILED"
+    (event,) = handler_events(stage, failed["executionArn"])
+    assert event["status"] == "FAILED"
+    assert event["state"]["error"]["Error"] == "States.TaskFailed"
+    assert (
+        json.loads(event["state"]["error"]["Cause"])["Status"] == "FAILED"
+    )  # the failed step's DescribeJobs
+    assert event["state"]["batch"] == {}  # no step finished
+    assert event["metadata"] == metadata

@@ -101,7 +101,7 @@ def values_for(name: str) -> st.SearchStrategy[str]:
     if name == "body_file":
         files = ["-", "body.json", "bodies.jsonl", "missing.json", ".", "jobs.yaml"]
         return st.sampled_from([f if f == "-" else f"{PROJECT}/{f}" for f in files])
-    if name == "directory":  # init writes here: keep it inside the project's scratch folder
+    if name in ("directory", "out"):  # init and export write there: keep them inside the project's folder
         return st.text(string.ascii_letters + "-_ .", min_size=1, max_size=12).map(
             lambda s: f"{PROJECT}/new/{s}"
         )

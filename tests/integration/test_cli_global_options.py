@@ -96,6 +96,7 @@ def test_every_command_gives_the_same_result_with_global_options_before_or_after
         Case(["image", "push"], code=1),
         Case(["run", "fib", "--body", "x"], code=2),  # without --local: a usage error
         Case(["unlock", "--yes"]),  # no lock held: says so, exit 0
+        Case(["outputs"]),  # its own -o (text, json, env) takes the global one's place after the command
         Case(["destroy", "--yes", "--parallelism", "1"], between=deployed),
     ]
     covered = {" ".join(case.args[:2]) if case.args[0] in GROUPS else case.args[0] for case in cases}

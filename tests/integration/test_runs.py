@@ -484,6 +484,13 @@ def _execution(names: Names, *, status: str, error: str | None) -> dict[str, Any
     return answer
 
 
+def _no_retries_yet(stub: Stubber) -> None:
+    """retry_run looks for earlier retries of the run (`r1-r1` first) before it starts one."""
+    stub.add_client_error(
+        "describe_execution", service_error_code="ExecutionDoesNotExist", http_status_code=400
+    )
+
+
 def test_retry_redrives_a_run_that_stopped_mid_way(aws: Any, names: Names) -> None:
     # moto has no RedriveExecution (it answers 500): the request is checked against botocore's model instead.
     client = aws.client("stepfunctions")
@@ -492,6 +499,7 @@ def test_retry_redrives_a_run_that_stopped_mid_way(aws: Any, names: Names) -> No
         stub.add_response(
             "describe_execution", _execution(names, status="ABORTED", error=None), {"executionArn": arn}
         )
+        _no_retries_yet(stub)
         stub.add_response(
             "redrive_execution", {"redriveDate": datetime(2024, 5, 2, tzinfo=UTC)}, {"executionArn": arn}
         )
@@ -507,6 +515,7 @@ def test_retry_does_not_redrive_a_failure_our_workflow_caught(aws: Any, names: N
         stub.add_response(
             "describe_execution", _execution(names, status="FAILED", error="batchctl.States.TaskFailed")
         )
+        _no_retries_yet(stub)
         stub.add_response(
             "start_execution",
             {
@@ -528,6 +537,7 @@ def test_retry_falls_back_when_redrive_is_refused(aws: Any, names: Names) -> Non
     client = aws.client("stepfunctions")
     with Stubber(client) as stub:
         stub.add_response("describe_execution", _execution(names, status="TIMED_OUT", error="States.Timeout"))
+        _no_retries_yet(stub)
         stub.add_client_error(
             "redrive_execution", service_error_code="ExecutionNotRedrivable", http_status_code=400
         )

@@ -226,6 +226,63 @@ def test_status_lists_runs_as_a_table_and_as_json(project: tuple[Path, Names], b
     ]
 
 
+def test_status_ids_can_be_copied_into_retry_and_logs_and_fit_80_columns(
+    project: tuple[Path, Names], boto: Any
+) -> None:
+    config, names = project
+    _machine(boto, names, "fib", SUCCEED)
+    _machine(boto, names, "daily", FAIL)
+    boto.client("logs").create_log_group(logGroupName=names.log_group("fib"))
+    cli = "cli-20261204T134024Z-aaaa000"
+    twins = "3f2a9c1e-0000-4000-8000-00000000000"  # alike up to their 11th character
+    for run_id in (f"{cli}1", f"{cli}2", f"{twins[:9]}1{twins[10:]}1", f"{twins}2"):
+        _run(boto, names, "fib", run_id, {"source": "cli", "body": "{}", "id": run_id, "time": "t"})
+    failed = "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a5b6"
+    _run(boto, names, "daily", failed, {"source": "cli", "body": "{}", "id": failed, "time": "t"})
+    _run(boto, names, "daily", "r1", {"source": "cli", "body": "{}", "id": "r1", "time": "t"})
+    every_id = [
+        e["name"]
+        for job in ("fib", "daily")
+        for e in boto.client("stepfunctions").list_executions(stateMachineArn=names.state_machine_arn(job))[
+            "executions"
+        ]
+    ]
+
+    table = CliRunner().invoke(app, ["-c", str(config), "status"], env={"COLUMNS": "80"})
+    assert table.exit_code == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), "\n".join(lines)
+    header, *rows = lines
+    assert "STATUS" in header
+    assert "STATE" not in header.replace("STATUS", "")
+    shown = {row.split()[0]: row for row in rows}
+    assert len(shown) == len(every_id) == 6
+    for value, row in shown.items():
+        # What is shown is one run's id or a prefix of it that no other run's id starts with.
+        owners = [i for i in every_id if i == value] or [i for i in every_id if i.startswith(value)]
+        assert len(owners) == 1, (value, owners)
+        assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row), row  # the start, on one line
+    assert "r1" in shown
+    assert "5e6f7a8b" in shown
+    assert f"{cli}1" in shown  # a prefix would save next to nothing: the id whole
+
+    retried = run(config, "retry", "5e6f7a8b")
+    assert retried.exit_code == 0, retried.stderr
+    assert retried.stdout.strip() == f"{failed}-r1"
+    assert f"with the input of run {failed}" in retried.stderr
+    twin = next(value for value in shown if value.startswith("3f2a9c1e"))
+    logs = run(config, "-o", "json", "logs", "tail", "fib", "--run", twin)
+    assert logs.exit_code == 0, logs.stderr
+    ambiguous = run(config, "logs", "tail", "fib", "--run", "3f2a9c1e")
+    assert ambiguous.exit_code == 2
+    assert "is ambiguous: 2 runs start with it" in ambiguous.stderr
+    _clean(ambiguous)
+
+    document = json.loads(run(config, "-o", "json", "status", "daily").stdout)
+    assert all(r["status"] == "FAILED" and "state" not in r for r in document["runs"])
+    assert f"{failed}-r1" in {r["run_id"] for r in document["runs"]}
+
+
 def test_status_of_an_unknown_job_or_nothing_deployed(project: tuple[Path, Names]) -> None:
     config, _ = project
     unknown = run(config, "status", "nope")
@@ -251,6 +308,36 @@ def test_retry_a_failed_run_and_a_run_that_does_not_exist(project: tuple[Path, N
     assert ghost.exit_code == 1
     assert f"no run 'ghost' in any job of {names.prefix}" in ghost.stderr
     _clean(ghost)
+
+
+def test_retry_of_a_run_already_retried_successfully_needs_force(
+    project: tuple[Path, Names], boto: Any
+) -> None:
+    config, names = project
+    _machine(boto, names, "fib", SUCCEED)
+    _machine(boto, names, "daily", FAIL)
+    _run(boto, names, "daily", "r1", {"source": "cli", "body": "{}", "id": "r1", "time": "t"})
+    # The cause is fixed: from now on the workflow succeeds, and so does the first retry.
+    sfn = boto.client("stepfunctions")
+    sfn.update_state_machine(stateMachineArn=names.state_machine_arn("daily"), definition=json.dumps(SUCCEED))
+    first = run(config, "retry", "r1")
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.strip() == "r1-r1"
+    for _ in range(200):
+        if sfn.describe_execution(executionArn=names.execution_arn("daily", "r1-r1"))["status"] != "RUNNING":
+            break
+    # Off a terminal nobody can be asked: refused (usage exit code), nothing started, --force named.
+    again = run(config, "retry", "r1")
+    assert again.exit_code == 2
+    assert "already retried successfully: r1-r1" in again.stderr
+    assert "--force" in again.stderr
+    assert again.stdout == ""
+    _clean(again)
+    executions = sfn.list_executions(stateMachineArn=names.state_machine_arn("daily"))["executions"]
+    assert sorted(e["name"] for e in executions) == ["r1", "r1-r1"]
+    forced = run(config, "retry", "r1", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert forced.stdout.strip() == "r1-r2"
 
 
 # ---- schedule -------------------------------------------------------------------------------------------------

@@ -265,6 +265,10 @@ def test_deleting_state_machine_reads_as_absent_and_delete_waits_until_gone(
     stubbed_sfn.add_response("describe_state_machine", _described(arn, spec, status="DELETING"))
     assert prov.read(spec) is None
 
+    # No run in flight: nothing to stop before the delete.
+    stubbed_sfn.add_response(
+        "list_executions", {"executions": []}, {"stateMachineArn": arn, "statusFilter": "RUNNING"}
+    )
     stubbed_sfn.add_response("delete_state_machine", {}, {"stateMachineArn": arn})
     stubbed_sfn.add_response("describe_state_machine", _described(arn, spec, status="DELETING"))
     stubbed_sfn.add_client_error(

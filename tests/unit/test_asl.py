@@ -424,7 +424,11 @@ def test_each_step_submits_a_batch_job_with_run_parameters_and_environment(case:
             assert "ArrayProperties" not in parameters
         # review 5: Batch bounds the job (its timeout per attempt, the queue's RUNNABLE cancel); see below.
         assert "TimeoutSeconds" not in task
-        assert task["ResultSelector"] == {"JobId.$": "$.JobId"}
+        # Handlers get each step's whole DescribeJobs result; without one the state keeps the job id only.
+        if "lambda" in case:
+            assert "ResultSelector" not in task
+        else:
+            assert task["ResultSelector"] == {"JobId.$": "$.JobId"}
         assert task["ResultPath"].startswith("$.batch.")
 
 
@@ -681,9 +685,25 @@ def test_lambda_handlers_get_the_payload() -> None:
     for name, function in ((asl.SUCCESS_HANDLER, OK_LAMBDA), (asl.FAILURE_HANDLER, KO_LAMBDA)):
         task = states[name]
         assert task["Resource"] == "arn:aws:states:::lambda:invoke"
-        assert task["Parameters"] == {"FunctionName": function, "Payload.$": "$.notification"}
+        assert task["Parameters"]["FunctionName"] == function
+        payload = task["Parameters"]["Payload"]
+        # The notification's fields as before, then what the hand-written handlers got: {state, context}.
+        notification = states[asl.SUCCESS_MESSAGE if name == asl.SUCCESS_HANDLER else asl.FAILURE_MESSAGE]
+        assert notification["Parameters"].items() <= payload.items()
+        assert payload["state.$"] == "$"
+        assert payload["context"]["Execution"]["Id.$"] == "$$.Execution.Id"
+        assert "Input" not in json.dumps(payload["context"])  # the input is in the state, once
+        assert payload["metadata"]["job"] == "etl"
         assert task["ResultPath"] is None
-        assert "Lambda.Unknown" not in task["Retry"][0]["ErrorEquals"]  # the function's own errors: no retry
+        # The Lambda service's errors are retried as the hand-written workflows did; the function's own never.
+        (retry,) = task["Retry"]
+        assert set(retry["ErrorEquals"]) == {
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException",
+        }
+        assert (retry["MaxAttempts"], retry["BackoffRate"], retry["IntervalSeconds"]) == (6, 2.0, 2)
 
 
 def test_only_configured_handlers_appear() -> None:

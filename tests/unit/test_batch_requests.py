@@ -223,6 +223,7 @@ def test_job_definition_request_is_what_batch_stores() -> None:
             "secrets": [{"name": "TOKEN", "valueFrom": spec.secrets["TOKEN"]}],
             "networkConfiguration": {"assignPublicIp": "DISABLED"},
             "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
+            "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
         },
         "retryStrategy": {
             "attempts": 3,
@@ -245,6 +246,7 @@ def test_an_ec2_job_definition_request_has_its_gpus_and_no_fargate_settings() ->
     ]
     assert "networkConfiguration" not in container
     assert "fargatePlatformConfiguration" not in container
+    assert "runtimePlatform" not in container
     assert "executionRoleArn" not in container
 
 

@@ -67,6 +67,11 @@ CASES = [
     ("schedule pause fibonacci", "job 'fibonacci' has no schedule"),
     ("schedule resume nope", "no job named 'nope'"),
     ("unlock extra", "unexpected extra argument"),
+    ("dlq nope", "no job named 'nope'"),
+    ("dlq fibonacci --show -1", "'--show'"),
+    ("export cloudformation --format xml", "--format xml"),
+    ("export nope", "No such command 'nope'"),
+    ("outputs extra", "unexpected extra argument"),
 ]
 
 

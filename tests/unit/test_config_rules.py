@@ -128,7 +128,7 @@ def test_gpus_only_on_ec2_or_spot() -> None:
 
     assert at(issue) == (7, "jobs.hello.gpus")
     assert issue.message == "GPUs need compute type EC2 or SPOT; Fargate has none"
-    parse_config(MINIMAL + "    gpus: 1\ncompute: {type: EC2}\n")
+    parse_config(MINIMAL + "    gpus: 1\ncompute: {type: EC2, instance_types: [g5]}\n")
 
 
 def test_a_step_that_can_never_be_placed() -> None:

@@ -374,3 +374,33 @@ def test_log_reading_starts_a_minute_before_the_run() -> None:
     started = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
     assert runs.log_start_ms(started) == 1_714_557_600_000 - 60_000
     assert runs.LOG_LOOKBACK_MS == 60_000
+
+
+def test_every_attempt_of_a_batch_job_has_its_stream_oldest_first() -> None:
+    # DescribeJobs of a job in its third attempt: two attempts ended (each a task of its own), one running.
+    item = {
+        "attempts": [
+            {"container": {"logStreamName": "main/default/task-1"}},
+            {"container": {}},  # an attempt that never started its container
+            {"container": {"logStreamName": "main/default/task-2"}},
+        ],
+        "container": {"logStreamName": "main/default/task-3"},
+    }
+
+    assert runs.batchjobs.log_streams_of(item) == (
+        "main/default/task-1",
+        "main/default/task-2",
+        "main/default/task-3",
+    )
+    assert runs.batchjobs.log_streams_of({"container": {}}) == ()
+
+
+def test_array_children_are_named_by_index() -> None:
+    parent = runs.BatchJob(job_id="abc", step="load", array_size=3)
+    single = runs.BatchJob(job_id="def", step="extract")
+
+    assert runs.batchjobs.array_children([single, parent]) == [
+        ("load", "abc:0"),
+        ("load", "abc:1"),
+        ("load", "abc:2"),
+    ]

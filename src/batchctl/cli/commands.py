@@ -26,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("batchctl.cli.logs", "logs_app"),
     "schedule": ("batchctl.cli.schedule", "schedule_app"),
     "unlock": ("batchctl.cli.unlock", "unlock"),
+    "export": ("batchctl.cli.export", "export_app"),
+    "dlq": ("batchctl.cli.dlq", "dlq"),
+    "outputs": ("batchctl.cli.outputs", "outputs"),
 }
 # What `batchctl --help` lists for each command without loading it: its help text (a unit test keeps them equal).
 SUMMARIES: dict[str, str] = {
@@ -38,12 +41,15 @@ SUMMARIES: dict[str, str] = {
     "run": "Run a job's container locally with the command, environment and Ref:: substitution Batch would use.",
     "init": "Scaffold jobs.yaml, Dockerfile and job/ (one on-demand and one scheduled job) in an empty folder.",
     "submit": "Run a job now, through its queue (or --direct), and print the message or run id.",
-    "status": "Recent runs: id, source, state, started, duration, Batch job ids.",
+    "status": "Recent runs: id (or a unique prefix), source, status, started, duration, Batch jobs.",
     "retry": "Re-run a failed run with its original input; prints the id of the run now going.",
     "image": "Build and push the job image.",
     "logs": "Container output of a job's runs.",
     "schedule": "Pause or resume a job's schedule.",
     "unlock": "Break the lock of this project and stage, left by a command that is gone (shows the holder, then asks).",
+    "export": "Export the stage's resources for another tool.",
+    "dlq": "Messages in a job's dead-letter queue: how many, some of them (--show N), or move them back (--redrive).",
+    "outputs": "Print each job's queue URL and ARN, state machine ARN and the topic ARN (for apps that submit).",
 }
 
 

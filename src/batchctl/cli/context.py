@@ -62,6 +62,10 @@ class CliState:
                 raise
         return self._config
 
+    def use_config(self, cfg: JobsFile) -> None:
+        """Act on `cfg` instead of jobs.yaml (destroy's stand-in when jobs.yaml cannot be used)."""
+        self._config = cfg
+
     def aws(self) -> Aws:
         """The AWS session for this project: --profile, then region from --region / jobs.yaml / environment."""
         if self._aws is None:

@@ -9,6 +9,7 @@ import typer
 
 from batchctl.cli.complete import complete_job
 from batchctl.cli.context import NOTHING_DONE, CliState, ParallelismOption, confirmation
+from batchctl.cli.target import show_target
 from batchctl.cli.unlock import LockTimeoutOption, stage_lock
 from batchctl.errors import ExitCode
 
@@ -48,6 +49,7 @@ def deploy(
     ui = state.ui
     cfg = state.config()
     deployment.check_jobs(cfg, jobs or [], prune=prune)
+    target = show_target(state)
     stop = threading.Event()
     # Held from before the plan is read until the command ends: two deploys must never plan the same creates.
     with stage_lock(
@@ -75,9 +77,9 @@ def deploy(
             ui.info("No changes: everything is up to date.")
             ui.render_kept_orphans(plan)
 
-        ui.emit({"plan": plan.to_dict(), "result": NOTHING_DONE}, up_to_date)
+        ui.emit({"plan": plan.to_dict(), "result": NOTHING_DONE, "target": target}, up_to_date)
         return
-    ui.emit({"plan": plan.to_dict(), "result": result.to_dict()})
+    ui.emit({"plan": plan.to_dict(), "result": result.to_dict(), "target": target})
     ui.render_apply_result(result, verb="deploy")
     if not prune:
         ui.render_kept_orphans(plan)

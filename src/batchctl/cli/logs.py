@@ -53,7 +53,12 @@ def tail(
         str | None, typer.Option("--filter", help="CloudWatch Logs filter pattern, e.g. ERROR.")
     ] = None,
     run: Annotated[
-        str | None, typer.Option("--run", help="Only the output of this run.", autocompletion=complete_run)
+        str | None,
+        typer.Option(
+            "--run",
+            help="Only the output of this run (its id or a unique prefix).",
+            autocompletion=complete_run,
+        ),
     ] = None,
     step: Annotated[str | None, typer.Option("--step", help="Only the output of this step.")] = None,
 ) -> None:
@@ -76,6 +81,7 @@ def tail(
     streams: runs.RunStreams | None = None
     prefix: str | None = None
     if run is not None:
+        run = runs.locate_run(aws, names, jobs=[job], run_id=run).run_id  # a unique prefix names the run too
         streams = runs.RunStreams(aws, names, job=job, run_id=run, step=step)
         if start_ms is None:
             start_ms = runs.log_start_ms(streams.started)

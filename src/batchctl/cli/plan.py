@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from batchctl.cli.context import CliState, ParallelismOption
+from batchctl.cli.target import show_target
 from batchctl.errors import ExitCode
 
 
@@ -24,13 +25,17 @@ def plan(
     parallelism: ParallelismOption = 16,
 ) -> None:
     """Show what deploy would change (reads AWS, changes nothing)."""
-    from batchctl import deployment
+    from batchctl import deployment, endpoints
 
     state: CliState = ctx.obj
     ui = state.ui
-    made = deployment.prepare(
+    target = show_target(state)
+    prepared = deployment.prepare(
         state.config(), state.aws(), project_dir=state.project_dir, listener=ui, parallelism=parallelism
-    ).plan
-    ui.emit({"plan": made.to_dict()}, lambda: ui.render_plan(made, show_noop=show_unchanged))
+    )
+    made = prepared.plan
+    found = endpoints.from_observed(prepared.cfg, prepared.names, prepared.observed)
+    payload = {"plan": made.to_dict(), "target": target, "outputs": [e.to_dict() for e in found]}
+    ui.emit(payload, lambda: ui.render_plan(made, show_noop=show_unchanged))
     if check and (made.has_changes or made.orphans):
         raise typer.Exit(int(ExitCode.DRIFT))

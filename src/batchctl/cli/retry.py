@@ -3,31 +3,55 @@ run, otherwise a new execution `<run>-r<n>`)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from batchctl.cli.complete import complete_run
-from batchctl.cli.context import CliState
+from batchctl.cli.context import CliState, confirm_or_exit
 
 
 def retry(
     ctx: typer.Context,
     run: Annotated[
-        str, typer.Argument(help="Run id (the RUN column of `batchctl status`).", autocompletion=complete_run)
+        str,
+        typer.Argument(
+            help="Run id or a unique prefix (the RUN column of `batchctl status`).",
+            autocompletion=complete_run,
+        ),
     ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Retry even if the run was already retried successfully.")
+    ] = False,
 ) -> None:
     """Re-run a failed run with its original input; prints the id of the run now going."""
     from batchctl import runs
 
     state: CliState = ctx.obj
     ui = state.ui
-    result = runs.retry_run(state.aws(), state.names(), jobs=sorted(state.config().jobs), run_id=run)
+
+    def ask(question: str) -> None:
+        confirm_or_exit(ui, question=question, yes=False)
+
+    # Off a terminal there is no one to ask: retry_run then refuses, with a hint to use --force.
+    result = runs.retry_run(
+        state.aws(),
+        state.names(),
+        jobs=sorted(state.config().jobs),
+        run_id=run,
+        force=force,
+        confirm=ask if sys.stdin.isatty() else None,
+    )
     if result.redriven:
-        ui.info(escape(f"redrove run {run} of {result.job}: it resumes at the state that did not finish"))
+        ui.info(
+            escape(
+                f"redrove run {result.retried} of {result.job}: it resumes at the state that did not finish"
+            )
+        )
     else:
-        ui.info(escape(f"started run {result.run_id} of {result.job} with the input of run {run}"))
+        ui.info(escape(f"started run {result.run_id} of {result.job} with the input of run {result.retried}"))
     payload = {
         "job": result.job,
         "retried": result.retried,

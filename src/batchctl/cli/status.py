@@ -1,4 +1,4 @@
-"""`batchctl status`: a job's (or every job's) recent runs: id, source, state, start, duration, Batch jobs; with
+"""`batchctl status`: a job's (or every job's) recent runs: id, source, status, start, duration, Batch jobs; with
 --failed also the error and cause; and why a run whose Batch job sits in RUNNABLE is stuck."""
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ def format_duration(seconds: float) -> str:
 
 
 def _batch_column(summary: RunSummary) -> str:
-    parts = []
-    for job in summary.batch_jobs:
-        step = f"{job.step} " if job.step else ""
-        parts.append(f"{step}{job.job_id[:8]} {job.status}")
+    """Each Batch job's status (with its step when the job has several); the ids are in `-o json`."""
+    steps = {job.step for job in summary.batch_jobs}
+    parts = [
+        f"{job.step} {job.status}" if job.step and len(steps) > 1 else job.status
+        for job in summary.batch_jobs
+    ]
     return ", ".join(parts) or "-"
 
 
@@ -44,8 +46,8 @@ def status(
         bool, typer.Option("--failed", help="Only failed, timed-out and aborted runs, with error and cause.")
     ] = False,
 ) -> None:
-    """Recent runs: id, source, state, started, duration, Batch job ids."""
-    from batchctl import runs
+    """Recent runs: id (or a unique prefix), source, status, started, duration, Batch jobs."""
+    from batchctl import endpoints, runs
 
     state: CliState = ctx.obj
     ui = state.ui
@@ -56,6 +58,9 @@ def status(
     with ui.status("reading runs"):
         summaries = runs.list_runs(aws, names, jobs=jobs, limit=limit, failed_only=failed)
     payload = {"project": cfg.project, "stage": cfg.stage, "runs": [s.to_dict() for s in summaries]}
+    if ui.is_json:  # what an app needs to reach the jobs, as `batchctl outputs` gives it
+        found = endpoints.read_endpoints(aws, cfg, names)
+        payload["outputs"] = [e.to_dict() for e in found if e.job in jobs]
     if summaries:
         ui.emit(payload, lambda: _render(ui, summaries, failed=failed))
     else:
@@ -63,29 +68,42 @@ def status(
         ui.emit(payload, lambda: ui.info(f"No {'failed ' if failed else ''}runs of {which}."))
 
 
+# Shown only when the terminal is wide enough (in this order); -o json always has them.
+OPTIONAL_COLUMNS = ("SOURCE", "BATCH")
+COLUMN_GAP = 2
+
+
 def _render(ui: Ui, summaries: list[RunSummary], *, failed: bool) -> None:
-    """The runs as a table on stdout; why any RUNNABLE Batch job is stuck on stderr."""
-    from batchctl.runs import iso_utc, summarize_cause
+    """The runs as a table on stdout, as wide as the terminal allows without folding an id or a time; why any
+    RUNNABLE Batch job is stuck on stderr."""
+    from batchctl.runs import iso_utc, short_ids, summarize_cause
     from batchctl.ui import render_table
 
-    columns = ["RUN", "JOB", "SOURCE", "STATE", "STARTED (UTC)", "DURATION", "BATCH JOBS"]
+    # STATUS is the `status` of -o json. RUN: the id, or a prefix no other run shown starts with, which retry,
+    # cancel and `logs tail --run` accept.
+    shown = short_ids(s.run_id for s in summaries)
+    cells: dict[str, list[str]] = {
+        "RUN": [shown[s.run_id] for s in summaries],
+        "JOB": [s.job for s in summaries],
+        "SOURCE": [s.source for s in summaries],
+        "STATUS": [s.status for s in summaries],
+        "STARTED (UTC)": [iso_utc(s.started).replace("T", " ")[:19] for s in summaries],
+        "DURATION": [format_duration(s.duration_s) for s in summaries],
+        "BATCH": [_batch_column(s) for s in summaries],
+    }
     if failed:
-        columns += ["ERROR", "CAUSE"]
-    rows = []
-    for summary in summaries:
-        row = [
-            summary.run_id,
-            summary.job,
-            summary.source,
-            summary.status,
-            iso_utc(summary.started).replace("T", " ")[:19],
-            format_duration(summary.duration_s),
-            _batch_column(summary),
-        ]
-        if failed:
-            row += [summary.error or "", summarize_cause(summary.cause, limit=120)]
-        rows.append(row)
-    render_table(ui, columns=columns, rows=rows)
+        cells["ERROR"] = [s.error or "" for s in summaries]
+        cells["CAUSE"] = [summarize_cause(s.cause, limit=120) for s in summaries]
+    widths = {name: max(len(name), *map(len, values)) for name, values in cells.items()}
+    kept = [name for name in cells if name not in OPTIONAL_COLUMNS and name not in ("ERROR", "CAUSE")]
+    used = sum(widths[name] + COLUMN_GAP for name in kept) - COLUMN_GAP
+    for name in OPTIONAL_COLUMNS:
+        if used + COLUMN_GAP + widths[name] <= ui.out.width - (40 if failed else 0):
+            kept.append(name)
+            used += COLUMN_GAP + widths[name]
+    columns = [name for name in cells if name in kept or name in ("ERROR", "CAUSE")]
+    rows = [[cells[name][index] for name in columns] for index in range(len(summaries))]
+    render_table(ui, columns=columns, rows=rows, no_wrap=("RUN", "STATUS", "STARTED (UTC)", "DURATION"))
     for summary in summaries:
         if summary.stuck:
             ui.warn(f"run {summary.run_id} of {summary.job}: {summary.stuck}")

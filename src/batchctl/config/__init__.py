@@ -1,9 +1,11 @@
 """jobs.yaml as validated, frozen models: load_config() and what other modules use, re-exported from the package.
 
 models.py (field types, one model per section, JobsFile) · steps.py (each step's effective settings) · rules.py
-(rules over several sections) · issues.py (pydantic errors → positioned issues) · load.py (parse, load, schema).
+(rules over several sections) · expressions.py (cron, rate, time zone) · issues.py (pydantic errors → positioned
+issues) · load.py (parse, load, schema).
 """
 
+from batchctl.config.expressions import cron_problem, rate_problem, timezone_problem
 from batchctl.config.issues import _Dropped, render_path
 from batchctl.config.load import config_schema, load_config, parse_config
 from batchctl.config.models import (
@@ -22,9 +24,6 @@ from batchctl.config.models import (
     QueueConfig,
     ScheduleConfig,
     StepConfig,
-    cron_problem,
-    rate_problem,
-    timezone_problem,
 )
 from batchctl.config.steps import StepSettings, resolve_steps
 

@@ -11,7 +11,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -24,7 +23,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from batchctl import cron
+from batchctl.config import awsvalues, extras
+from batchctl.config.expressions import cron_problem, rate_problem, timezone_problem
 from batchctl.yamlpos import KeyPath
 
 DEFAULT_CIDR = "10.20.0.0/24"
@@ -151,7 +151,7 @@ def _check_tag_key(key: str) -> str:
         raise PydanticCustomError(
             "batchctl_tag_reserved", "tag keys starting 'batchctl:' or 'aws:' are reserved"
         )
-    return key
+    return awsvalues.check_tag_key_text(key)
 
 
 WholeNumber = Annotated[int, BeforeValidator(_no_bool)]
@@ -167,7 +167,9 @@ SecretArn = Annotated[str, AfterValidator(_check_secret_arn)]
 Command = Annotated[list[str], Field(min_length=1)]
 ResourceName = Annotated[str, Field(pattern=NAME_PATTERN)]
 TagKey = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_check_tag_key)]
-TagValue = Annotated[str, Field(max_length=256)]
+TagValue = Annotated[str, Field(max_length=256), AfterValidator(awsvalues.check_tag_value)]
+KmsKeyArn = Annotated[str, AfterValidator(awsvalues.check_kms_key_arn)]
+Tags = Annotated[dict[TagKey, TagValue], AfterValidator(awsvalues.check_tag_count)]
 
 
 class _Model(BaseModel):
@@ -176,48 +178,6 @@ class _Model(BaseModel):
 
 
 # ---- schedule expressions ------------------------------------------------------------------------------------
-
-
-def cron_problem(expression: str) -> str | None:
-    """What cron.parse (the one AWS cron grammar) finds wrong with an expression, or None."""
-    try:
-        cron.parse(expression)
-    except cron.CronError as exc:
-        return str(exc)
-    return None
-
-
-def rate_problem(expression: str) -> str | None:
-    """What is wrong with a rate (`1 hour`, `5 minutes`; singular exactly for 1), or None."""
-    match = re.fullmatch(r"(\d+) (minute|hour|day)(s?)", expression)
-    if not match:
-        return "expected '<n> minute(s)|hour(s)|day(s)', e.g. '1 hour' or '5 minutes'"
-    count, unit, plural = int(match.group(1)), match.group(2), match.group(3)
-    if count < 1:
-        return "the rate must be at least 1"
-    if (count == 1) == bool(plural):
-        fixed = f"{count} {unit}" + ("" if count == 1 else "s")
-        return f"AWS wants the singular unit for 1 and the plural otherwise: {fixed!r}"
-    return None
-
-
-def timezone_problem(name: str) -> str | None:
-    """What is wrong with an IANA time zone name, or None."""
-    not_zones = {"localtime", "posixrules", "Factory"}
-    if name and name not in not_zones and not name.startswith(("posix/", "right/", "/", ".")):
-        try:
-            ZoneInfo(name)
-            return None
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            pass
-    import difflib  # only on the error path
-    from zoneinfo import available_timezones
-
-    zones = sorted(available_timezones() - not_zones)
-    exact = [z for z in zones if z.lower() == name.lower()]
-    close = exact or difflib.get_close_matches(name, zones, n=1)
-    suggestion = f"; did you mean {close[0]!r}?" if close else ""
-    return f"{name!r} is not an IANA time zone such as UTC or Asia/Tokyo{suggestion}"
 
 
 # ---- models ---------------------------------------------------------------------------------------------------
@@ -231,6 +191,8 @@ class ImageConfig(_Model):
     uri: Annotated[str, Field(pattern=r"^\S+$")] | None = None
     build_args: dict[str, str] = Field(default_factory=dict)
     keep_images: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=1000)] = 10
+    # What the image is built for and the jobs run on (Fargate's runtimePlatform; EC2 instance types must match).
+    platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
 
     @model_validator(mode="after")
     def _uri_or_build(self) -> Self:
@@ -329,6 +291,8 @@ class ComputeConfig(_Model):
         None
     )
     runnable_timeout_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=600, le=86400)] = 1800
+    instance_role: extras.RoleBlock[Permission] | None = None  # EC2/SPOT: more for the instances' role
+    execution_role: extras.RoleBlock[Permission] | None = None  # more for the execution role (pull, logs)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -369,10 +333,12 @@ class Defaults(_Model):
     vcpus: PositiveNumber = 1
     memory_mib: PositiveInt = 2048
     gpus: GpuCount = 0
-    timeout_s: TimeoutSeconds = 3600
+    timeout_s: TimeoutSeconds | None = 3600  # null: no Batch timeout
     retries: Retries = 1
     spot_retries: SpotRetries = 2
     log_retention_days: WholeNumber = 30
+    platform_version: extras.PlatformVersion = "LATEST"  # Fargate only
+    ephemeral_storage_gib: extras.EphemeralStorageGib | None = None  # Fargate only; None: Fargate's 20 GiB
 
     @field_validator("log_retention_days")
     @classmethod
@@ -410,6 +376,13 @@ class NotifyConfig(_Model):
         return self
 
 
+class JobNotifyConfig(_Model):
+    """A job's own handlers: each one set replaces the stage's (`notify.on_*_lambda`) for this job."""
+
+    on_success_lambda: Annotated[str, Field(pattern=LAMBDA_ARN)] | None = None
+    on_failure_lambda: Annotated[str, Field(pattern=LAMBDA_ARN)] | None = None
+
+
 class Permission(_Model):
     """One extra IAM statement for the job's own role."""
 
@@ -423,6 +396,10 @@ class QueueConfig(_Model):
     visibility_timeout_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=43200)] = 60
     max_receive_count: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=1000)] = 3
     retention_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=60, le=1209600)] = 345600
+    max_message_size: extras.MessageSize | None = None  # None: SQS's default
+    delay_s: extras.DelaySeconds = 0
+    receive_wait_s: extras.ReceiveWaitSeconds = 0
+    dead_letter: bool = True
 
 
 class ScheduleConfig(_Model):
@@ -512,6 +489,9 @@ class JobConfig(_Model):
     environment: dict[EnvName, str] = Field(default_factory=dict)
     secrets: dict[EnvName, SecretArn] = Field(default_factory=dict)
     permissions: list[Permission] = Field(default_factory=list)
+    managed_policies: list[extras.ManagedPolicyArn] = Field(
+        default_factory=list
+    )  # attached to the job's role
     queue: QueueConfig | None = None
     schedule: ScheduleConfig | None = None
     vcpus: PositiveNumber | None = None
@@ -521,6 +501,10 @@ class JobConfig(_Model):
     retries: Retries | None = None
     spot_retries: SpotRetries | None = None
     array_size: ArraySize | None = None
+    notify: JobNotifyConfig | None = None
+    platform_version: extras.PlatformVersion | None = None
+    ephemeral_storage_gib: extras.EphemeralStorageGib | None = None
+    workflow_logs: extras.WorkflowLogsOverride | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -570,13 +554,16 @@ class JobsFile(_Model):
     project: Annotated[str, Field(min_length=1, max_length=20, pattern=NAME_PATTERN)]
     stage: Annotated[str, Field(min_length=1, max_length=16, pattern=NAME_PATTERN)]
     region: Annotated[str, Field(pattern=REGION_PATTERN)] | None = None
-    tags: Annotated[dict[TagKey, TagValue], Field(max_length=MAX_USER_TAGS)] = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
     image: ImageConfig = Field(default_factory=ImageConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     defaults: Defaults = Field(default_factory=Defaults)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    workflow_logs: extras.WorkflowLogs = Field(default_factory=extras.WorkflowLogs)
     jobs: Annotated[dict[ResourceName, JobConfig], Field(min_length=1)]
+    # Customer-managed KMS keys of the jobs' secrets: the execution role (one per stage) may kms:Decrypt with them.
+    secrets_kms_keys: list[KmsKeyArn] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_field(self) -> Self:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from batchctl.config.extra_rules import extra_rules
 from batchctl.config.models import FARGATE_MEMORY_MIB, FARGATE_TYPES, RUN_PARAMETERS, JobsFile, Rule
+from batchctl.config.placement import gpu_placement_rule, platform_rules
 from batchctl.config.steps import ResolvedStep, resolve_traced
 from batchctl.naming import NAME_LIMITS, AwsContext, Names
 from batchctl.yamlpos import KeyPath
@@ -63,6 +65,9 @@ def _resource_rules(cfg: JobsFile, step: ResolvedStep) -> Iterator[Rule]:
                 "EC2/SPOT jobs need at least 4 MiB of memory",
                 involves=(*step.chain["memory_mib"], ("compute", "type")),
             )
+        rule = gpu_placement_rule(cfg, step)
+        if rule is not None:
+            yield rule
     if s.vcpus > compute.max_vcpus:
         yield Rule(
             vcpus_at,
@@ -117,10 +122,12 @@ def _name_rules(cfg: JobsFile) -> Iterator[Rule]:
                 ("pipe", names.pipe(job), "pipe"),
                 ("IAM role", names.pipe_role(job), "iam role"),
             ]
+            if not job_cfg.queue.dead_letter:
+                checks = [check for check in checks if check[0] != "dead-letter queue"]
             queues_here = (
                 (names.queue(job), (*loc, "queue")),
                 (names.dead_letter_queue(job), (*loc, "queue")),
-            )
+            )[: 2 if job_cfg.queue.dead_letter else 1]
             for queue, queue_loc in queues_here:
                 if queue in queues:
                     yield Rule(
@@ -172,6 +179,8 @@ def cross_field_rules(cfg: JobsFile) -> list[Rule]:
         for index, step_cfg in enumerate(job_cfg.steps or ()):
             rules.extend(_ref_rules(step_cfg.command, ("jobs", job, "steps", index)))
     rules.extend(_name_rules(cfg))
+    rules.extend(platform_rules(cfg))
+    rules.extend(extra_rules(cfg))
     unique: dict[tuple[KeyPath, str], Rule] = {}
     for rule in rules:
         unique.setdefault((rule.loc, rule.message), rule)

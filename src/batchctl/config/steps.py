@@ -21,7 +21,7 @@ class StepSettings:
     vcpus: float
     memory_mib: int
     gpus: int
-    timeout_s: int
+    timeout_s: int | None  # None: no Batch timeout (`timeout_s: null`)
     retries: int
     spot_retries: int
     array_size: int | None
@@ -38,6 +38,16 @@ class ResolvedStep:
     settings: StepSettings
     source: dict[str, KeyPath]  # where each inherited value was set (or would be defaulted)
     chain: dict[str, tuple[KeyPath, ...]]  # every key read to find it, for `involves`
+
+
+def _is_null(model: Any, key: str) -> bool:
+    """Whether `key` is written out as null in `model` (only `timeout_s` may be)."""
+    return (
+        key == "timeout_s"
+        and model is not None
+        and key in model.model_fields_set
+        and getattr(model, key) is None
+    )
 
 
 def resolve_traced(cfg: JobsFile, job: str) -> list[ResolvedStep]:
@@ -60,7 +70,13 @@ def resolve_traced(cfg: JobsFile, job: str) -> list[ResolvedStep]:
                 candidates.append((getattr(step, key), (*step_loc, key)))
             candidates.append((getattr(job_cfg, key), (*job_loc, key)))
             candidates.append((getattr(cfg.defaults, key), ("defaults", key)))
-            setter = next(i for i, (v, _) in enumerate(candidates) if v is not None)
+            # `timeout_s: null` written out means "no timeout" and ends the search; elsewhere None is "unset".
+            nulls = {loc for model, loc in ((step, step_loc), (job_cfg, job_loc)) if _is_null(model, key)}
+            setter = next(
+                i
+                for i, (v, w) in enumerate(candidates)
+                if v is not None or w[:-1] in nulls or w[0] == "defaults"
+            )
             values[key], source[key] = candidates[setter]
             # The keys read up to the one that set the value; later ones (e.g. defaults) never mattered.
             chain[key] = tuple(w for _, w in candidates[: setter + 1])
@@ -70,7 +86,7 @@ def resolve_traced(cfg: JobsFile, job: str) -> list[ResolvedStep]:
             vcpus=float(values["vcpus"]),
             memory_mib=int(values["memory_mib"]),
             gpus=int(values["gpus"]),
-            timeout_s=int(values["timeout_s"]),
+            timeout_s=None if values["timeout_s"] is None else int(values["timeout_s"]),
             retries=int(values["retries"]),
             spot_retries=int(values["spot_retries"]),
             array_size=(

@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 S = TypeVar("S", bound="SpecData")
 T = TypeVar("T")
 
-# How often a wait polls AWS at most (Aws.wait_until and retry_on back off from 1 s up to this).
-POLL_INTERVAL_S = 5.0
+# How often a wait polls AWS at most (Aws.wait_until and retry_on back off from 1 s up to this). Each wait on the
+# critical path (compute environment, job queue, pipe) overshoots AWS's own time by up to this much, so it stays
+# small; at most `--parallelism` waits poll at once, so the read rate stays far below the services' throttles.
+POLL_INTERVAL_S = 2.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,6 +47,17 @@ class Observed(UntypedObserved, Generic[S]):
     def of(found: UntypedObserved) -> Observed[Any]:
         """`found` as a typed observation (what a `read` returned already is one)."""
         return found if isinstance(found, Observed) else Observed(found.state, found.outputs)
+
+
+@runtime_checkable
+class Deduplicating(Protocol):
+    """A provisioner whose reads may find several resources of ours under one name (EC2 finds by Name tag, and two
+    commands that once ran at once made two): it keeps the one in use and names the others, which deploy and
+    destroy delete (shown in the plan first)."""
+
+    def duplicates(self) -> Mapping[Key, Sequence[UntypedObserved]]:
+        """By the key of the resource kept: the others, each under the name `<name>@<id>`."""
+        ...
 
 
 class Provisioner(Protocol[S]):

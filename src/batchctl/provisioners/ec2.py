@@ -4,14 +4,16 @@ Imports: specs, aws, errors, provisioners.base, provisioners.ec2_teardown."""
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
 from batchctl.aws import Aws
 from batchctl.errors import NotManagedError, PlanError
-from batchctl.provisioners.base import POLL_INTERVAL_S, check_owned, tags_from_list, tags_to_list
+from batchctl.provisioners.base import POLL_INTERVAL_S, Observed, check_owned, tags_from_list, tags_to_list
 from batchctl.provisioners.ec2_teardown import delete_until_gone
-from batchctl.specs import AwsDict, Key
+from batchctl.specs import AwsDict, Key, Ref
 
 CREATE_WAIT_TIMEOUT_S = 300.0
 # EC2 is eventually consistent: an ID just returned by Create* may be "NotFound" for a few seconds.
@@ -41,6 +43,15 @@ def tag_specifications(resource_type: str, spec: Ec2Spec) -> list[AwsDict]:
     return [{"ResourceType": resource_type, "Tags": tags_to_list(desired_tags(spec))}]
 
 
+def _owned(spec: Ec2Spec, item: AwsDict) -> bool:
+    """Whether a described resource carries the spec's project and stage tags."""
+    try:
+        check_owned(spec.key, spec.tags, tags_from_list(item.get("Tags", [])))
+    except NotManagedError:
+        return False
+    return True
+
+
 def name_tag(item: AwsDict) -> str:
     """The Name tag of a described resource ("" without one)."""
     return tags_from_list(item.get("Tags", [])).get("Name", "")
@@ -60,6 +71,8 @@ class Ec2Base:
 
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
+        self._duplicates: dict[Key, list[Observed[Any]]] = {}
+        self._duplicates_lock = threading.Lock()
 
     def _describe(self, spec: Ec2Spec, filters: list[AwsDict]) -> list[AwsDict]:
         return [
@@ -93,13 +106,55 @@ class Ec2Base:
             in_vpc = [item for item in ours if self._vpc_of(item) == vpc_id]
             ours = in_vpc or ours
         if len(ours) > 1:
-            ids = ", ".join(sorted(str(item[self.id_key]) for item in ours))
-            raise PlanError(
-                f"{spec.key} is ambiguous: {len(ours)} {self.noun}s are tagged Name={spec.name} for this project "
-                f"and stage ({ids})",
-                hint=f"delete the {self.noun}(s) not in use, or remove their Name tag, then run again",
-            )
+            return self._keep_one(spec, sorted(ours, key=lambda item: str(item[self.id_key])))
         return ours[0]
+
+    def _keep_one(self, spec: Ec2Spec, ours: list[AwsDict]) -> AwsDict:
+        """Of several resources of ours named `spec.name` (two commands that once ran at the same time), the one
+        to keep; the others are remembered as duplicates (`duplicates()`), which deploy and destroy delete. Kinds
+        without a rule for "in use" (a VPC, a subnet) stop the plan instead."""
+        ids = ", ".join(str(item[self.id_key]) for item in ours)
+        raise PlanError(
+            f"{spec.key} is ambiguous: {len(ours)} {self.noun}s are tagged Name={spec.name} for this project "
+            f"and stage ({ids})",
+            hint=f"delete the {self.noun}(s) not in use, or remove their Name tag, then run again",
+        )
+
+    def _remember(
+        self, spec: Ec2Spec, kept: AwsDict, others: list[AwsDict], state: Callable[[AwsDict], Any]
+    ) -> AwsDict:
+        """Keep `kept`; each of `others` becomes a duplicate named `<name>@<id>` (`state` reads it back)."""
+        found = []
+        for item in others:
+            resource_id = str(item[self.id_key])
+            seen = dataclasses.replace(state(item), name=f"{spec.name}@{resource_id}", depends_on=())
+            found.append(Observed(seen, {"id": resource_id}))
+        with self._duplicates_lock:
+            self._duplicates[spec.key] = found
+        return kept
+
+    def duplicates(self) -> dict[Key, list[Observed[Any]]]:
+        """The duplicates the reads so far found, by the key of the resource kept in their place."""
+        with self._duplicates_lock:
+            return {key: list(found) for key, found in self._duplicates.items() if found}
+
+    def _our_vpc(self, spec: Ec2Spec) -> str | None:
+        """The ID of the spec's VPC: given, or (a Ref, before apply) the one VPC of ours with that Name tag."""
+        vpc_id = getattr(spec, "vpc_id", None)
+        if isinstance(vpc_id, str):
+            return vpc_id
+        if not isinstance(vpc_id, Ref):
+            return None
+        name = vpc_id.key.name
+        vpcs = [
+            item
+            for page in self.aws.pages(
+                "ec2", "describe_vpcs", key=spec.key, Filters=[{"Name": "tag:Name", "Values": [name]}]
+            )
+            for item in page.get("Vpcs", [])
+            if _owned(spec, item)
+        ]
+        return str(vpcs[0]["VpcId"]) if len(vpcs) == 1 else None
 
     def _vpc_of(self, item: AwsDict) -> str:
         return str(item.get("VpcId", ""))

@@ -73,7 +73,15 @@ class JobDefinitionProvisioner:
             container["networkConfiguration"] = {
                 "assignPublicIp": "ENABLED" if spec.assign_public_ip else "DISABLED"
             }
-            container["fargatePlatformConfiguration"] = {"platformVersion": "LATEST"}
+            # The image's architecture (image.platform): without it Fargate runs X86_64, where an arm64 image
+            # exits at once with "exec format error".
+            container["runtimePlatform"] = {
+                "cpuArchitecture": spec.cpu_architecture,
+                "operatingSystemFamily": "LINUX",
+            }
+            container["fargatePlatformConfiguration"] = {"platformVersion": spec.platform_version or "LATEST"}
+            if spec.ephemeral_storage_gib is not None:
+                container["ephemeralStorage"] = {"sizeInGiB": spec.ephemeral_storage_gib}
         retry: AwsDict = {"attempts": spec.retry_attempts}
         if spec.evaluate_on_exit:
             retry["evaluateOnExit"] = [dict(rule) for rule in spec.evaluate_on_exit]
@@ -120,12 +128,22 @@ class JobDefinitionProvisioner:
             stream_prefix = str(options.get("awslogs-stream-prefix", ""))
         retry: AwsDict = item.get("retryStrategy") or {}
         timeout = (item.get("timeout") or {}).get("attemptDurationSeconds")
+        platform_version: str | None = None
+        storage: AwsDict = container.get("ephemeralStorage") or {}
         if platform == "FARGATE":
             network: AwsDict = container.get("networkConfiguration") or {}
             assign_public_ip = network.get("assignPublicIp", "DISABLED") == "ENABLED"
+            # No runtimePlatform means AWS's default, X86_64: a definition registered before we sent it reads equal.
+            runtime: AwsDict = container.get("runtimePlatform") or {}
+            cpu_architecture = str(runtime.get("cpuArchitecture") or "X86_64")
+            fargate_platform: AwsDict = container.get("fargatePlatformConfiguration") or {}
+            # LATEST == absent (AWS-QUIRKS 13): both read as None, as the spec says LATEST.
+            if fargate_platform.get("platformVersion") not in (None, "", "LATEST"):
+                platform_version = str(fargate_platform["platformVersion"])
         else:
-            # Not an EC2 setting: whatever the spec says is right.
+            # Not EC2 settings: whatever the spec says is right.
             assign_public_ip = desired.assign_public_ip if desired else True
+            cpu_architecture = desired.cpu_architecture if desired else "X86_64"
         return JobDefinitionSpec(
             name=str(item["jobDefinitionName"]),
             image=str(container.get("image", "")),
@@ -148,6 +166,9 @@ class JobDefinitionProvisioner:
             evaluate_on_exit=tuple(_exit_rule(rule) for rule in retry.get("evaluateOnExit") or []),
             timeout_s=int(timeout) if timeout is not None else None,
             assign_public_ip=assign_public_ip,
+            cpu_architecture=cpu_architecture,
+            platform_version=platform_version,
+            ephemeral_storage_gib=int(storage["sizeInGiB"]) if storage.get("sizeInGiB") else None,
             tags={str(k): str(v) for k, v in (item.get("tags") or {}).items()},
         )
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from batchctl.errors import AwsError
 from batchctl.provisioners.base import Observed, observation, resolved, tags_from_list
-from batchctl.provisioners.ec2 import Ec2Base, name_tag, tag_specifications
+from batchctl.provisioners.ec2 import Ec2Base, Ec2Spec, name_tag, tag_specifications
 from batchctl.provisioners.ec2_teardown import DELETE_WAIT_TIMEOUT_S
 from batchctl.specs import AwsDict, Kind, Outputs, RouteTableSpec
 
@@ -59,6 +59,13 @@ class RouteTableProvisioner(Ec2Base):
             subnet_ids=tuple(sorted(_associations(item))),
             tags=tags_from_list(item.get("Tags", [])),
         )
+
+    def _keep_one(self, spec: Ec2Spec, ours: list[AwsDict]) -> AwsDict:
+        """In use: of the tables in our VPC (else all), the one with the most subnets associated, first by ID."""
+        vpc_id = self._our_vpc(spec)
+        candidates = [item for item in ours if vpc_id and item.get("VpcId") == vpc_id] or ours
+        kept = max(candidates, key=lambda item: len(_associations(item)))
+        return self._remember(spec, kept, [i for i in ours if i is not kept], self.from_described)
 
     def read(self, spec: RouteTableSpec) -> Observed[RouteTableSpec] | None:
         table = self._find(spec)

@@ -5,6 +5,7 @@ Changes go through UpdateStateMachine and Tag/UntagResource, never CreateStateMa
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -24,6 +25,8 @@ from batchctl.provisioners.base import (
 )
 from batchctl.specs import AwsDict, Key, Kind, Outputs, StateMachineSpec
 
+log = logging.getLogger(__name__)
+
 NOT_FOUND = "StateMachineDoesNotExist"
 DELETING = "DELETING"
 # A role minutes old may not be assumable by states.amazonaws.com yet, and its log-delivery permissions may not
@@ -36,6 +39,79 @@ ROLE_PROPAGATION_TIMEOUT_S = 120.0
 STILL_DELETING = frozenset({"StateMachineDeleting"})
 DELETE_TIMEOUT_S = 300.0
 UPDATE_TIMEOUT_S = 120.0
+# What a run stopped by `destroy` says, in the execution and on each of its Batch jobs.
+DESTROY_ERROR = "batchctl.Destroyed"
+DESTROY_REASON = "batchctl destroy deletes this workflow"
+BATCH_TASK = "submitJob"
+
+
+def running_executions(aws: Aws, key: Key, arn: str) -> list[str]:
+    """The ARNs of the machine's RUNNING executions (none when the machine does not exist)."""
+    found: list[str] = []
+    try:
+        for page in aws.pages(
+            "stepfunctions", "list_executions", key=key, stateMachineArn=arn, statusFilter="RUNNING"
+        ):
+            found.extend(str(item["executionArn"]) for item in page.get("executions", []))
+    except AwsError as exc:
+        if exc.code != NOT_FOUND:
+            raise
+    return found
+
+
+def submitted_batch_jobs(events: Sequence[AwsDict]) -> list[str]:
+    """The ids of the Batch jobs an execution submitted, from its history: a `submitJob` task's TaskSubmitted
+    event carries SubmitJob's answer (`JobId`)."""
+    found: list[str] = []
+    for event in events:
+        details = event.get("taskSubmittedEventDetails") or {}
+        if event.get("type") != "TaskSubmitted" or details.get("resourceType") != "batch":
+            continue
+        if not str(details.get("resource", "")).startswith(BATCH_TASK):
+            continue
+        try:
+            answer = json.loads(details.get("output") or "null")
+        except json.JSONDecodeError:
+            continue
+        job_id = answer.get("JobId") or answer.get("jobId") if isinstance(answer, dict) else None
+        if job_id and str(job_id) not in found:
+            found.append(str(job_id))
+    return found
+
+
+def stop_runs(aws: Aws, key: Key, arn: str) -> int:
+    """Stop the machine's RUNNING executions and terminate the Batch jobs they submitted; returns how many runs.
+
+    AWS deletes a state machine only once its executions have ended, and a run inside `submitJob.sync` makes no
+    transition until its Batch job ends (hours). StopExecution ends the run at once; TerminateJob ends its job in
+    any state (CancelJob leaves a RUNNING job running), an array job's children with it.
+    """
+    stopped = 0
+    for execution_arn in running_executions(aws, key, arn):
+        jobs: list[str] = []
+        for page in aws.pages("stepfunctions", "get_execution_history", key=key, executionArn=execution_arn):
+            jobs.extend(job for job in submitted_batch_jobs(page.get("events", [])) if job not in jobs)
+        try:
+            aws.call(
+                "stepfunctions",
+                "stop_execution",
+                key=key,
+                executionArn=execution_arn,
+                error=DESTROY_ERROR,
+                cause=DESTROY_REASON,
+            )
+            stopped += 1
+        except AwsError as exc:
+            if exc.code != "ExecutionDoesNotExist":
+                raise
+        for job_id in jobs:
+            try:
+                aws.call("batch", "terminate_job", key=job_id, jobId=job_id, reason=DESTROY_REASON)
+            except AwsError as exc:
+                if exc.code != "ClientException":  # a job Batch no longer knows: nothing left to stop
+                    raise
+                log.debug("Batch job %s not terminated: %s", job_id, exc.message)
+    return stopped
 
 
 def dump_definition(definition: Mapping[str, Any]) -> str:
@@ -177,13 +253,15 @@ class StateMachineProvisioner:
         return {"arn": arn}
 
     def delete(self, observed: Observed[StateMachineSpec]) -> None:
-        """Delete and wait until DescribeStateMachine says the machine does not exist.
+        """Stop its running runs (and their Batch jobs), delete, and wait until DescribeStateMachine says the
+        machine does not exist.
 
-        DELETING is not enough: the name stays taken until then, and running executions are stopped only at their
-        next state transition, still using the machine's role and log group (which destroy deletes next).
+        DELETING is not enough: the name stays taken until then, and AWS keeps a machine DELETING while any of its
+        executions runs, each still using the machine's role and log group (which destroy deletes next).
         """
         spec = observed.state
         arn = observed.outputs.get("arn") or self._arn(spec.name)
+        stop_runs(self.aws, spec.key, arn)
         try:
             self.aws.call("stepfunctions", "delete_state_machine", key=spec.key, stateMachineArn=arn)
         except AwsError as exc:

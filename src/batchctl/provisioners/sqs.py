@@ -4,6 +4,7 @@ Found by exact name (GetQueueUrl); string attributes read back as ints, the Redr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
@@ -37,6 +38,11 @@ VISIBILITY_TIMEOUT = "VisibilityTimeout"
 RETENTION = "MessageRetentionPeriod"
 REDRIVE_POLICY = "RedrivePolicy"
 FIFO = "FifoQueue"
+MAX_MESSAGE_SIZE = "MaximumMessageSize"
+DELAY = "DelaySeconds"
+RECEIVE_WAIT = "ReceiveMessageWaitTimeSeconds"
+# SQS's defaults: CreateQueue leaves them out (as it did before batchctl managed them); updates compare them all.
+_DEFAULTS = {DELAY: "0", RECEIVE_WAIT: "0"}
 
 
 def redrive_policy(spec: QueueSpec) -> str | None:
@@ -51,11 +57,16 @@ def redrive_policy(spec: QueueSpec) -> str | None:
 
 def queue_attributes(spec: QueueSpec) -> dict[str, str]:
     """Every attribute we manage, as the strings SetQueueAttributes takes ("" removes the redrive policy)."""
-    return {
+    attributes = {
         VISIBILITY_TIMEOUT: str(spec.visibility_timeout_s),
         RETENTION: str(spec.retention_s),
         REDRIVE_POLICY: redrive_policy(spec) or "",
+        DELAY: str(spec.delay_s),
+        RECEIVE_WAIT: str(spec.receive_wait_s),
     }
+    if spec.max_message_size is not None:
+        attributes[MAX_MESSAGE_SIZE] = str(spec.max_message_size)
+    return attributes
 
 
 class QueueProvisioner:
@@ -73,6 +84,9 @@ class QueueProvisioner:
         attributes = queue_attributes(spec)
         if not attributes[REDRIVE_POLICY]:
             del attributes[REDRIVE_POLICY]
+        for name, default in _DEFAULTS.items():
+            if attributes[name] == default:
+                del attributes[name]
         if spec.fifo:
             # Only FIFO queues take the attribute; a standard queue is the absence of it.
             attributes[FIFO] = "true"
@@ -91,6 +105,9 @@ class QueueProvisioner:
             retention_s=int(attributes[RETENTION]),
             dead_letter_arn=dead_letter_arn,
             max_receive_count=max_receive_count,
+            max_message_size=int(attributes[MAX_MESSAGE_SIZE]) if MAX_MESSAGE_SIZE in attributes else None,
+            delay_s=int(attributes.get(DELAY, 0)),
+            receive_wait_s=int(attributes.get(RECEIVE_WAIT, 0)),
             tags={str(k): str(v) for k, v in (item.get("Tags") or {}).items()},
         )
 
@@ -137,6 +154,8 @@ class QueueProvisioner:
             raise
         check_owned(spec.key, spec.tags, tags)
         state = self.from_described({"QueueName": spec.name, "Attributes": attributes, "Tags": tags})
+        if spec.max_message_size is None:  # not managed: whatever SQS keeps is right
+            state = dataclasses.replace(state, max_message_size=None)
         arn = str(attributes.get("QueueArn") or self._arn(spec.name))
         return observation(spec, state, {"arn": arn, "url": url})
 
@@ -161,7 +180,7 @@ class QueueProvisioner:
         desired = queue_attributes(spec)
         live = queue_attributes(before)
         # Attributes can take up to 60 s to show (AWS-QUIRKS 31); the next plan may see the old value that long.
-        changed = {name: value for name, value in desired.items() if live[name] != value}
+        changed = {name: value for name, value in desired.items() if live.get(name) != value}
         if changed:
             self.aws.call("sqs", "set_queue_attributes", key=spec.key, QueueUrl=url, Attributes=changed)
         stale, retagged = stale_and_changed(spec.tags, before.tags)

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from batchctl.errors import AwsError, PlanError
 from batchctl.provisioners.base import Observed, observation, resolved, tags_from_list
-from batchctl.provisioners.ec2 import Ec2Base, name_tag, tag_specifications
+from batchctl.provisioners.ec2 import Ec2Base, Ec2Spec, name_tag, tag_specifications
 from batchctl.provisioners.ec2_teardown import (
     DELETE_WAIT_TIMEOUT_S,
     ENI_RELEASE_TIMEOUT_S,
@@ -294,6 +294,14 @@ class InternetGatewayProvisioner(Ec2Base):
     def _vpc_of(self, item: AwsDict) -> str:
         return _attached_vpc(item)
 
+    def _keep_one(self, spec: Ec2Spec, ours: list[AwsDict]) -> AwsDict:
+        """In use: the gateway attached to our VPC, else one attached to any VPC, else the first by ID."""
+        vpc_id = self._our_vpc(spec)
+        attached = [item for item in ours if _attached_vpc(item)]
+        in_vpc = [item for item in attached if vpc_id and _attached_vpc(item) == vpc_id]
+        kept = (in_vpc or attached or ours)[0]
+        return self._remember(spec, kept, [i for i in ours if i is not kept], self.from_described)
+
 
 def _attached_vpc(igw: AwsDict) -> str:
     for attachment in igw.get("Attachments", []):
@@ -335,6 +343,20 @@ class SecurityGroupProvisioner(_EniHolder):
             description=str(item.get("Description", "")),
             tags=tags_from_list(item.get("Tags", [])),
         )
+
+    def _keep_one(self, spec: Ec2Spec, ours: list[AwsDict]) -> AwsDict:
+        """In use: the group a compute environment uses, else one in our VPC, else the first by ID."""
+        used = {
+            str(group)
+            for page in self.aws.pages("batch", "describe_compute_environments", key=spec.key)
+            for environment in page.get("computeEnvironments", [])
+            for group in (environment.get("computeResources") or {}).get("securityGroupIds", [])
+        }
+        vpc_id = self._our_vpc(spec)
+        referenced = [item for item in ours if str(item["GroupId"]) in used]
+        in_vpc = [item for item in ours if vpc_id and item.get("VpcId") == vpc_id]
+        kept = (referenced or in_vpc or ours)[0]
+        return self._remember(spec, kept, [i for i in ours if i is not kept], self.from_described)
 
     def read(self, spec: SecurityGroupSpec) -> Observed[SecurityGroupSpec] | None:
         # Group names are unique per VPC and CreateSecurityGroup uses ours, so a same-named group without our

@@ -29,6 +29,7 @@ from batchctl.runs.executions import (
     Execution,
     RetryResult,
     RunSummary,
+    expand_run_id,
     find_execution_for_message,
     list_runs,
     locate_run,
@@ -51,6 +52,7 @@ from batchctl.runs.follow import (
     log_start_ms,
     run_log_streams,
 )
+from batchctl.runs.ids import resolve_run, short_ids
 from batchctl.runs.jobs import JobInfo, find_job
 from batchctl.runs.schedule import ScheduleState, set_schedule_state
 from batchctl.runs.submit import (
@@ -96,6 +98,7 @@ __all__ = [
     "body_problems",
     "check_body",
     "describe_batch_jobs",
+    "expand_run_id",
     "explain_stuck",
     "find_execution_for_message",
     "find_job",
@@ -108,10 +111,12 @@ __all__ = [
     "new_run_id",
     "parse_jsonl",
     "queue_url",
+    "resolve_run",
     "retry_name",
     "retry_run",
     "run_log_streams",
     "set_schedule_state",
+    "short_ids",
     "source_of_input",
     "start_direct",
     "stuck_reason",

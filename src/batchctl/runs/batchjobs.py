@@ -18,11 +18,13 @@ __all__ = [
     "STUCK_AFTER",
     "BatchJob",
     "ComputeEnvironmentView",
+    "array_children",
     "batch_jobs_from_history",
     "describe_batch_jobs",
     "explain_if_allowed",
     "explain_stuck",
     "is_stuck",
+    "log_streams_of",
     "stuck_reason",
 ]
 
@@ -48,6 +50,9 @@ class BatchJob:
     assign_public_ip: str | None = None
     log_stream: str | None = None
     array_size: int | None = None
+    # Every attempt's stream, oldest first, then the current container's: a retried job writes each attempt to a
+    # stream of its own, and the first attempt's output is what explains a retry.
+    log_streams: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +123,32 @@ def _ms_to_datetime(value: object) -> datetime | None:
     return datetime.fromtimestamp(value / 1000, UTC) if isinstance(value, int | float) else None
 
 
+def log_streams_of(item: AwsDict) -> tuple[str, ...]:
+    """The log streams of one DescribeJobs item: each `attempts[].container.logStreamName`, oldest first, then the
+    current `container.logStreamName` (the attempt still running has no entry in `attempts` yet)."""
+    names: list[str] = []
+    for attempt in item.get("attempts", []) or []:
+        name = ((attempt or {}).get("container") or {}).get("logStreamName")
+        if name:
+            names.append(str(name))
+    current = (item.get("container") or {}).get("logStreamName")
+    if current:
+        names.append(str(current))
+    return tuple(dict.fromkeys(names))
+
+
+def array_children(jobs: Sequence[BatchJob]) -> list[tuple[str | None, str]]:
+    """(step, child id) of every child of the array jobs among `jobs`: Batch names them `<parent id>:<index>` for
+    index 0..size-1. (ListJobs by arrayJobId returns only RUNNING children unless asked for a status, so it would
+    miss the finished ones; the ids are known without it.)"""
+    return [
+        (job.step, f"{job.job_id}:{index}")
+        for job in jobs
+        if job.array_size and ":" not in job.job_id
+        for index in range(job.array_size)
+    ]
+
+
 def describe_batch_jobs(aws: Aws, jobs: Sequence[tuple[str | None, str]]) -> list[BatchJob]:
     """DescribeJobs for (step, job id) pairs, 100 ids a call; ids Batch no longer knows come back UNKNOWN."""
     described: dict[str, AwsDict] = {}
@@ -148,6 +179,7 @@ def describe_batch_jobs(aws: Aws, jobs: Sequence[tuple[str | None, str]]) -> lis
                 assign_public_ip=network.get("assignPublicIp"),
                 log_stream=container.get("logStreamName"),
                 array_size=array.get("size"),
+                log_streams=log_streams_of(item),
             )
         )
     return result

@@ -4,10 +4,11 @@ Imports: asl, aws, naming, errors, runs.body, runs.submit, runs.batchjobs, stdli
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from typing import Any
 
 from batchctl import asl
 from batchctl.aws import Aws, AwsDict
-from batchctl.errors import AwsError, RunError
+from batchctl.errors import AwsError, ConfirmationRequiredError, RunError
 from batchctl.naming import Names
 from batchctl.runs.batchjobs import (
     BatchJob,
@@ -25,6 +26,7 @@ from batchctl.runs.batchjobs import (
     is_stuck,
 )
 from batchctl.runs.body import EXECUTION_NAME_LIMIT
+from batchctl.runs.ids import resolve_run
 from batchctl.runs.submit import iso_utc, start_execution
 
 __all__ = [
@@ -35,9 +37,11 @@ __all__ = [
     "describe_execution",
     "describe_run",
     "execution_history",
+    "expand_run_id",
     "find_execution_for_message",
     "list_runs",
     "locate_run",
+    "related_runs",
     "retry_name",
     "retry_run",
     "run_batch_jobs",
@@ -370,8 +374,42 @@ class RetryResult:
     redriven: bool
 
 
+def _run_ids(aws: Aws, names: Names, job: str) -> list[str]:
+    """The names of every execution of the job's workflow (none when it is not deployed)."""
+    arn = names.state_machine_arn(job)
+    found: list[str] = []
+    try:
+        for page in aws.pages("stepfunctions", "list_executions", key=arn, stateMachineArn=arn):
+            found.extend(str(item["name"]) for item in page.get("executions", []))
+    except AwsError as exc:
+        if exc.code == "StateMachineDoesNotExist":
+            return []
+        raise
+    return found
+
+
+def expand_run_id(aws: Aws, names: Names, *, jobs: Sequence[str], run_id: str) -> tuple[str, str]:
+    """(job, full run id) of the run `run_id` names among the runs of `jobs`: an exact id, else a unique prefix
+    (what `status` shows). None: a RunError; a prefix of several runs: a UsageError naming them."""
+    if not jobs:
+        raise RunError("jobs.yaml has no jobs")
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_CALLS, len(jobs)))) as pool:
+        listed = list(pool.map(lambda job: _run_ids(aws, names, job), jobs))
+    owners: dict[str, list[str]] = {}
+    for job, ids in zip(jobs, listed, strict=True):
+        for name in ids:
+            owners.setdefault(name, []).append(job)
+    try:
+        full = resolve_run(run_id, owners)
+    except RunError as exc:
+        which = f"of job {jobs[0]!r}" if len(jobs) == 1 else f"in any job of {names.prefix}"
+        raise RunError(f"no run {run_id!r} {which}", hint=exc.hint) from None
+    return owners[full][0], full
+
+
 def locate_run(aws: Aws, names: Names, *, jobs: Sequence[str], run_id: str) -> Execution:
-    """Find which job's workflow has an execution named `run_id`."""
+    """Find which job's workflow has an execution named `run_id`, or (failing that) one whose name starts with
+    `run_id` and is the only one to."""
     if not jobs:
         raise RunError("jobs.yaml has no jobs")
 
@@ -384,10 +422,8 @@ def locate_run(aws: Aws, names: Names, *, jobs: Sequence[str], run_id: str) -> E
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_CALLS, len(jobs)))) as pool:
         found = [execution for execution in pool.map(probe, jobs) if execution is not None]
     if not found:
-        raise RunError(
-            f"no run {run_id!r} in any job of {names.prefix}",
-            hint="run ids are the RUN column of `batchctl status`",
-        )
+        job, full = expand_run_id(aws, names, jobs=jobs, run_id=run_id)
+        return describe_run(aws, names, job=job, run_id=full)
     return found[0]
 
 
@@ -398,13 +434,43 @@ def retry_name(run_id: str, attempt: int) -> str:
     return base[: EXECUTION_NAME_LIMIT - len(suffix)] + suffix
 
 
+def related_runs(aws: Aws, names: Names, *, job: str, run_id: str, max_names: int = 100) -> list[Execution]:
+    """The original of `run_id` and its retries `<run>-r<n>` that exist, `run_id` itself left out, in order.
+    Retries are numbered from 1 without gaps, so the first missing number ends the search."""
+    base = _RETRY_SUFFIX.sub("", run_id)
+    found: list[Execution] = []
+    if base != run_id:
+        with contextlib.suppress(RunError):  # a run named like a retry by hand has no original
+            found.append(describe_run(aws, names, job=job, run_id=base))
+    for attempt in range(1, max_names + 1):
+        name = retry_name(run_id, attempt)
+        if name == run_id:
+            continue
+        try:
+            found.append(describe_run(aws, names, job=job, run_id=name))
+        except RunError:
+            break
+    return found
+
+
 def retry_run(
-    aws: Aws, names: Names, *, jobs: Sequence[str], run_id: str, max_names: int = 100
+    aws: Aws,
+    names: Names,
+    *,
+    jobs: Sequence[str],
+    run_id: str,
+    max_names: int = 100,
+    force: bool = False,
+    confirm: Callable[[str], None] | None = None,
 ) -> RetryResult:
     """Re-run a FAILED, TIMED_OUT or ABORTED run with its original input: redrive it when AWS can, else start a new
-    execution `<run>-r<n>` with the same input. A run that succeeded or is still running is refused."""
+    execution `<run>-r<n>` with the same input. A run that succeeded or is still running is refused.
+
+    When the run (its original or another retry of it) already succeeded, nothing starts unless `force`, or
+    `confirm` (asked with the question) returns; without either a ConfirmationRequiredError says to use --force.
+    """
     execution = locate_run(aws, names, jobs=jobs, run_id=run_id)
-    job = execution.job
+    job, run_id = execution.job, execution.run_id  # a prefix typed is now the whole id
     if execution.status in RUNNING_STATUSES:
         raise RunError(
             f"run {run_id!r} of job {job!r} is still running", hint="wait for it to end, then retry"
@@ -414,6 +480,21 @@ def retry_run(
             f"run {run_id!r} of job {job!r} succeeded: there is nothing to retry",
             hint=f"start a new run with `batchctl submit {job}`",
         )
+    if not force:
+        succeeded = [
+            e.run_id
+            for e in related_runs(aws, names, job=job, run_id=run_id, max_names=max_names)
+            if e.status == "SUCCEEDED"
+        ]
+        if succeeded:
+            already = (
+                f"run {run_id!r} of job {job!r} was already retried successfully: {', '.join(succeeded)}"
+            )
+            if confirm is None:
+                raise ConfirmationRequiredError(
+                    already, hint="rerun with --force to start another run anyway"
+                )
+            confirm(f"{already}. Start another run?")
     # A redrive restarts the execution at the state that failed. When our workflow caught a step's error it ends in
     # its Fail state, so a redrive would only fail there again: such runs (error "batchctl.*") get a new execution.
     # Redrive helps where the execution stopped mid-way: ABORTED, TIMED_OUT or an uncaught error.

@@ -14,7 +14,13 @@ from typing import Protocol
 from batchctl.aws import Aws
 from batchctl.errors import BatchctlError, RunError
 from batchctl.naming import Names
-from batchctl.runs.batchjobs import BatchJob, describe_batch_jobs, explain_if_allowed, is_stuck
+from batchctl.runs.batchjobs import (
+    BatchJob,
+    array_children,
+    describe_batch_jobs,
+    explain_if_allowed,
+    is_stuck,
+)
 from batchctl.runs.executions import RUNNING_STATUSES, describe_execution, describe_run, run_batch_jobs
 
 __all__ = [
@@ -137,21 +143,20 @@ def run_log_streams(
 ) -> tuple[dict[str, str], bool, datetime]:
     """The log streams of a run's Batch jobs (stream → step), whether the run has ended, and when it started.
 
-    AWS-QUIRKS 41: a job has a log stream only once it is RUNNING; array jobs are looked up child by child.
+    Every attempt of every job counts (a retried job's first attempt wrote to its own stream), and so does every
+    child of an array job (`<id>:<index>`, DescribeJobs; AWS-QUIRKS 41: a job has a log stream only once it runs).
     """
     execution = describe_run(aws, names, job=job, run_id=run_id)
     jobs = run_batch_jobs(aws, execution.arn)
+    children = array_children(jobs)
     streams: dict[str, str] = {}
-    children: list[tuple[str | None, str]] = []
-    for batch_job in jobs:
-        if batch_job.log_stream:
-            streams[batch_job.log_stream] = batch_job.step or ""
-        if batch_job.array_size:
-            for page in aws.pages("batch", "list_jobs", key=batch_job.job_id, arrayJobId=batch_job.job_id):
-                children.extend((batch_job.step, str(c["jobId"])) for c in page.get("jobSummaryList", []))
-    for child in describe_batch_jobs(aws, children) if children else []:
-        if child.log_stream:
-            streams[child.log_stream] = child.step or ""
+    # An array job's parent runs no container itself: its children's streams are the output.
+    parents = {batch_job.job_id for batch_job in jobs if batch_job.array_size}
+    for batch_job in [*jobs, *(describe_batch_jobs(aws, children) if children else [])]:
+        if batch_job.job_id in parents:
+            continue
+        for stream in batch_job.log_streams:
+            streams.setdefault(stream, batch_job.step or "")
     return streams, execution.status not in RUNNING_STATUSES, execution.started
 
 

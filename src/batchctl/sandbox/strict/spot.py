@@ -16,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time
+import uuid
 from typing import Any
 
 from batchctl.sandbox.strict.app import CURRENT, StrictApp
@@ -46,6 +47,13 @@ def decide(rules: Any, *, status_reason: str, reason: str | None = None, exit_co
     return "RETRY"
 
 
+def attempt_stream(job: Any) -> str:
+    """The log stream of one interrupted attempt: every attempt is a task of its own, so its own stream
+    (`<prefix>/default/<task id>`, beside the job's). Not drawn from the seeded generator, so the interruptions a
+    seed gives stay the same."""
+    return f"{str(job._stream_name).rsplit('/', 1)[0]}/{uuid.uuid4().hex}"
+
+
 def compute_type(job: Any) -> str:
     environments = getattr(job.job_queue, "environments", None) or []
     resources = (getattr(environments[0], "compute_resources", None) or {}) if environments else {}
@@ -70,7 +78,7 @@ def interrupted_attempts(job: Any) -> str | None:
         now_ms = int(time.time() * 1000)
         job.attempts.append(
             {
-                "container": {"logStreamName": job._stream_name, "networkInterfaces": []},
+                "container": {"logStreamName": attempt_stream(job), "networkInterfaces": []},
                 "startedAt": now_ms,
                 "stoppedAt": now_ms,
                 "statusReason": reason,
@@ -85,7 +93,7 @@ def _fail(job: Any, reason: str) -> None:
     from datetime import datetime
 
     job.job_started_at = datetime.now()
-    job.log_stream_name = job._stream_name
+    job.log_stream_name = job.attempts[-1]["container"]["logStreamName"] if job.attempts else job._stream_name
     job.job_stopped_reason = reason
     job._mark_stopped(success=False)
 

@@ -1,0 +1,132 @@
+"""Field types and sections of jobs.yaml for queues, Fargate, workflow logs, roles and shared compute (issue 16).
+
+Imports: pydantic, pydantic_core, stdlib (models.py imports this module, so it imports nothing of config's own).
+Each range is AWS's own, from the API reference of the service that takes the value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+# SQS CreateQueue/SetQueueAttributes: MaximumMessageSize 1,024..1,048,576 bytes, DelaySeconds 0..900,
+# ReceiveMessageWaitTimeSeconds 0..20. A message starts a run with the SQS record as the execution's input, and Step
+# Functions takes at most 256 KiB of input, so a larger message could never start one: we stop at 256 KiB.
+MESSAGE_SIZE_MIN = 1024
+MESSAGE_SIZE_MAX = 262_144
+SQS_MESSAGE_SIZE_MAX = 1_048_576
+
+
+def _whole(value: object) -> object:
+    # As models._no_bool: `delay_s: yes` is a mistake, not 1.
+    if isinstance(value, bool):
+        raise PydanticCustomError(
+            "batchctl_bool_not_number", "expected a number, not {value}", {"value": str(value).lower()}
+        )
+    return value
+
+
+def _check_message_size(value: int) -> int:
+    if not MESSAGE_SIZE_MIN <= value <= MESSAGE_SIZE_MAX:
+        raise PydanticCustomError(
+            "batchctl_message_size",
+            "expected {low}..{high} bytes: SQS takes {low}..{sqs_high}, but a message above {high} (256 KiB) could "
+            "never start a run, since Step Functions takes at most 256 KiB of input",
+            {"low": MESSAGE_SIZE_MIN, "high": MESSAGE_SIZE_MAX, "sqs_high": SQS_MESSAGE_SIZE_MAX},
+        )
+    return value
+
+
+MessageSize = Annotated[int, BeforeValidator(_whole), AfterValidator(_check_message_size)]
+DelaySeconds = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=900)]
+ReceiveWaitSeconds = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=20)]
+
+
+# Batch EphemeralStorage.sizeInGiB: 21..200 (Fargate's 20 GiB is the default without it); Fargate platform
+# versions are LATEST or a version such as 1.4.0. Ephemeral storage and EFS volumes need 1.4.0 or later.
+EPHEMERAL_STORAGE_GIB = (21, 200)
+PLATFORM_VERSION_FOR_STORAGE = (1, 4, 0)
+
+
+def _check_platform_version(value: str) -> str:
+    if value != "LATEST" and not re.fullmatch(r"\d+\.\d+\.\d+", value):
+        raise PydanticCustomError(
+            "batchctl_platform_version", "expected LATEST or a Fargate platform version such as 1.4.0"
+        )
+    return value
+
+
+def platform_at_least(version: str, wanted: tuple[int, ...]) -> bool:
+    """Whether a Fargate platform version (LATEST or X.Y.Z) is `wanted` or later."""
+    return version == "LATEST" or tuple(int(part) for part in version.split(".")) >= wanted
+
+
+PlatformVersion = Annotated[str, AfterValidator(_check_platform_version)]
+EphemeralStorageGib = Annotated[
+    int, BeforeValidator(_whole), Field(ge=EPHEMERAL_STORAGE_GIB[0], le=EPHEMERAL_STORAGE_GIB[1])
+]
+
+
+class _Section(BaseModel):
+    # As models._Model: unknown keys are errors, models are frozen, `.nan` is no number.
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
+
+
+# Step Functions LoggingConfiguration.level; CloudWatch Logs retention is checked against its allowed values by
+# extra_rules (they live in models.LOG_RETENTION_DAYS).
+def _off_is_a_level(value: object) -> object:
+    # YAML 1.1 reads a bare OFF as false; `level: OFF` means the level.
+    return "OFF" if value is False else value
+
+
+LogLevel = Annotated[Literal["ALL", "ERROR", "FATAL", "OFF"], BeforeValidator(_off_is_a_level)]
+RetentionDays = Annotated[int, BeforeValidator(_whole)]
+
+
+class WorkflowLogs(_Section):
+    """How every job's workflow logs its executions: the state machine's logging level, whether events carry the
+    execution's data (input and output: they may hold what a body carries), how long the log group keeps them
+    (default: defaults.log_retention_days)."""
+
+    level: LogLevel = "ERROR"
+    include_execution_data: bool = False
+    retention_days: RetentionDays | None = None
+
+
+class WorkflowLogsOverride(_Section):
+    """A job's own workflow logging: each key given replaces the top-level `workflow_logs` one."""
+
+    level: LogLevel | None = None
+    include_execution_data: bool | None = None
+    retention_days: RetentionDays | None = None
+
+
+# IAM: a managed policy ARN, AWS's own (arn:aws:iam::aws:policy/...) or an account's; a role holds at most 20
+# managed policies (IAM's quota, 10 unless raised; the count includes the ones batchctl attaches itself).
+_MANAGED_POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
+MAX_MANAGED_POLICIES = 20
+
+
+def _check_managed_policy_arn(value: str) -> str:
+    if not _MANAGED_POLICY_ARN.fullmatch(value):
+        raise PydanticCustomError(
+            "batchctl_managed_policy_arn",
+            "expected a managed policy ARN such as arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess "
+            "or arn:aws:iam::123456789012:policy/NAME",
+        )
+    return value
+
+
+ManagedPolicyArn = Annotated[str, AfterValidator(_check_managed_policy_arn)]
+P = TypeVar("P")
+
+
+class RoleBlock(_Section, Generic[P]):
+    """More for one of the stage's roles (compute.instance_role, compute.execution_role): IAM statements (the
+    same shape as a job's `permissions`) and managed policies attached by ARN (never copied)."""
+
+    permissions: list[P] = Field(default_factory=list)
+    managed_policies: list[ManagedPolicyArn] = Field(default_factory=list)

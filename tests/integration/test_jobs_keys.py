@@ -1,0 +1,229 @@
+"""jobs.yaml keys of issue 16 deployed to the moto server through the CLI: the resources carry exactly what was
+asked, `plan --check` is clean after deploy, and destroy leaves nothing of ours."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from batchctl.cli.app import app
+from tests.reliability_support import ENV, leftovers, write_project
+
+IMAGE = "public.ecr.aws/docker/library/python:3.12-slim"
+
+
+def project(stage: str, jobs: str, *, top: str = "", compute: str = "type: FARGATE") -> str:
+    return (
+        f"version: 1\nproject: keys\nstage: {stage}\nregion: eu-west-1\n"
+        f"image: {{uri: {IMAGE}}}\ncompute: {{{compute}}}\n{top}jobs:\n{jobs}"
+    )
+
+
+class Cli:
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int = 0) -> Any:
+        result = self.runner.invoke(app, ["-c", str(self.config), *args], env=ENV)
+        assert result.exit_code == code, result.output
+        assert "Traceback" not in result.output
+        return result
+
+    def deploy_check_destroy(self, boto: Any, stage: str, check: Any) -> None:
+        """Deploy, let `check` look at what AWS holds, prove the second plan clean, destroy, prove nothing left."""
+        self("deploy", "--yes", "--skip-image")
+        check()
+        self("plan", "--check")
+        self("destroy", "--yes")
+        assert leftovers(boto, "keys", stage) == []
+
+
+# ---- item 5 ---------------------------------------------------------------------------------------------------
+def test_queue_keys_and_no_timeout_are_deployed(aws_env: str, boto: Any, tmp_path: Path) -> None:
+    jobs = (
+        "  fib:\n    command: [echo]\n    timeout_s: null\n"
+        "    queue: {max_message_size: 65536, delay_s: 30, receive_wait_s: 20, dead_letter: false}\n"
+        "  capped:\n    command: [echo]\n    queue: {max_receive_count: 4}\n"
+    )
+    cli = Cli(write_project(tmp_path, project("q", jobs)))
+    sqs, batch = boto.client("sqs"), boto.client("batch")
+
+    def check() -> None:
+        url = sqs.get_queue_url(QueueName="keys-q-fib")["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes["MaximumMessageSize"] == "65536"
+        assert attributes["DelaySeconds"] == "30"
+        assert attributes["ReceiveMessageWaitTimeSeconds"] == "20"
+        assert "RedrivePolicy" not in attributes
+        names = [u.rsplit("/", 1)[-1] for u in sqs.list_queues(QueueNamePrefix="keys-q")["QueueUrls"]]
+        assert sorted(names) == ["keys-q-capped", "keys-q-capped-dlq", "keys-q-fib"]
+        (fib,) = batch.describe_job_definitions(jobDefinitionName="keys-q-fib", status="ACTIVE")[
+            "jobDefinitions"
+        ]
+        assert "timeout" not in fib or not fib["timeout"]
+        (capped,) = batch.describe_job_definitions(jobDefinitionName="keys-q-capped", status="ACTIVE")[
+            "jobDefinitions"
+        ]
+        assert capped["timeout"] == {"attemptDurationSeconds": 3600}
+
+    cli.deploy_check_destroy(boto, "q", check)
+
+
+def test_turning_the_dead_letter_queue_off_removes_the_redrive_policy(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    config = write_project(tmp_path, project("dl", "  fib:\n    command: [echo]\n    queue: {}\n"))
+    cli = Cli(config)
+    cli("deploy", "--yes", "--skip-image")
+    config.write_text(project("dl", "  fib:\n    command: [echo]\n    queue: {dead_letter: false}\n"))
+
+    planned = json.loads(cli("-o", "json", "plan").stdout)
+    changes = {c["key"]: c["action"] for c in planned["plan"]["changes"]}
+    assert changes["sqs.queue/keys-dl-fib"] == "update"
+    cli("deploy", "--yes", "--skip-image", "--prune")
+
+    sqs = boto.client("sqs")
+    url = sqs.get_queue_url(QueueName="keys-dl-fib")["QueueUrl"]
+    assert "RedrivePolicy" not in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert [u.rsplit("/", 1)[-1] for u in sqs.list_queues(QueueNamePrefix="keys-dl")["QueueUrls"]] == [
+        "keys-dl-fib"
+    ]
+    cli("plan", "--check")
+    cli("destroy", "--yes")
+    assert leftovers(boto, "keys", "dl") == []
+
+
+# ---- item 3 ---------------------------------------------------------------------------------------------------
+def test_fargate_platform_version_and_ephemeral_storage_are_deployed(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    jobs = (
+        "  pinned:\n    command: [echo]\n    platform_version: 1.4.0\n    ephemeral_storage_gib: 150\n"
+        "  plain:\n    command: [echo]\n    vcpus: 16\n    memory_mib: 122880\n"
+    )
+    cli = Cli(write_project(tmp_path, project("fg", jobs, compute="type: FARGATE, max_vcpus: 16")))
+    batch = boto.client("batch")
+
+    def container(name: str) -> Any:
+        (found,) = batch.describe_job_definitions(jobDefinitionName=name, status="ACTIVE")["jobDefinitions"]
+        return found["containerProperties"]
+
+    def check() -> None:
+        pinned = container("keys-fg-pinned")
+        assert pinned["fargatePlatformConfiguration"] == {"platformVersion": "1.4.0"}
+        assert pinned["ephemeralStorage"] == {"sizeInGiB": 150}
+        plain = container("keys-fg-plain")
+        assert plain["fargatePlatformConfiguration"] == {"platformVersion": "LATEST"}
+        assert not plain.get("ephemeralStorage")
+
+    cli.deploy_check_destroy(boto, "fg", check)
+
+
+# ---- item 4 ---------------------------------------------------------------------------------------------------
+def test_workflow_logs_reach_the_state_machine_and_its_log_group(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    top = "workflow_logs: {level: ALL, include_execution_data: true, retention_days: 365}\n"
+    jobs = "  a:\n    command: [echo]\n  b:\n    command: [echo]\n    workflow_logs: {level: OFF, retention_days: 7}\n"
+    cli = Cli(write_project(tmp_path, project("wl", jobs, top=top)))
+    sfn, logs = boto.client("stepfunctions"), boto.client("logs")
+
+    def logging_of(job: str) -> tuple[str, bool, int]:
+        arn = f"arn:aws:states:eu-west-1:123456789012:stateMachine:keys-wl-{job}"
+        config = sfn.describe_state_machine(stateMachineArn=arn)["loggingConfiguration"]
+        group = f"/aws/vendedlogs/states/keys-wl-{job}"
+        (found,) = [
+            g
+            for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+            if g["logGroupName"] == group
+        ]
+        return config["level"], config["includeExecutionData"], found["retentionInDays"]
+
+    def check() -> None:
+        assert logging_of("a") == ("ALL", True, 365)
+        assert logging_of("b") == ("OFF", True, 7)
+
+    cli.deploy_check_destroy(boto, "wl", check)
+
+
+# ---- item 6 ---------------------------------------------------------------------------------------------------
+def test_outputs_plan_and_status_give_queue_state_machine_and_topic(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    jobs = "  fibonacci:\n    command: [echo]\n    queue: {}\n  nightly:\n    command: [echo]\n"
+    cli = Cli(write_project(tmp_path, project("out", jobs)))
+    before = json.loads(cli("-o", "json", "plan").stdout)["outputs"]
+    assert [o["queue_url"] for o in before] == [None, None]  # not created yet
+    cli("deploy", "--yes", "--skip-image")
+    url = boto.client("sqs").get_queue_url(QueueName="keys-out-fibonacci")["QueueUrl"]
+    machine = "arn:aws:states:eu-west-1:123456789012:stateMachine:keys-out-fibonacci"
+    expected = {
+        "job": "fibonacci",
+        "queue_url": url,
+        "queue_arn": "arn:aws:sqs:eu-west-1:123456789012:keys-out-fibonacci",
+        "state_machine_arn": machine,
+        "topic_arn": "arn:aws:sns:eu-west-1:123456789012:keys-out-events",
+    }
+
+    assert json.loads(cli("-o", "json", "plan").stdout)["outputs"][0] == expected
+    assert json.loads(cli("outputs", "-o", "json").stdout)["outputs"][0] == expected
+    assert json.loads(cli("-o", "json", "status").stdout)["outputs"][0] == expected
+    env = cli("outputs", "-o", "env").stdout.splitlines()
+    assert f"FIBONACCI_QUEUE_URL={url}" in env
+    assert f"FIBONACCI_STATE_MACHINE_ARN={machine}" in env
+    assert "TOPIC_ARN=arn:aws:sns:eu-west-1:123456789012:keys-out-events" in env
+    assert not any(line.startswith("NIGHTLY_QUEUE") for line in env)
+    text = cli("outputs").stdout
+    assert url in text
+    assert machine in text
+    cli("destroy", "--yes")
+
+
+# ---- item 2 ---------------------------------------------------------------------------------------------------
+S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+
+
+def attached(iam: Any, role: str) -> list[str]:
+    return sorted(p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"])
+
+
+def test_managed_policies_are_attached_detached_and_left_in_place(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    iam = boto.client("iam")
+    document = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}'
+    )
+    team = iam.create_policy(PolicyName="team-read", PolicyDocument=document)["Policy"]["Arn"]
+    compute = (
+        "type: EC2, instance_role: {managed_policies: [" + S3_READ + "], "
+        "permissions: [{actions: [s3:GetObject], resources: ['arn:aws:s3:::cache/*']}]}, "
+        "execution_role: {managed_policies: [" + team + "]}"
+    )
+    jobs = f"  a:\n    command: [echo]\n    managed_policies: [{team}, {S3_READ}]\n"
+    config = write_project(tmp_path, project("mp", jobs, compute=compute))
+    cli = Cli(config)
+    cli("deploy", "--yes", "--skip-image")
+
+    assert attached(iam, "keys-mp-a-job") == sorted([team, S3_READ])
+    assert attached(iam, "keys-mp-execution") == [team]
+    assert S3_READ in attached(iam, "keys-mp-instance")
+    assert iam.list_role_policies(RoleName="keys-mp-instance")["PolicyNames"] == ["extra"]
+    cli("plan", "--check")
+
+    config.write_text(
+        project("mp", f"  a:\n    command: [echo]\n    managed_policies: [{team}]\n", compute=compute)
+    )
+    planned = {c["key"]: c["action"] for c in json.loads(cli("-o", "json", "plan").stdout)["plan"]["changes"]}
+    assert planned["iam.role/keys-mp-a-job"] == "update"
+    cli("deploy", "--yes", "--skip-image")
+    assert attached(iam, "keys-mp-a-job") == [team]
+
+    cli("destroy", "--yes")
+    assert leftovers(boto, "keys", "mp") == []
+    # Detached, never deleted: the policies belong to someone else.
+    assert iam.get_policy(PolicyArn=team)["Policy"]["AttachmentCount"] == 0

@@ -1,0 +1,413 @@
+"""jobs.yaml keys of issue 16: each validated offline with its position, and built into the request AWS receives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from batchctl import build
+from batchctl.config import parse_config, resolve_steps
+from batchctl.naming import AwsContext
+from batchctl.provisioners.job_definition import JobDefinitionProvisioner
+from batchctl.provisioners.sfn import logging_configuration
+from batchctl.provisioners.sqs import QueueProvisioner
+from batchctl.specs import JobDefinitionSpec, LogGroupSpec, QueueSpec, RoleSpec, StateMachineSpec
+from tests.unit.test_config import at, only_issue
+
+CTX = AwsContext(account_id="123456789012", region="eu-west-1")
+HEAD = "version: 1\nproject: demo\nstage: dev\n"
+
+
+def specs_of(text: str) -> list[Any]:
+    return build.build_specs(parse_config(text), CTX, image_tag="abc123")
+
+
+def named(specs: list[Any], kind: type[Any], name: str) -> Any:
+    (spec,) = [s for s in specs if isinstance(s, kind) and s.name == name]
+    return spec
+
+
+# ---- item 5: queue attributes, no dead-letter queue, no timeout ----------------------------------------------
+QUEUE_JOB = HEAD + "jobs:\n  fib:\n    command: [echo]\n    queue: {QUEUE}\n"
+
+
+def test_queue_keys_reach_create_queue() -> None:
+    text = QUEUE_JOB.replace("{QUEUE}", "{max_message_size: 65536, delay_s: 30, receive_wait_s: 20}")
+    inbox = named(specs_of(text), QueueSpec, "demo-dev-fib")
+
+    attributes = QueueProvisioner.to_request(inbox)["Attributes"]
+    assert attributes["MaximumMessageSize"] == "65536"
+    assert attributes["DelaySeconds"] == "30"
+    assert attributes["ReceiveMessageWaitTimeSeconds"] == "20"
+
+
+def test_unset_queue_keys_send_nothing_new() -> None:
+    inbox = named(specs_of(QUEUE_JOB.replace("{QUEUE}", "{}")), QueueSpec, "demo-dev-fib")
+
+    attributes = QueueProvisioner.to_request(inbox)["Attributes"]
+    # SQS's defaults stay SQS's: a queue deployed before these keys existed reads as unchanged.
+    assert not {"MaximumMessageSize", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"} & set(attributes)
+    assert inbox.max_message_size is None
+
+
+@pytest.mark.parametrize(
+    ("queue", "key", "words"),
+    [
+        ("{max_message_size: 262145}", "max_message_size", "1024..262144 bytes"),
+        ("{max_message_size: 1023}", "max_message_size", "Step Functions takes at most 256 KiB"),
+        ("{delay_s: 901}", "delay_s", "900"),
+        ("{receive_wait_s: 21}", "receive_wait_s", "20"),
+        ("{delay_s: true}", "delay_s", "not true"),
+    ],
+)
+def test_queue_key_ranges_are_awss(queue: str, key: str, words: str) -> None:
+    issue = only_issue(QUEUE_JOB.replace("{QUEUE}", queue))
+
+    assert at(issue) == (7, f"jobs.fib.queue.{key}")
+    assert words in issue.message
+
+
+def test_dead_letter_false_makes_no_dead_letter_queue() -> None:
+    specs = specs_of(QUEUE_JOB.replace("{QUEUE}", "{dead_letter: false}"))
+
+    assert [s.name for s in specs if isinstance(s, QueueSpec)] == ["demo-dev-fib"]
+    inbox = named(specs, QueueSpec, "demo-dev-fib")
+    assert (inbox.dead_letter_arn, inbox.max_receive_count, inbox.depends_on) == (None, None, ())
+    assert "RedrivePolicy" not in QueueProvisioner.to_request(inbox)["Attributes"]
+
+
+def test_max_receive_count_without_a_dead_letter_queue_is_refused() -> None:
+    issue = only_issue(QUEUE_JOB.replace("{QUEUE}", "{dead_letter: false, max_receive_count: 5}"))
+
+    assert at(issue) == (7, "jobs.fib.queue.max_receive_count")
+    assert "dead_letter is false" in issue.message
+
+
+def test_the_trigger_says_there_is_no_dead_letter_queue() -> None:
+    from datetime import UTC, datetime
+
+    cfg = parse_config(QUEUE_JOB.replace("{QUEUE}", "{dead_letter: false}"))
+    (trigger,) = build.build_triggers(cfg, build.names_for(cfg, CTX), now=datetime(2026, 1, 1, tzinfo=UTC))
+
+    assert "no dead-letter queue" in trigger.text
+
+
+TIMEOUTS = (
+    HEAD
+    + "defaults: {timeout_s: 600}\n"
+    + "jobs:\n"
+    + "  free:\n    command: [echo]\n    timeout_s: null\n"
+    + "  bounded:\n    command: [echo]\n"
+    + "  etl:\n    timeout_s: null\n    steps:\n"
+    + "      - {name: a, command: [x]}\n"
+    + "      - {name: b, command: [y], timeout_s: 120}\n"
+)
+
+
+def test_timeout_null_means_no_batch_timeout() -> None:
+    cfg = parse_config(TIMEOUTS)
+
+    assert [s.timeout_s for s in resolve_steps(cfg, "free")] == [None]
+    assert [s.timeout_s for s in resolve_steps(cfg, "bounded")] == [600]
+    assert [s.timeout_s for s in resolve_steps(cfg, "etl")] == [None, 120]
+    specs = build.build_specs(cfg, CTX, image_tag="t")
+    free = named(specs, JobDefinitionSpec, "demo-dev-free")
+    assert "timeout" not in JobDefinitionProvisioner.to_request(free, region="eu-west-1")
+    bounded = named(specs, JobDefinitionSpec, "demo-dev-bounded")
+    request = JobDefinitionProvisioner.to_request(bounded, region="eu-west-1")
+    assert request["timeout"] == {"attemptDurationSeconds": 600}
+
+
+def test_defaults_timeout_null_applies_to_every_job() -> None:
+    cfg = parse_config(HEAD + "defaults: {timeout_s: null}\njobs:\n  a:\n    command: [echo]\n")
+
+    assert [s.timeout_s for s in resolve_steps(cfg, "a")] == [None]
+
+
+def test_a_timeout_below_a_minute_is_still_refused() -> None:
+    issue = only_issue(HEAD + "jobs:\n  a:\n    command: [echo]\n    timeout_s: 59\n")
+
+    assert at(issue) == (7, "jobs.a.timeout_s")
+
+
+# ---- item 3: Fargate platform version, ephemeral storage, limits ----------------------------------------------
+def fargate_project(job: str, *, compute_type: str = "FARGATE", defaults: str = "{}") -> str:
+    return (
+        HEAD
+        + f"compute: {{type: {compute_type}}}\ndefaults: {defaults}\njobs:\n  big:\n    command: [x]\n"
+        + job
+    )
+
+
+def test_platform_version_and_ephemeral_storage_reach_the_job_definition() -> None:
+    specs = specs_of(fargate_project("    platform_version: 1.4.0\n    ephemeral_storage_gib: 200\n"))
+    request = JobDefinitionProvisioner.to_request(
+        named(specs, JobDefinitionSpec, "demo-dev-big"), region="eu-west-1"
+    )
+
+    container = request["containerProperties"]
+    assert container["fargatePlatformConfiguration"] == {"platformVersion": "1.4.0"}
+    assert container["ephemeralStorage"] == {"sizeInGiB": 200}
+
+
+def test_fargate_defaults_to_latest_without_ephemeral_storage() -> None:
+    container = JobDefinitionProvisioner.to_request(
+        named(specs_of(fargate_project("")), JobDefinitionSpec, "demo-dev-big"), region="eu-west-1"
+    )["containerProperties"]
+
+    assert container["fargatePlatformConfiguration"] == {"platformVersion": "LATEST"}
+    assert "ephemeralStorage" not in container
+
+
+def test_defaults_give_every_job_its_platform_and_storage() -> None:
+    spec = named(
+        specs_of(fargate_project("", defaults="{platform_version: 1.4.0, ephemeral_storage_gib: 30}")),
+        JobDefinitionSpec,
+        "demo-dev-big",
+    )
+
+    assert (spec.platform_version, spec.ephemeral_storage_gib) == ("1.4.0", 30)
+
+
+@pytest.mark.parametrize("size", [20, 201])
+def test_ephemeral_storage_is_21_to_200_gib(size: int) -> None:
+    issue = only_issue(fargate_project(f"    ephemeral_storage_gib: {size}\n"))
+
+    assert at(issue) == (9, "jobs.big.ephemeral_storage_gib")
+
+
+def test_a_platform_version_is_latest_or_x_y_z() -> None:
+    issue = only_issue(fargate_project("    platform_version: latest-ish\n"))
+
+    assert at(issue) == (9, "jobs.big.platform_version")
+    assert "LATEST" in issue.message
+
+
+def test_ephemeral_storage_needs_platform_1_4_0() -> None:
+    issue = only_issue(fargate_project("    platform_version: 1.3.0\n    ephemeral_storage_gib: 50\n"))
+
+    assert at(issue) == (10, "jobs.big.ephemeral_storage_gib")
+    assert "1.4.0 or later, not 1.3.0" in issue.message
+
+
+@pytest.mark.parametrize("key", ["platform_version: 1.4.0", "ephemeral_storage_gib: 30"])
+def test_fargate_keys_on_ec2_are_refused(key: str) -> None:
+    issue = only_issue(fargate_project(f"    {key}\n", compute_type="EC2"))
+
+    assert at(issue) == (9, f"jobs.big.{key.split(':')[0]}")
+    assert "is for Fargate" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("resources", "path", "words"),
+    [
+        ("vcpus: 32\n    memory_mib: 65536", "jobs.big.vcpus", "not 32"),
+        ("vcpus: 16\n    memory_mib: 131072", "jobs.big.memory_mib", "32768–122880 MiB"),
+    ],
+)
+def test_fargate_limits_of_16_vcpus_and_120_gib(resources: str, path: str, words: str) -> None:
+    text = fargate_project(f"    {resources}\n").replace(
+        "compute: {type: FARGATE}", "compute: {type: FARGATE, max_vcpus: 64}"
+    )
+    issue = only_issue(text)
+
+    assert issue.path == path
+    assert words in issue.message
+
+
+def test_sixteen_vcpus_with_120_gib_is_fargates_largest_task() -> None:
+    specs = specs_of(fargate_project("    vcpus: 16\n    memory_mib: 122880\n"))
+
+    assert named(specs, JobDefinitionSpec, "demo-dev-big").memory_mib == 122880
+
+
+# ---- item 4: workflow logs ------------------------------------------------------------------------------------
+LOGS = (
+    HEAD
+    + "defaults: {log_retention_days: 14}\n"
+    + "workflow_logs: {level: ALL, include_execution_data: true, retention_days: 365}\n"
+    + "jobs:\n"
+    + "  loud:\n    command: [x]\n"
+    + "  quiet:\n    command: [x]\n    workflow_logs: {level: FATAL, include_execution_data: false}\n"
+)
+
+
+def machine_and_log_group(text: str, job: str) -> tuple[StateMachineSpec, LogGroupSpec]:
+    specs = specs_of(text)
+    machine = named(specs, StateMachineSpec, f"demo-dev-{job}")
+    group = named(specs, LogGroupSpec, f"/aws/vendedlogs/states/demo-dev-{job}")
+    return machine, group
+
+
+def test_top_level_workflow_logs_apply_to_every_job() -> None:
+    machine, group = machine_and_log_group(LOGS, "loud")
+
+    assert logging_configuration(machine) == {
+        "level": "ALL",
+        "includeExecutionData": True,
+        "destinations": [
+            {
+                "cloudWatchLogsLogGroup": {
+                    "logGroupArn": "arn:aws:logs:eu-west-1:123456789012:log-group:"
+                    "/aws/vendedlogs/states/demo-dev-loud:*"
+                }
+            }
+        ],
+    }
+    assert group.retention_days == 365
+
+
+def test_a_jobs_workflow_logs_override_key_by_key() -> None:
+    machine, group = machine_and_log_group(LOGS, "quiet")
+
+    assert (machine.log_level, machine.include_execution_data, group.retention_days) == ("FATAL", False, 365)
+
+
+def test_without_workflow_logs_errors_are_logged_without_data_for_the_jobs_retention() -> None:
+    machine, group = machine_and_log_group(HEAD + "jobs:\n  a:\n    command: [x]\n", "a")
+
+    assert (machine.log_level, machine.include_execution_data, group.retention_days) == ("ERROR", False, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "path"),
+    [
+        (LOGS.replace("level: ALL", "level: DEBUG"), 5, "workflow_logs.level"),
+        (LOGS.replace("retention_days: 365", "retention_days: 366"), 5, "workflow_logs.retention_days"),
+        (LOGS.replace("level: FATAL", "level: fatal"), 11, "jobs.quiet.workflow_logs.level"),
+        (
+            LOGS.replace("include_execution_data: false}", "retention_days: 2}"),
+            11,
+            "jobs.quiet.workflow_logs.retention_days",
+        ),
+        (LOGS.replace("level: FATAL", "levels: FATAL"), 11, "jobs.quiet.workflow_logs.levels"),
+    ],
+)
+def test_workflow_logs_are_checked_with_positions(text: str, line: int, path: str) -> None:
+    assert at(only_issue(text)) == (line, path)
+
+
+def test_a_bare_off_is_the_level_off() -> None:
+    # YAML 1.1 reads OFF as false.
+    machine, _ = machine_and_log_group(LOGS.replace("level: FATAL", "level: OFF"), "quiet")
+
+    assert machine.log_level == "OFF"
+
+
+# ---- item 6: outputs ------------------------------------------------------------------------------------------
+def test_env_lines_name_each_jobs_endpoints_and_the_topic() -> None:
+    from batchctl import endpoints
+
+    cfg = parse_config(
+        HEAD + "jobs:\n  daily-report:\n    command: [x]\n  fib:\n    command: [x]\n    queue: {}\n"
+    )
+    found = endpoints.expected_endpoints(cfg, build.names_for(cfg, CTX))
+    found = [endpoints.replace(e, queue_url="https://q/fib") if e.queue_name else e for e in found]
+
+    assert endpoints.env_lines(found) == [
+        "DAILY_REPORT_STATE_MACHINE_ARN=arn:aws:states:eu-west-1:123456789012:stateMachine:demo-dev-daily-report",
+        "FIB_QUEUE_URL=https://q/fib",
+        "FIB_QUEUE_ARN=arn:aws:sqs:eu-west-1:123456789012:demo-dev-fib",
+        "FIB_STATE_MACHINE_ARN=arn:aws:states:eu-west-1:123456789012:stateMachine:demo-dev-fib",
+        "TOPIC_ARN=arn:aws:sns:eu-west-1:123456789012:demo-dev-events",
+    ]
+
+
+def test_without_a_topic_there_is_no_topic_arn() -> None:
+    from batchctl import endpoints
+
+    cfg = parse_config(HEAD + "notify: {topic: false}\njobs:\n  a:\n    command: [x]\n")
+    (found,) = endpoints.expected_endpoints(cfg, build.names_for(cfg, CTX))
+
+    assert (found.topic_arn, found.queue_url, found.queue_arn) == (None, None, None)
+    assert not any(line.startswith("TOPIC_ARN") for line in endpoints.env_lines([found]))
+
+
+# ---- item 2: managed policies and the stage roles' blocks -----------------------------------------------------
+S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+TEAM = "arn:aws:iam::123456789012:policy/team/ReadReports"
+ROLES = (
+    HEAD
+    + "compute:\n  type: EC2\n"
+    + "  instance_role:\n    permissions: [{actions: [s3:GetObject], resources: ['arn:aws:s3:::cache/*']}]\n"
+    + f"    managed_policies: [{S3_READ}]\n"
+    + f"  execution_role: {{managed_policies: [{TEAM}]}}\n"
+    + f"jobs:\n  a:\n    command: [x]\n    managed_policies: [{TEAM}, {S3_READ}]\n"
+)
+
+
+def role(specs: list[Any], name: str) -> RoleSpec:
+    return named(specs, RoleSpec, f"demo-dev-{name}")  # type: ignore[no-any-return]
+
+
+def test_managed_policies_are_attached_by_arn_to_each_role() -> None:
+    specs = specs_of(ROLES)
+
+    assert role(specs, "a-job").managed_policy_arns == (TEAM, S3_READ)  # sorted
+    assert role(specs, "execution").managed_policy_arns == (TEAM,)
+    instance = role(specs, "instance")
+    assert instance.managed_policy_arns == (
+        S3_READ,
+        "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
+    )
+    # Attached, never copied: no managed policy's statements show up inline.
+    assert set(instance.inline_policies) == {"extra"}
+    (statement,) = instance.inline_policies["extra"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == (["s3:GetObject"], ["arn:aws:s3:::cache/*"])
+
+
+def test_execution_role_permissions_add_to_what_it_needs() -> None:
+    text = (
+        HEAD + "compute:\n  execution_role:\n    permissions: [{actions: [kms:Decrypt], resources: ['*']}]\n"
+    )
+    execution = role(specs_of(text + "jobs:\n  a:\n    command: [x]\n"), "execution")
+
+    assert "extra" in execution.inline_policies
+    assert len(execution.inline_policies) > 1  # pull, logs: still there
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "path", "words"),
+    [
+        (
+            ROLES.replace(f"[{TEAM}, {S3_READ}]", "[s3-read]"),
+            13,
+            "jobs.a.managed_policies[0]",
+            "managed policy ARN",
+        ),
+        (
+            ROLES.replace(f"[{TEAM}, {S3_READ}]", f"[{TEAM}, {TEAM}]"),
+            13,
+            "jobs.a.managed_policies[1]",
+            "twice",
+        ),
+        (
+            ROLES.replace("[s3:GetObject]", "['*']"),
+            7,
+            "compute.instance_role.permissions[0].actions[0]",
+            "wildcard",
+        ),
+        (ROLES.replace("type: EC2", "type: FARGATE"), 6, "compute.instance_role", "EC2/SPOT"),
+        (
+            ROLES.replace("managed_policies: [arn", "managed_policy: [arn", 1),
+            8,
+            "compute.instance_role.managed_policy",
+            "",
+        ),
+    ],
+)
+def test_role_keys_are_checked_with_positions(text: str, line: int, path: str, words: str) -> None:
+    issue = only_issue(text)
+
+    assert at(issue) == (line, path)
+    assert words in issue.message
+
+
+def test_a_role_holds_at_most_twenty_managed_policies() -> None:
+    arns = ", ".join(f"arn:aws:iam::123456789012:policy/p{i}" for i in range(20))
+    text = HEAD + f"compute:\n  type: SPOT\n  instance_role: {{managed_policies: [{arns}]}}\n"
+    issue = only_issue(text + "jobs:\n  a:\n    command: [x]\n")
+
+    assert issue.path == "compute.instance_role.managed_policies"
+    assert "batchctl attaches 1 itself" in issue.message
