@@ -247,7 +247,7 @@ def _problem(exc: Exception, where: Where) -> tuple[str, str]:
         given = str(exc).partition(":")[2].strip()
         return (
             f"invalid endpoint URL {given!r}",
-            f"give the scheme too, e.g. http://{given or 'localhost:5000'}",
+            f"give the scheme too, e.g. http://{given or '127.0.0.1:4750'}",
         )
     if isinstance(exc, ProxyConnectionError):
         proxy = exc.kwargs.get("proxy_url", "?")

@@ -102,3 +102,30 @@ def test_submit_wait_prints_the_final_state_once(
         result = run(config, "submit", job, "--direct", "--wait", "--body", "{}")
         assert result.exit_code == code, result.output
         assert result.stderr.count(state) == 1, result.stderr
+
+
+def test_run_ids_complete_from_the_account(aws_env: str, boto: Any, tmp_path: Path) -> None:
+    name = f"t{uuid4().hex[:8]}"
+    config = tmp_path / "jobs.yaml"
+    config.write_text(PROJECT.format(name=name))
+    names = Names(project=name, stage="dev", ctx=AwsContext(account_id="123456789012", region="eu-west-1"))
+    sfn = boto.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name=names.state_machine("ok"),
+        definition=json.dumps(SUCCEED),
+        roleArn="arn:aws:iam::123456789012:role/t",
+    )["stateMachineArn"]
+    for run_id in ("r-one", "r-two", "other"):
+        sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps({"body": "{}", "id": run_id}))
+    for line, cword in (
+        (f"batchctl -c {config} retry r-", 4),
+        (f"batchctl -c {config} logs tail ok --run r-", 7),
+    ):
+        result = CliRunner().invoke(
+            app,
+            [],
+            prog_name="batchctl",
+            env={"_BATCHCTL_COMPLETE": "complete_bash", "COMP_WORDS": line, "COMP_CWORD": str(cword)},
+        )
+        assert result.exit_code == 0, result.output
+        assert sorted(result.stdout.split()) == ["r-one", "r-two"], result.output

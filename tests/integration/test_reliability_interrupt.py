@@ -149,8 +149,9 @@ def test_ctrl_c_during_deploy_finishes_in_flight_calls_reports_and_the_next_depl
     runner = CliRunner()
     planned = runner.invoke(app, ["-c", str(config), "-o", "json", "plan"], env=ENV)
     assert planned.exit_code == 0, planned.output
+    # The terminal shows a log group's key as logs.log_group:/name (Key.label), the JSON as logs.log_group//name.
     todo = {
-        f"{c['action']} {c['key']}"
+        f"{c['action']} {c['key'].replace('//', ':/', 1)}"
         for c in json.loads(planned.stdout)["plan"]["changes"]
         if c["action"] != "noop"
     }

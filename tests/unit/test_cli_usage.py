@@ -31,6 +31,8 @@ CASES = [
     ("--region 'us east 1' plan", "--region: 'us east 1'"),
     ("plan --region us_east_1", "--region: 'us_east_1'"),
     ("status --stage Prod", "--stage: 'Prod'"),
+    ("--endpoint-url 'http://[' status", "--endpoint-url 'http://[' is not an endpoint URL"),
+    ("unlock --endpoint-url localhost:4750", "the scheme must be http or https"),
     ("validate extra", "unexpected extra argument"),
     ("schema extra", "unexpected extra argument"),
     ("plan --parallelism 0", "'--parallelism'"),

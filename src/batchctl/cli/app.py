@@ -84,7 +84,7 @@ app = typer.Typer(
     cls=LazyGroup,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion; JOB and RUN complete (cli/complete.py)
     help="Reconcile the AWS Batch jobs declared in jobs.yaml: deploy, submit, logs, destroy.",
 )
 

@@ -4,6 +4,7 @@ confirmation before changes. Imports: typer, errors (the rest lazily: this modul
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -69,7 +70,10 @@ class CliState:
         """The AWS session for this project: --profile, then region from --region / jobs.yaml / environment."""
         if self._aws is None:
             from batchctl.aws import Aws, create_session
+            from batchctl.cli.usage import check_endpoint_url
 
+            check_endpoint_url(self.endpoint_url, given_as="--endpoint-url")
+            check_endpoint_url(os.environ.get("AWS_ENDPOINT_URL"), given_as="AWS_ENDPOINT_URL")
             cfg = self.config()  # first: a bad --region is a usage error before any session exists
             region = self.region or cfg.region
             session = create_session(profile=self.profile, region=region)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from batchctl.cli.complete import complete_job
 from batchctl.cli.context import NOTHING_DONE, CliState, ParallelismOption, confirmation
 from batchctl.cli.target import show_target
 from batchctl.cli.unlock import LockTimeoutOption, stage_lock
@@ -34,6 +35,7 @@ def deploy(
         typer.Option(
             "--job",
             metavar="NAME",
+            autocompletion=complete_job,
             help="Only these jobs (repeat the option) and the shared resources they use.",
         ),
     ] = None,

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from batchctl.cli.complete import complete_job
 from batchctl.cli.context import CliState
 
 
 def dlq(
     ctx: typer.Context,
-    job: Annotated[str, typer.Argument(help="Job name (a job with `queue:`).")],
+    job: Annotated[str, typer.Argument(help="Job name (a job with `queue:`).", autocompletion=complete_job)],
     show: Annotated[
         int,
         typer.Option(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from batchctl.cli.complete import complete_job, complete_run
 from batchctl.cli.context import CliState
 from batchctl.cli.follow import write_event
 from batchctl.errors import RunUsageError
@@ -36,7 +37,7 @@ def _event_dict(event: LogEvent) -> dict[str, object]:
 @logs_app.command("tail")
 def tail(
     ctx: typer.Context,
-    job: Annotated[str, typer.Argument(help="Job name from jobs.yaml.")],
+    job: Annotated[str, typer.Argument(help="Job name from jobs.yaml.", autocompletion=complete_job)],
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep polling for new events (Ctrl-C stops).")
     ] = False,
@@ -52,7 +53,12 @@ def tail(
         str | None, typer.Option("--filter", help="CloudWatch Logs filter pattern, e.g. ERROR.")
     ] = None,
     run: Annotated[
-        str | None, typer.Option("--run", help="Only the output of this run (its id or a unique prefix).")
+        str | None,
+        typer.Option(
+            "--run",
+            help="Only the output of this run (its id or a unique prefix).",
+            autocompletion=complete_run,
+        ),
     ] = None,
     step: Annotated[str | None, typer.Option("--step", help="Only the output of this step.")] = None,
 ) -> None:

@@ -9,13 +9,18 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from batchctl.cli.complete import complete_run
 from batchctl.cli.context import CliState, confirm_or_exit
 
 
 def retry(
     ctx: typer.Context,
     run: Annotated[
-        str, typer.Argument(help="Run id or a unique prefix (the RUN column of `batchctl status`).")
+        str,
+        typer.Argument(
+            help="Run id or a unique prefix (the RUN column of `batchctl status`).",
+            autocompletion=complete_run,
+        ),
     ],
     force: Annotated[
         bool, typer.Option("--force", help="Retry even if the run was already retried successfully.")

@@ -10,13 +10,14 @@ import typer
 from rich.markup import escape
 
 from batchctl.cli.body import read_body
+from batchctl.cli.complete import complete_job
 from batchctl.cli.context import CliState
 from batchctl.errors import UsageError
 
 
 def run(
     ctx: typer.Context,
-    job: Annotated[str, typer.Argument(help="Job name from jobs.yaml.")],
+    job: Annotated[str, typer.Argument(help="Job name from jobs.yaml.", autocompletion=complete_job)],
     local: Annotated[
         bool,
         typer.Option("--local", help="Run on the local Docker engine (required: remote runs are `submit`)."),

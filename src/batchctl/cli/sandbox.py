@@ -15,7 +15,7 @@ def sandbox(
     ctx: typer.Context,
     port: Annotated[
         int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free).")
-    ] = 5000,
+    ] = 4750,  # not 5000: macOS's AirPlay receiver and many development servers listen there
     docker: Annotated[
         bool | None,
         typer.Option(

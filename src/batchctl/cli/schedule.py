@@ -7,12 +7,13 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from batchctl.cli.complete import complete_job
 from batchctl.cli.context import CliState
 from batchctl.cli.unlock import LockTimeoutOption, stage_lock
 
 schedule_app = typer.Typer(help="Pause or resume a job's schedule.", no_args_is_help=True)
 
-JobArgument = Annotated[str, typer.Argument(help="Job name from jobs.yaml.")]
+JobArgument = Annotated[str, typer.Argument(help="Job name from jobs.yaml.", autocompletion=complete_job)]
 
 
 def _set_state(ctx: typer.Context, job: str, *, enabled: bool, lock_timeout: float) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from batchctl.cli.complete import complete_job
 from batchctl.cli.context import CliState
 
 if TYPE_CHECKING:
@@ -37,7 +38,9 @@ def _batch_column(summary: RunSummary) -> str:
 
 def status(
     ctx: typer.Context,
-    job: Annotated[str | None, typer.Argument(help="Job name (every job if omitted).")] = None,
+    job: Annotated[
+        str | None, typer.Argument(help="Job name (every job if omitted).", autocompletion=complete_job)
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="How many runs to show.")] = 20,
     failed: Annotated[
         bool, typer.Option("--failed", help="Only failed, timed-out and aborted runs, with error and cause.")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from batchctl.cli.body import read_messages
+from batchctl.cli.complete import complete_job
 from batchctl.cli.context import CliState
 from batchctl.cli.follow import wait_for_run
 from batchctl.errors import ExitCode, UsageError
@@ -23,7 +24,7 @@ POLL_S = 2.0
 
 def submit(
     ctx: typer.Context,
-    job: Annotated[str, typer.Argument(help="Job name from jobs.yaml.")],
+    job: Annotated[str, typer.Argument(help="Job name from jobs.yaml.", autocompletion=complete_job)],
     body: Annotated[str | None, typer.Option("--body", help="The message body.")] = None,
     body_file: Annotated[
         str | None,

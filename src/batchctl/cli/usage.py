@@ -32,6 +32,36 @@ def click_usage_errors() -> Iterator[None]:
         raise typer.Exit(int(ExitCode.USAGE)) from None
 
 
+def check_endpoint_url(value: str | None, *, given_as: str) -> None:
+    """UsageError unless `value` (None: not given) is an http(s) URL with a host: botocore would fail on it later
+    in its own words (or, for `http://[`, with a bare ValueError)."""
+    if value is None:
+        return
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError as exc:
+        problem = str(exc)
+    else:
+        problem = (
+            "the scheme must be http or https"
+            if parts.scheme not in ("http", "https")
+            else "it names no host"
+            if not parts.hostname
+            else ""
+            if port_ok
+            else "port 0"
+        )
+    if problem:
+        shown = value if len(value) <= 60 else value[:59] + "…"
+        raise UsageError(
+            f"{given_as} {shown!r} is not an endpoint URL: {problem}",
+            hint="give scheme, host and port, e.g. http://127.0.0.1:4750 for `batchctl sandbox`",
+        )
+
+
 def raise_override_issue(exc: ConfigValidationError, overrides: dict[str, str | None]) -> None:
     """A UsageError naming the option when a problem of jobs.yaml comes from a global option (--region, --stage);
     returns when none does (the config error stands)."""

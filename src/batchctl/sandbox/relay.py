@@ -53,10 +53,11 @@ class PipeRelay:
     def _loop(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        regions = _regions()
-        clients = {region: self._clients(region) for region in regions}
+        clients: dict[str, tuple[Any, Any, Any]] = {}
         while not self._stop.is_set():
-            for region in regions:
+            for region in _regions():
+                if region not in clients:
+                    clients[region] = self._clients(region)
                 try:
                     self.relay_once(*clients[region], region=region)
                 except (ClientError, BotoCoreError) as exc:
@@ -102,7 +103,21 @@ class PipeRelay:
 
 
 def _regions() -> list[str]:
+    """Every region where the sandbox holds a pipe (any region a client used), and BATCHCTL_SANDBOX_REGIONS."""
     extra = [r for r in os.environ.get("BATCHCTL_SANDBOX_REGIONS", "").split(",") if r]
-    configured = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    found = [SANDBOX_REGION, *extra, *([configured] if configured else []), "ap-northeast-1", "eu-west-1"]
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys([*_pipe_regions(), *extra]))
+
+
+def _pipe_regions() -> list[str]:
+    """The regions of moto's Pipes backends (this process's server) that hold a pipe. Read with dict's own items:
+    moto's BackendDict creates a backend for any key it is asked for."""
+    from moto.pipes.models import pipes_backends
+
+    return sorted(
+        {
+            region
+            for by_region in list(dict.values(pipes_backends))
+            for region, backend in list(dict.items(by_region))
+            if backend.pipes
+        }
+    )

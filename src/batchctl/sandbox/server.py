@@ -21,6 +21,8 @@ from batchctl.sandbox.strict import StrictOptions
 
 SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
 
+log = logging.getLogger(__name__)
+
 
 def docker_answers() -> bool:
     """True when a Docker engine answers (then moto's Batch runs job containers for real)."""
@@ -84,6 +86,8 @@ def start(
 ) -> Sandbox:
     """Start moto on 127.0.0.1:`port` (0 picks a free port) with our fixes, configured, with the pipe relay; with
     `strict`, AWS's rules that moto lacks answer in front of it (see batchctl.sandbox.strict)."""
+    if port != 0:
+        _check_free(port)  # first: a taken port is an error at once, before moto loads
     require_moto()
     if port == 0:
         import socket
@@ -99,6 +103,7 @@ def start(
     patch_moto()
     # No access log line per request on the terminal (werkzeug logs them at INFO unless told otherwise).
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    _quiet_moto()
     server = _server(port, strict)
     try:
         server.start()
@@ -120,6 +125,40 @@ def start(
     sandbox.relay = PipeRelay(endpoint_url=sandbox.url, interval_s=relay_interval_s)
     sandbox.relay.start()
     return sandbox
+
+
+class _MotoToDebug(logging.Handler):
+    """moto's own log (e.g. its Step Functions interpreter's "Exception=NoSuchJsonPathError ... at '(StringJsonPath|
+    ...'" for every failed JSONPath) is about moto's internals: it goes to batchctl's debug log (-v), never straight
+    to the terminal through Python's last-resort handler."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.debug("moto %s: %s", record.name, record.getMessage())
+
+
+def _quiet_moto() -> None:
+    moto_log = logging.getLogger("moto")
+    if not any(isinstance(handler, _MotoToDebug) for handler in moto_log.handlers):
+        moto_log.addHandler(_MotoToDebug())
+    moto_log.propagate = False
+
+
+def _check_free(port: int) -> None:
+    """SandboxError at once when 127.0.0.1:`port` is taken: moto's server would fail in its own thread, print a
+    traceback and leave `start` waiting for ever."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as the server binds: TIME_WAIT is no owner
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise SandboxError(
+                f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}",
+                hint=f"another program uses port {port}: pick another with --port N (--port 0 takes any free one)",
+            ) from None
 
 
 def _server(port: int, strict: StrictOptions | None) -> Any:
