@@ -83,6 +83,14 @@ class Stage:
         return dict(job)
 
 
+def wait_until_valid(describe: Any) -> None:
+    """A new compute environment is CREATING before it is VALID; a job queue over it is refused until then."""
+    deadline = time.monotonic() + 30
+    while describe()["computeEnvironments"][0]["status"] != "VALID":
+        assert time.monotonic() < deadline, "the compute environment never became VALID"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def stage(boto: Any) -> Stage:
     account = boto.client("sts").get_caller_identity()["Account"]
@@ -96,12 +104,16 @@ def stage(boto: Any) -> Stage:
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/24")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/25")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName=names.security_group, Description="t", VpcId=vpc)["GroupId"]
+    # Batch's own service-linked role: the state machine's role does not trust batch.amazonaws.com, so Batch would
+    # leave the compute environment INVALID (moto requires a service role, AWS-QUIRKS: moto gaps).
+    service_role = iam.create_service_linked_role(AWSServiceName="batch.amazonaws.com")["Role"]["Arn"]
     compute = batch.create_compute_environment(
         computeEnvironmentName=names.compute_environment,
         type="MANAGED",
-        serviceRole=role_arn,  # moto requires one (AWS-QUIRKS: moto gaps)
+        serviceRole=service_role,
         computeResources={"type": "FARGATE", "maxvCpus": 4, "subnets": [subnet], "securityGroupIds": [group]},
     )["computeEnvironmentArn"]
+    wait_until_valid(lambda: batch.describe_compute_environments(computeEnvironments=[compute]))
     batch.create_job_queue(
         jobQueueName=names.job_queue,
         state="ENABLED",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+from batchctl import policies
 from batchctl.aws import Aws
 from batchctl.diff import Action, diff
 from batchctl.errors import AwsError, NotManagedError, PlanError
@@ -116,8 +117,9 @@ def test_subnet_order_is_not_a_difference(aws: Any, boto: Any) -> None:
 
 
 def test_an_explicit_service_role_is_used_and_read_back(aws: Any, boto: Any) -> None:
+    # A service role Batch may assume (with no trust statement AWS leaves the environment INVALID).
     role_arn = boto.client("iam").create_role(
-        RoleName=unique(), AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+        RoleName=unique(), AssumeRolePolicyDocument=json.dumps(policies.trust_policy("batch.amazonaws.com"))
     )["Role"]["Arn"]
     spec = fargate_spec(boto, service_role_arn=role_arn)
     prov = ComputeEnvironmentProvisioner(aws)

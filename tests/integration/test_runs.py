@@ -249,12 +249,41 @@ def test_follow_an_unknown_run_and_one_that_outlasts_the_timeout(aws: Any, boto:
         runs.follow(aws, names, job="fib", run_id=run_id, on_update=lambda _u: None, poll_s=0, timeout_s=0)
 
 
+# The services the tests' one role serves: Batch (service role), ECS tasks (execution role), Step Functions. A role
+# none of them may assume leaves the compute environment INVALID on AWS (and on the strict sandbox).
+ROLE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {
+                "Service": ["batch.amazonaws.com", "ecs-tasks.amazonaws.com", "states.amazonaws.com"]
+            },
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
 def _role(boto: Any) -> None:
     """The role the compute environments name (moto checks that it exists)."""
     iam = boto.client("iam")
     name = ROLE.rsplit("/", 1)[-1]
     if not any(role["RoleName"] == name for role in iam.list_roles()["Roles"]):
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(ROLE_TRUST))
+
+
+def _wait_valid(batch: Any, environment: str) -> None:
+    """A new compute environment is CREATING before it is VALID; a job queue over it is refused until then."""
+    deadline = time.monotonic() + 30
+    while (
+        batch.describe_compute_environments(computeEnvironments=[environment])["computeEnvironments"][0][
+            "status"
+        ]
+        != "VALID"
+    ):
+        assert time.monotonic() < deadline, f"{environment} never became VALID"
+        time.sleep(0.05)
 
 
 def _batch_workflow(boto: Any, names: Names, job: str, *, log_group: str) -> None:
@@ -271,6 +300,7 @@ def _batch_workflow(boto: Any, names: Names, job: str, *, log_group: str) -> Non
         serviceRole=ROLE,
         computeResources={"type": "FARGATE", "maxvCpus": 4, "subnets": [subnet], "securityGroupIds": [group]},
     )["computeEnvironmentArn"]
+    _wait_valid(batch, environment)
     batch.create_job_queue(
         jobQueueName=names.job_queue,
         state="ENABLED",
@@ -605,6 +635,7 @@ def _environment(boto: Any, names: Names, *, max_vcpus: int, public: bool) -> No
             "securityGroupIds": [group],
         },
     )["computeEnvironmentArn"]
+    _wait_valid(batch, environment)
     batch.create_job_queue(
         jobQueueName=names.job_queue,
         state="ENABLED",

@@ -8,27 +8,31 @@ from uuid import uuid4
 
 from batchctl.sandbox import PipeRelay
 
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "pipes.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
+
+def trust(service: str) -> str:
+    """A trust policy letting `service` assume the role (each service needs its own: AWS refuses the others)."""
+    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
 
 
 def test_relay_starts_one_execution_per_message_with_the_record_array(aws_env: str, boto: Any) -> None:
     name = f"t-{uuid4().hex[:8]}"
     sqs, sfn, pipes, iam = (boto.client(s) for s in ("sqs", "stepfunctions", "pipes", "iam"))
-    role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    machine_role = iam.create_role(
+        RoleName=f"{name}-sfn", AssumeRolePolicyDocument=trust("states.amazonaws.com")
+    )
+    pipe_role = iam.create_role(
+        RoleName=f"{name}-pipe", AssumeRolePolicyDocument=trust("pipes.amazonaws.com")
+    )
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    machine_arn = sfn.create_state_machine(name=name, definition=DEFINITION, roleArn=role_arn)[
-        "stateMachineArn"
-    ]
-    pipes.create_pipe(Name=name, Source=queue_arn, Target=machine_arn, RoleArn=role_arn)
+    machine_arn = sfn.create_state_machine(
+        name=name, definition=DEFINITION, roleArn=machine_role["Role"]["Arn"]
+    )["stateMachineArn"]
+    pipes.create_pipe(Name=name, Source=queue_arn, Target=machine_arn, RoleArn=pipe_role["Role"]["Arn"])
     sent = sqs.send_message(QueueUrl=url, MessageBody='{"n": 10}')
 
     relay = PipeRelay(endpoint_url=aws_env)
