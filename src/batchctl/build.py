@@ -57,7 +57,9 @@ def is_fargate(cfg: JobsFile) -> bool:
 
 def names_for(cfg: JobsFile, ctx: AwsContext) -> Names:
     """The Names of this project+stage in this account and region."""
-    return Names(project=cfg.project, stage=cfg.stage, ctx=ctx)
+    return Names(
+        project=cfg.project, stage=cfg.stage, ctx=ctx, shared_job_queue_arn=cfg.compute.job_queue_arn
+    )
 
 
 def image_reference(cfg: JobsFile, names: Names, *, image_tag: str | None) -> str:
@@ -101,7 +103,9 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
 
     compute_deps: list[Key] = [*network_keys, *route_keys]
     instance_profile_arn: str | None = None
-    if not is_fargate(cfg):
+    # compute.job_queue_arn: jobs run on a queue built elsewhere; no compute environment, queue or instance role.
+    shared = cfg.compute.job_queue_arn is not None
+    if not is_fargate(cfg) and not shared:
         instance_more = _role_block(cfg.compute.instance_role)
         instance_role = RoleSpec(
             name=names.instance_role,
@@ -143,7 +147,8 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
         tags=tags,
         depends_on=(compute.key,),
     )
-    specs.extend([compute, queue])
+    if not shared:
+        specs.extend([compute, queue])
 
     image_deps: tuple[Key, ...] = ()
     if not cfg.image.uri:
@@ -181,7 +186,7 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
                 image=image,
                 image_deps=image_deps,
                 execution_role=execution_role,
-                queue_key=queue.key,
+                queue_key=None if shared else queue.key,
                 topic_arn=topic_arn,
                 topic_deps=topic_deps,
                 group_key=group_key,
@@ -222,6 +227,8 @@ def _network(
 ) -> tuple[tuple[str | Ref, ...], tuple[str | Ref, ...], list[Any]]:
     """Subnet and security group IDs for the compute environment, and the network specs we create (if any)."""
     net = cfg.network
+    if cfg.compute.job_queue_arn:  # the shared queue's compute environments have their own network
+        return (), (), []
     if net.vpc_id:
         return tuple(net.subnet_ids), tuple(net.security_group_ids), []
     cidr = ipaddress.ip_network(net.cidr or "10.20.0.0/24")
@@ -270,7 +277,7 @@ def _job_specs(
     image: str,
     image_deps: tuple[Key, ...],
     execution_role: RoleSpec,
-    queue_key: Key,
+    queue_key: Key | None,
     topic_arn: str | None,
     topic_deps: tuple[Key, ...],
     group_key: Key | None,
@@ -357,7 +364,10 @@ def _job_specs(
         include_execution_data=logging.include_execution_data,
         tags=tags,
         depends_on=tuple(
-            sorted({sm_role.key, sm_log_group.key, queue_key, *topic_deps, *(d.key for d in definitions)})
+            sorted(
+                {sm_role.key, sm_log_group.key, *([queue_key] if queue_key else []), *topic_deps}
+                | {d.key for d in definitions}
+            )
         ),
     )
     specs.extend([sm_log_group, sm_role, machine])

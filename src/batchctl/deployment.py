@@ -29,6 +29,7 @@ from batchctl.naming import AwsContext, Names
 from batchctl.orphans import deletion_nodes, foreign_names, name_patterns, orphan_specs, templates
 from batchctl.plan import ApplyResult, Event, Plan
 from batchctl.provisioners import SERVICES, build_provisioners, discover
+from batchctl.provisioners.shared_queue import check_shared_job_queue
 from batchctl.specs import Key, Kind, Observed
 
 __all__ = [
@@ -189,6 +190,8 @@ def prepare(
                 listener.warn(f"could not look for resources jobs.yaml no longer declares: {exc.message}")
                 orphans = Orphans(plan=Plan(project=cfg.project, stage=cfg.stage, changes=(), destroy=True))
     names = build.names_for(cfg, ctx)
+    if cfg.compute.job_queue_arn and not destroy:  # a queue built elsewhere: checked, never changed
+        check_shared_job_queue(aws, arn=cfg.compute.job_queue_arn, compute_type=cfg.compute.type)
     if destroy:
         declared = engine.make_destroy_plan(specs, observed, project=cfg.project, stage=cfg.stage)
         kept = tuple(c for c in declared.changes if not (keep_images and c.key.kind is Kind.ECR_REPOSITORY))

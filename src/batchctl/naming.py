@@ -69,6 +69,7 @@ class Names:
     project: str
     stage: str
     ctx: AwsContext
+    shared_job_queue_arn: str | None = None  # compute.job_queue_arn: a job queue built elsewhere
 
     @property
     def prefix(self) -> str:
@@ -112,7 +113,8 @@ class Names:
 
     @property
     def job_queue_arn(self) -> str:
-        return self.ctx.arn("batch", f"job-queue/{self.job_queue}")
+        """The queue every job is submitted to: the stage's own, or the shared one of compute.job_queue_arn."""
+        return self.shared_job_queue_arn or self.ctx.arn("batch", f"job-queue/{self.job_queue}")
 
     @property
     def repository(self) -> str:

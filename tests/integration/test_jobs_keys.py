@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from batchctl.cli.app import app
 from tests.reliability_support import ENV, leftovers, write_project
+from tests.support.provisioners import network
 
 IMAGE = "public.ecr.aws/docker/library/python:3.12-slim"
 
@@ -227,3 +228,89 @@ def test_managed_policies_are_attached_detached_and_left_in_place(
     assert leftovers(boto, "keys", "mp") == []
     # Detached, never deleted: the policies belong to someone else.
     assert iam.get_policy(PolicyArn=team)["Policy"]["AttachmentCount"] == 0
+
+
+# ---- item 1 ---------------------------------------------------------------------------------------------------
+def shared_queue(boto: Any, *, compute_type: str = "FARGATE") -> tuple[str, str]:
+    """A compute environment and job queue built elsewhere (no batchctl tags): (queue ARN, environment ARN)."""
+    subnets, groups = network(boto, subnets=1, groups=1)
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"batch.amazonaws.com"},'
+    trust += '"Action":"sts:AssumeRole"}]}'
+    role = boto.client("iam").create_role(RoleName="platform-batch", AssumeRolePolicyDocument=trust)["Role"][
+        "Arn"
+    ]
+    batch = boto.client("batch")
+    environment = batch.create_compute_environment(
+        computeEnvironmentName="platform-ce",
+        type="MANAGED",
+        state="ENABLED",
+        serviceRole=role,
+        computeResources={
+            "type": compute_type,
+            "maxvCpus": 256,
+            "subnets": subnets,
+            "securityGroupIds": groups,
+        },
+    )["computeEnvironmentArn"]
+    queue = batch.create_job_queue(
+        jobQueueName="platform-shared",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+    )["jobQueueArn"]
+    return queue, environment
+
+
+def test_a_shared_job_queue_is_used_and_never_touched(aws_env: str, boto: Any, tmp_path: Path) -> None:
+    queue, environment = shared_queue(boto)
+    batch = boto.client("batch")
+    before = batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]
+    jobs = "  a:\n    command: [echo]\n"
+    cli = Cli(
+        write_project(tmp_path, project("sh", jobs, compute=f"type: FARGATE, job_queue_arn: '{queue}'"))
+    )
+
+    planned = json.loads(cli("-o", "json", "plan").stdout)["plan"]["changes"]
+    kinds = {c["key"].split("/")[0] for c in planned}
+    assert not {"batch.compute_environment", "batch.job_queue", "ec2.vpc", "ec2.subnet"} & kinds
+    cli("deploy", "--yes", "--skip-image")
+    sfn = boto.client("stepfunctions")
+    arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:keys-sh-a"
+    assert f'"JobQueue":"{queue}"' in sfn.describe_state_machine(stateMachineArn=arn)["definition"].replace(
+        " ", ""
+    )
+    ours = [q["jobQueueName"] for q in batch.describe_job_queues()["jobQueues"]]
+    assert ours == ["platform-shared"]
+    cli("plan", "--check")
+    cli("destroy", "--yes")
+
+    after = batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]
+    assert (after["state"], after["status"], after["computeEnvironmentOrder"]) == (
+        before["state"],
+        before["status"],
+        before["computeEnvironmentOrder"],
+    )
+    assert batch.describe_compute_environments(computeEnvironments=[environment])["computeEnvironments"]
+    assert leftovers(boto, "keys", "sh") == []
+
+
+def test_plan_stops_on_a_missing_disabled_or_mismatched_shared_queue(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    queue, _ = shared_queue(boto)
+    config = write_project(
+        tmp_path, project("bad", "  a:\n    command: [echo]\n", compute=f"job_queue_arn: '{queue}x'")
+    )
+    cli = Cli(config)
+    assert "does not exist" in cli("plan", code=1).stderr
+
+    config.write_text(
+        project("bad", "  a:\n    command: [echo]\n", compute=f"type: EC2, job_queue_arn: '{queue}'")
+    )
+    assert "would never be placed" in cli("plan", code=1).stderr
+
+    boto.client("batch").update_job_queue(jobQueue=queue, state="DISABLED")
+    config.write_text(project("bad", "  a:\n    command: [echo]\n", compute=f"job_queue_arn: '{queue}'"))
+    refused = cli("deploy", "--yes", "--skip-image", code=1)
+    assert "DISABLED" in refused.stderr
+    assert leftovers(boto, "keys", "bad") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -411,3 +412,63 @@ def test_a_role_holds_at_most_twenty_managed_policies() -> None:
 
     assert issue.path == "compute.instance_role.managed_policies"
     assert "batchctl attaches 1 itself" in issue.message
+
+
+# ---- item 1: a job queue built elsewhere ----------------------------------------------------------------------
+SHARED = "arn:aws:batch:eu-west-1:123456789012:job-queue/platform-shared"
+SHARED_JOBS = (
+    HEAD
+    + f"compute: {{type: EC2, job_queue_arn: '{SHARED}'}}\njobs:\n  a:\n    command: [x]\n    vcpus: 64\n"
+)
+
+
+def test_a_shared_queue_means_no_compute_environment_queue_network_or_instance_role() -> None:
+    specs = specs_of(SHARED_JOBS)
+    kinds = {s.kind.value for s in specs}
+
+    assert not {"batch.compute_environment", "batch.job_queue", "ec2.vpc", "ec2.subnet"} & kinds
+    assert not {"iam.instance_profile"} & kinds
+    assert [s.name for s in specs if isinstance(s, RoleSpec) and s.name.endswith("-instance")] == []
+    machine = named(specs, StateMachineSpec, "demo-dev-a")
+    assert SHARED in json.dumps(machine.definition)
+    sfn_role = role(specs, "a-sfn")
+    assert SHARED in json.dumps(sfn_role.inline_policies)
+    # EC2 job definitions, as the shared queue's compute environments run.
+    assert named(specs, JobDefinitionSpec, "demo-dev-a").platform == "EC2"
+
+
+@pytest.mark.parametrize(
+    ("edit", "path", "words"),
+    [
+        ("type: EC2, max_vcpus: 8, ", "compute.max_vcpus", "managed where they were built"),
+        ("type: EC2, runnable_timeout_s: 900, ", "compute.runnable_timeout_s", "drop one"),
+        ("type: EC2, instance_role: {managed_policies: []}, ", "compute.instance_role", "drop one"),
+    ],
+)
+def test_keys_that_shape_our_own_compute_are_refused_with_a_shared_queue(
+    edit: str, path: str, words: str
+) -> None:
+    issue = only_issue(SHARED_JOBS.replace("type: EC2, ", edit))
+
+    assert issue.path == path
+    assert words in issue.message
+
+
+def test_a_shared_queue_needs_no_network() -> None:
+    issue = only_issue(SHARED_JOBS.replace("compute:", "network: {cidr: 10.20.0.0/24}\ncompute:"))
+
+    assert at(issue) == (4, "network")
+
+
+def test_a_shared_queue_is_in_the_stages_region() -> None:
+    issue = only_issue(SHARED_JOBS.replace("stage: dev\n", "stage: dev\nregion: us-east-1\n"))
+
+    assert issue.path == "compute.job_queue_arn"
+    assert "eu-west-1" in issue.message
+
+
+def test_a_job_queue_arn_has_the_arn_form() -> None:
+    issue = only_issue(SHARED_JOBS.replace(SHARED, "platform-shared"))
+
+    assert at(issue) == (4, "compute.job_queue_arn")
+    assert "job-queue/NAME" in issue.message

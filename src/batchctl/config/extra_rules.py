@@ -133,6 +133,40 @@ def _role_rules(cfg: JobsFile) -> Iterator[Rule]:
             )
 
 
+def _shared_queue_rules(cfg: JobsFile) -> Iterator[Rule]:
+    arn = cfg.compute.job_queue_arn
+    if arn is None:
+        return
+    shared: KeyPath = ("compute", "job_queue_arn")
+    for key in extras.OWN_COMPUTE_KEYS:
+        if key in cfg.compute.model_fields_set:
+            yield Rule(
+                ("compute", key),
+                f"{key} shapes the compute environment batchctl creates; with job_queue_arn the shared "
+                "queue's compute environments are managed where they were built: drop one",
+                involves=(("compute", key), shared),
+            )
+    if "network" in cfg.model_fields_set:
+        yield Rule(
+            ("network",),
+            "with job_queue_arn batchctl creates no compute environment, so it needs no network: drop one",
+            involves=(("network",), shared),
+        )
+    region = extras.job_queue_region(arn)
+    if cfg.region is not None and region != cfg.region:
+        yield Rule(
+            shared,
+            f"the job queue is in {region} and this stage in {cfg.region}: Batch submits only within a region",
+            involves=(shared, ("region",)),
+        )
+
+
 def extra_rules(cfg: JobsFile) -> list[Rule]:
     """Every rule over the keys of config/extras.py."""
-    return [*_queue_rules(cfg), *_fargate_rules(cfg), *_workflow_log_rules(cfg), *_role_rules(cfg)]
+    return [
+        *_queue_rules(cfg),
+        *_fargate_rules(cfg),
+        *_workflow_log_rules(cfg),
+        *_role_rules(cfg),
+        *_shared_queue_rules(cfg),
+    ]

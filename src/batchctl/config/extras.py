@@ -130,3 +130,28 @@ class RoleBlock(_Section, Generic[P]):
 
     permissions: list[P] = Field(default_factory=list)
     managed_policies: list[ManagedPolicyArn] = Field(default_factory=list)
+
+
+# A Batch job queue ARN: arn:aws:batch:REGION:ACCOUNT:job-queue/NAME (names: up to 128 letters, digits, - and _).
+_JOB_QUEUE_ARN = re.compile(
+    r"arn:aws[a-z-]*:batch:([a-z]{2}(-[a-z]+)+-\d{1,2}):(\d{12}):job-queue/[A-Za-z0-9_-]{1,128}"
+)
+# What only shapes the compute environment and queue batchctl creates; with a shared queue they mean nothing.
+OWN_COMPUTE_KEYS = ("max_vcpus", "min_vcpus", "instance_types", "runnable_timeout_s", "instance_role")
+
+
+def _check_job_queue_arn(value: str) -> str:
+    if not _JOB_QUEUE_ARN.fullmatch(value):
+        raise PydanticCustomError(
+            "batchctl_job_queue_arn",
+            "expected a Batch job queue ARN such as arn:aws:batch:eu-west-1:123456789012:job-queue/NAME",
+        )
+    return value
+
+
+def job_queue_region(arn: str) -> str:
+    """The region of a job queue ARN that passed the check."""
+    return arn.split(":")[3]
+
+
+JobQueueArn = Annotated[str, AfterValidator(_check_job_queue_arn)]

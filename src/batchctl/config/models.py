@@ -332,6 +332,9 @@ class ComputeConfig(_Model):
     runnable_timeout_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=600, le=86400)] = 1800
     instance_role: extras.RoleBlock[Permission] | None = None  # EC2/SPOT: more for the instances' role
     execution_role: extras.RoleBlock[Permission] | None = None  # more for the execution role (pull, logs)
+    job_queue_arn: extras.JobQueueArn | None = (
+        None  # a job queue built elsewhere: no compute env or queue of ours
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -64,11 +64,11 @@ def _resource_rules(cfg: JobsFile, step: ResolvedStep) -> Iterator[Rule]:
                 "EC2/SPOT jobs need at least 4 MiB of memory",
                 involves=(*step.chain["memory_mib"], ("compute", "type")),
             )
-    if s.vcpus > compute.max_vcpus:
+    if s.vcpus > compute.max_vcpus and compute.job_queue_arn is None:  # a shared queue: max_vcpus is not ours
         yield Rule(
             vcpus_at,
             f"can never be placed: needs {s.vcpus:g} vCPUs but compute.max_vcpus is {compute.max_vcpus}",
-            involves=(*step.chain["vcpus"], ("compute", "max_vcpus")),
+            involves=(*step.chain["vcpus"], ("compute", "max_vcpus"), ("compute", "job_queue_arn")),
         )
 
 
@@ -96,7 +96,7 @@ def _length_rule(what: str, name: str, loc: KeyPath, *, limit_key: str, shorten:
 def _name_rules(cfg: JobsFile) -> Iterator[Rule]:
     names = Names(project=cfg.project, stage=cfg.stage, ctx=AwsContext.placeholder())
     stage_wide = [("IAM role", names.execution_role, "iam role")]
-    if cfg.compute.type not in FARGATE_TYPES:
+    if cfg.compute.type not in FARGATE_TYPES and cfg.compute.job_queue_arn is None:
         stage_wide.append(("IAM role", names.instance_role, "iam role"))
     for what, name, limit_key in stage_wide:
         rule = _length_rule(what, name, ("stage",), limit_key=limit_key, shorten="the project or stage name")
