@@ -30,7 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from batchctl.naming import Names
+from batchctl.naming import TAG_JOB, Names
 from batchctl.specs import AwsDict
 
 # What Batch reports as an attempt's statusReason when the capacity under a job is taken away, per compute type, as
@@ -406,6 +406,10 @@ def _step_states(
             ]
         },
     }
+    # The Batch job carries the stage's tags and its job's, and hands them (with its definition's) to its ECS task,
+    # so Cost Explorer can split the bill by job.
+    parameters["Tags"] = names.tags({TAG_JOB: job})
+    parameters["PropagateTags"] = True
     if step.array_size:
         parameters["ArrayProperties"] = {"Size": step.array_size}
     loop = reclaimed is not None and step.spot_retries > 0

@@ -21,7 +21,7 @@ from batchctl.config import (
     resolve_steps,
 )
 from batchctl.config.extras import RoleBlock
-from batchctl.naming import AwsContext, Names
+from batchctl.naming import TAG_JOB, AwsContext, Names
 from batchctl.specs import (
     ComputeEnvironmentSpec,
     InstanceProfileSpec,
@@ -137,6 +137,7 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
         instance_types=() if is_fargate(cfg) else tuple(sorted(cfg.compute.instance_types or ["optimal"])),
         instance_role_arn=instance_profile_arn,
         allocation_strategy=_allocation_strategy(cfg.compute.type),
+        instance_tags={} if is_fargate(cfg) else tags,  # the EC2 instances it launches (cost per stage)
         tags=tags,
         depends_on=tuple(sorted(set(compute_deps))),
     )
@@ -475,7 +476,7 @@ def _job_definition(
         assign_public_ip=True,
         platform_version=_pinned_platform(cfg, job) if fargate else None,
         ephemeral_storage_gib=extra_rules.ephemeral_storage_gib(cfg, job)[0] if fargate else None,
-        tags=tags,
+        tags={**tags, TAG_JOB: job},  # propagated to each ECS task with the job's own (cost per job)
         depends_on=tuple(sorted({job_role.key, execution_role.key, log_group.key, *deps})),
     )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 TAG_PROJECT = "batchctl:project"
 TAG_STAGE = "batchctl:stage"
+TAG_JOB = "batchctl:job"  # on job definitions and Batch jobs (and so their ECS tasks): cost per job
 
 # Longest names AWS accepts, used by config validation once names are prefixed.
 NAME_LIMITS: dict[str, int] = {

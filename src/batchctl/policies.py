@@ -208,6 +208,8 @@ def state_machine_policies(
         _statement("DescribeBatchJobs", ["batch:DescribeJobs"], ["*"]),
         # TerminateJob is authorized on the job ARN; job IDs are only known at run time.
         _statement("TerminateBatchJobs", ["batch:TerminateJob"], [names.ctx.arn("batch", "job/*")]),
+        # SubmitJob with tags is also authorized as batch:TagResource on the new job.
+        _statement("TagBatchJobs", ["batch:TagResource"], [names.ctx.arn("batch", "job/*")]),
         _statement(
             "BatchJobEvents",
             ["events:PutTargets", "events:PutRule", "events:DescribeRule"],

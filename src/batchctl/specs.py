@@ -295,6 +295,9 @@ class ComputeEnvironmentSpec(_Keyed):
     allocation_strategy: str | None = None
     service_role_arn: str | None = None
     state: str = "ENABLED"
+    instance_tags: Mapping[str, str] = field(
+        default_factory=_empty
+    )  # EC2/SPOT: tags of the instances it launches
     tags: Mapping[str, str] = field(default_factory=_empty)
     depends_on: tuple[Key, ...] = ()
 

@@ -314,3 +314,32 @@ def test_plan_stops_on_a_missing_disabled_or_mismatched_shared_queue(
     refused = cli("deploy", "--yes", "--skip-image", code=1)
     assert "DISABLED" in refused.stderr
     assert leftovers(boto, "keys", "bad") == []
+
+
+# ---- item 9 ---------------------------------------------------------------------------------------------------
+def test_cost_tags_reach_instances_queue_job_definitions_and_jobs(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    cli = Cli(write_project(tmp_path, project("ct", "  a:\n    command: [echo]\n", compute="type: EC2")))
+    batch, sfn = boto.client("batch"), boto.client("stepfunctions")
+    stage = {"batchctl:project": "keys", "batchctl:stage": "ct"}
+
+    def check() -> None:
+        (environment,) = batch.describe_compute_environments(computeEnvironments=["keys-ct-compute"])[
+            "computeEnvironments"
+        ]
+        assert environment["computeResources"]["tags"] == stage  # the EC2 instances it launches
+        (queue,) = batch.describe_job_queues(jobQueues=["keys-ct-queue"])["jobQueues"]
+        assert stage.items() <= queue["tags"].items()
+        (definition,) = batch.describe_job_definitions(jobDefinitionName="keys-ct-a", status="ACTIVE")[
+            "jobDefinitions"
+        ]
+        assert definition["propagateTags"] is True
+        assert definition["tags"] == {**stage, "batchctl:job": "a"}
+        arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:keys-ct-a"
+        states = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])["States"]
+        (task,) = [s for s in states.values() if s.get("Resource", "").endswith("batch:submitJob.sync")]
+        assert task["Parameters"]["Tags"] == {**stage, "batchctl:job": "a"}
+        assert task["Parameters"]["PropagateTags"] is True
+
+    cli.deploy_check_destroy(boto, "ct", check)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -472,3 +473,38 @@ def test_a_job_queue_arn_has_the_arn_form() -> None:
 
     assert at(issue) == (4, "compute.job_queue_arn")
     assert "job-queue/NAME" in issue.message
+
+
+# ---- item 9: cost tags ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("compute_type", "tagged"), [("EC2", True), ("SPOT", True), ("FARGATE", False)])
+def test_instances_launched_for_the_stage_carry_its_tags(compute_type: str, tagged: bool) -> None:
+    from batchctl.provisioners.batch import ComputeEnvironmentProvisioner
+    from batchctl.specs import ComputeEnvironmentSpec
+
+    text = HEAD + f"compute: {{type: {compute_type}}}\ntags: {{team: data}}\njobs:\n  a:\n    command: [x]\n"
+    (environment,) = [s for s in specs_of(text) if isinstance(s, ComputeEnvironmentSpec)]
+    # The network's IDs are known after apply: stand-ins for the request.
+    environment = dataclasses.replace(environment, subnet_ids=("subnet-1",), security_group_ids=("sg-1",))
+    resources = ComputeEnvironmentProvisioner.to_request(environment)["computeResources"]
+
+    expected = {"team": "data", "batchctl:project": "demo", "batchctl:stage": "dev"}
+    assert resources.get("tags") == (expected if tagged else None)
+
+
+def test_each_batch_job_carries_the_stage_and_job_tags_and_passes_them_on() -> None:
+    specs = specs_of(HEAD + "jobs:\n  a:\n    command: [x]\n")
+    machine = named(specs, StateMachineSpec, "demo-dev-a")
+    (task,) = [
+        s for s in machine.definition["States"].values() if s.get("Resource", "").endswith("submitJob.sync")
+    ]
+    tags = {"batchctl:project": "demo", "batchctl:stage": "dev", "batchctl:job": "a"}
+
+    assert task["Parameters"]["Tags"] == tags
+    assert task["Parameters"]["PropagateTags"] is True
+    definition = JobDefinitionProvisioner.to_request(
+        named(specs, JobDefinitionSpec, "demo-dev-a"), region="eu-west-1"
+    )
+    assert (definition["propagateTags"], definition["tags"]) == (True, tags)
+    # Tagging on SubmitJob is authorized as batch:TagResource too.
+    statements = role(specs, "a-sfn").inline_policies["workflow"]["Statement"]
+    assert any(s["Action"] == ["batch:TagResource"] for s in statements)
