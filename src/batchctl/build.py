@@ -293,6 +293,9 @@ def _job_specs(
         trust_policy=policies.trust_policy("ecs-tasks.amazonaws.com"),
         inline_policies=policies.job_role_policies(
             permissions=[(p.actions, p.resources) for p in job_cfg.permissions]
+        )
+        | policies.efs_client_policy(
+            names=names, volumes=[(v.efs, v.read_only) for v in job_cfg.volumes if v.access_point]
         ),
         managed_policy_arns=tuple(sorted(set(job_cfg.managed_policies))),
         description=f"batchctl {names.prefix}: the {job} job's containers",
@@ -476,6 +479,9 @@ def _job_definition(
         assign_public_ip=True,
         platform_version=_pinned_platform(cfg, job) if fargate else None,
         ephemeral_storage_gib=extra_rules.ephemeral_storage_gib(cfg, job)[0] if fargate else None,
+        volumes=tuple((v.efs, v.path, v.access_point, v.read_only) for v in cfg.jobs[job].volumes),
+        shared_memory_mib=cfg.jobs[job].shared_memory_mib,
+        ulimits=tuple((u.name, u.soft_limit, u.hard_limit or u.soft_limit) for u in cfg.jobs[job].ulimits),
         tags={**tags, TAG_JOB: job},  # propagated to each ECS task with the job's own (cost per job)
         depends_on=tuple(sorted({job_role.key, execution_role.key, log_group.key, *deps})),
     )

@@ -141,6 +141,19 @@ def job_role_policies(*, permissions: Sequence[tuple[Sequence[str], Sequence[str
     return {"job": _document(statements)}
 
 
+def efs_client_policy(*, names: Names, volumes: Sequence[tuple[str, bool]]) -> dict[str, AwsDict]:
+    """The job role's EFS access for volumes mounted through an access point with IAM authorization: ClientMount,
+    and ClientWrite where the volume is not read-only. `volumes`: (file system ID, read only)."""
+    if not volumes:
+        return {}
+    arns = {fs: names.ctx.arn("elasticfilesystem", f"file-system/{fs}") for fs, _ in volumes}
+    statements = [_statement("MountEfs", ["elasticfilesystem:ClientMount"], sorted(set(arns.values())))]
+    writable = sorted({arns[fs] for fs, read_only in volumes if not read_only})
+    if writable:
+        statements.append(_statement("WriteEfs", ["elasticfilesystem:ClientWrite"], writable))
+    return {"efs": _document(statements)}
+
+
 def execution_role_policies(
     *, names: Names, image_uri: str | None, log_group_arns: Sequence[str], secret_arns: Sequence[str]
 ) -> dict[str, AwsDict]:

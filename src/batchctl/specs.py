@@ -350,6 +350,11 @@ class JobDefinitionSpec(_Keyed):
     assign_public_ip: bool = True  # Fargate in a public subnet without NAT needs a public IP to pull
     platform_version: str | None = None  # Fargate only: X.Y.Z; None: LATEST
     ephemeral_storage_gib: int | None = None  # Fargate only; None: Fargate's default 20 GiB
+    volumes: tuple[
+        tuple[str, str, str | None, bool], ...
+    ] = ()  # EFS: (file system, path, access point, read only)
+    shared_memory_mib: int | None = None  # EC2 only
+    ulimits: tuple[tuple[str, int, int], ...] = ()  # EC2 only: (name, soft, hard)
     tags: Mapping[str, str] = field(default_factory=_empty)
     depends_on: tuple[Key, ...] = ()
 

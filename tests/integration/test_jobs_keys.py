@@ -343,3 +343,34 @@ def test_cost_tags_reach_instances_queue_job_definitions_and_jobs(
         assert task["Parameters"]["PropagateTags"] is True
 
     cli.deploy_check_destroy(boto, "ct", check)
+
+
+# ---- item 8 ---------------------------------------------------------------------------------------------------
+def test_efs_volumes_shared_memory_and_ulimits_are_deployed(aws_env: str, boto: Any, tmp_path: Path) -> None:
+    jobs = (
+        "  train:\n    command: [echo]\n"
+        "    volumes: [{efs: fs-0123456789abcdef0, path: /mnt/data, access_point: fsap-0123456789abcdef0}]\n"
+        "    shared_memory_mib: 2048\n    ulimits: [{name: nofile, soft_limit: 4096, hard_limit: 8192}]\n"
+    )
+    cli = Cli(write_project(tmp_path, project("vol", jobs, compute="type: EC2")))
+    batch = boto.client("batch")
+
+    def check() -> None:
+        (found,) = batch.describe_job_definitions(jobDefinitionName="keys-vol-train", status="ACTIVE")[
+            "jobDefinitions"
+        ]
+        container = found["containerProperties"]
+        (volume,) = container["volumes"]
+        assert (
+            volume["efsVolumeConfiguration"]["authorizationConfig"]["accessPointId"]
+            == "fsap-0123456789abcdef0"
+        )
+        assert container["mountPoints"] == [
+            {"sourceVolume": "efs-0", "containerPath": "/mnt/data", "readOnly": False}
+        ]
+        assert container["linuxParameters"]["sharedMemorySize"] == 2048
+        assert container["ulimits"] == [{"name": "nofile", "softLimit": 4096, "hardLimit": 8192}]
+        policy = boto.client("iam").get_role_policy(RoleName="keys-vol-train-job", PolicyName="efs")
+        assert "elasticfilesystem:ClientMount" in json.dumps(policy["PolicyDocument"])
+
+    cli.deploy_check_destroy(boto, "vol", check)

@@ -508,3 +508,85 @@ def test_each_batch_job_carries_the_stage_and_job_tags_and_passes_them_on() -> N
     # Tagging on SubmitJob is authorized as batch:TagResource too.
     statements = role(specs, "a-sfn").inline_policies["workflow"]["Statement"]
     assert any(s["Action"] == ["batch:TagResource"] for s in statements)
+
+
+# ---- item 8: EFS volumes, shared memory, ulimits --------------------------------------------------------------
+VOLUMES = (
+    "    volumes:\n"
+    "      - {efs: fs-0123456789abcdef0, path: /mnt/data, access_point: fsap-0123456789abcdef0}\n"
+    "      - {efs: fs-0123456789abcdef1, path: /mnt/models, read_only: true}\n"
+)
+EC2_EXTRAS = "    shared_memory_mib: 8192\n    ulimits: [{name: nofile, soft_limit: 65536}, {name: memlock, soft_limit: 0, hard_limit: 10}]\n"
+
+
+def test_volumes_shared_memory_and_ulimits_reach_the_container() -> None:
+    specs = specs_of(fargate_project(VOLUMES + EC2_EXTRAS, compute_type="EC2"))
+    spec = named(specs, JobDefinitionSpec, "demo-dev-big")
+    container = JobDefinitionProvisioner.to_request(spec, region="eu-west-1")["containerProperties"]
+
+    assert container["volumes"] == [
+        {
+            "name": "efs-0",
+            "efsVolumeConfiguration": {
+                "fileSystemId": "fs-0123456789abcdef0",
+                "transitEncryption": "ENABLED",
+                "authorizationConfig": {"accessPointId": "fsap-0123456789abcdef0", "iam": "ENABLED"},
+            },
+        },
+        {
+            "name": "efs-1",
+            "efsVolumeConfiguration": {
+                "fileSystemId": "fs-0123456789abcdef1",
+                "transitEncryption": "ENABLED",
+            },
+        },
+    ]
+    assert container["mountPoints"] == [
+        {"sourceVolume": "efs-0", "containerPath": "/mnt/data", "readOnly": False},
+        {"sourceVolume": "efs-1", "containerPath": "/mnt/models", "readOnly": True},
+    ]
+    assert container["linuxParameters"] == {"sharedMemorySize": 8192}
+    assert container["ulimits"] == [
+        {"name": "nofile", "softLimit": 65536, "hardLimit": 65536},
+        {"name": "memlock", "softLimit": 0, "hardLimit": 10},
+    ]
+    request = JobDefinitionProvisioner.to_request(spec, region="eu-west-1")
+    read_back = JobDefinitionProvisioner.from_described(request, region="eu-west-1", desired=spec)
+    assert read_back == dataclasses.replace(spec, depends_on=())
+    # IAM authorization through the access point: the job role may mount and write that file system only.
+    (mount, write) = role(specs, "big-job").inline_policies["efs"]["Statement"]
+    arn = "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0123456789abcdef0"
+    assert (mount["Action"], mount["Resource"]) == (["elasticfilesystem:ClientMount"], [arn])
+    assert (write["Action"], write["Resource"]) == (["elasticfilesystem:ClientWrite"], [arn])
+
+
+@pytest.mark.parametrize(
+    ("job", "compute_type", "path", "words"),
+    [
+        ("    shared_memory_mib: 64\n", "FARGATE", "jobs.big.shared_memory_mib", "EC2/SPOT"),
+        ("    ulimits: [{name: nofile, soft_limit: 1}]\n", "FARGATE_SPOT", "jobs.big.ulimits", "EC2/SPOT"),
+        ("    ulimits: [{name: files, soft_limit: 1}]\n", "EC2", "jobs.big.ulimits[0].name", ""),
+        (
+            "    ulimits: [{name: nofile, soft_limit: 9, hard_limit: 8}]\n",
+            "EC2",
+            "jobs.big.ulimits[0].hard_limit",
+            "below",
+        ),
+        ("    platform_version: 1.3.0\n" + VOLUMES, "FARGATE", "jobs.big.volumes", "1.4.0 or later"),
+        (
+            VOLUMES.replace("/mnt/models", "/mnt/data"),
+            "EC2",
+            "jobs.big.volumes[1].path",
+            "mounted by volumes[0]",
+        ),
+        (VOLUMES.replace("/mnt/models", "mnt"), "EC2", "jobs.big.volumes[1].path", "absolute path"),
+        (VOLUMES.replace("fs-0123456789abcdef1", "efs-1"), "EC2", "jobs.big.volumes[1].efs", ""),
+    ],
+)
+def test_container_keys_are_checked_with_positions(
+    job: str, compute_type: str, path: str, words: str
+) -> None:
+    issue = only_issue(fargate_project(job, compute_type=compute_type))
+
+    assert issue.path == path
+    assert words in issue.message

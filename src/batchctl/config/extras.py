@@ -155,3 +155,34 @@ def job_queue_region(arn: str) -> str:
 
 
 JobQueueArn = Annotated[str, AfterValidator(_check_job_queue_arn)]
+
+
+# Batch EFSVolumeConfiguration / MountPoint / LinuxParameters.sharedMemorySize / Ulimit. Ulimits and shared memory
+# do not apply to Fargate; EFS on Fargate needs platform version 1.4.0 or later.
+def _check_container_path(value: str) -> str:
+    if not value.startswith("/") or value == "/":
+        raise PydanticCustomError("batchctl_container_path", "expected an absolute path such as /mnt/data")
+    return value
+
+
+class EfsVolume(_Section):
+    """An EFS file system mounted into the job's containers (through an access point, if given)."""
+
+    efs: Annotated[str, Field(pattern=r"^fs-[0-9a-f]{8,40}$")]
+    path: Annotated[str, AfterValidator(_check_container_path)]
+    access_point: Annotated[str, Field(pattern=r"^fsap-[0-9a-f]{8,40}$")] | None = None
+    read_only: bool = False
+
+
+class Ulimit(_Section):
+    """One ulimit of the job's containers (EC2/SPOT); `hard_limit` defaults to `soft_limit`."""
+
+    name: Literal[
+        "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio",
+        "rttime", "sigpending", "stack",
+    ]  # fmt: skip
+    soft_limit: Annotated[int, BeforeValidator(_whole), Field(ge=0)]
+    hard_limit: Annotated[int, BeforeValidator(_whole), Field(ge=0)] | None = None
+
+
+SharedMemoryMib = Annotated[int, BeforeValidator(_whole), Field(gt=0)]

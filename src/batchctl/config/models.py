@@ -539,6 +539,9 @@ class JobConfig(_Model):
     platform_version: extras.PlatformVersion | None = None
     ephemeral_storage_gib: extras.EphemeralStorageGib | None = None
     workflow_logs: extras.WorkflowLogsOverride | None = None
+    volumes: list[extras.EfsVolume] = Field(default_factory=list)
+    shared_memory_mib: extras.SharedMemoryMib | None = None  # EC2/SPOT only
+    ulimits: list[extras.Ulimit] = Field(default_factory=list)  # EC2/SPOT only
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
