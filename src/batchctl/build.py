@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from batchctl import asl, cron, policies
+from batchctl import asl, cron, policies, s3_trigger
 from batchctl.config import (
     FARGATE_TYPES,
     RUN_PARAMETERS,
@@ -414,6 +414,7 @@ def _job_specs(
         )
         specs.extend([*([dlq] if q.dead_letter else []), inbox, pipe_role, pipe])
 
+    specs.extend(s3_trigger.build_s3_trigger(cfg, names, job=job, tags=tags, machine_key=machine.key))
     if job_cfg.schedule and group_key is not None:
         sched_role = RoleSpec(
             name=names.schedule_role(job),
@@ -558,7 +559,23 @@ def build_triggers(cfg: JobsFile, names: Names, *, now: datetime, count: int = 3
                     text=f"on schedule {schedule.expression} in {schedule.timezone}{state}; next runs: {shown}",
                 )
             )
-        if not job_cfg.queue and not job_cfg.schedule:
+        if job_cfg.s3:
+            s3 = job_cfg.s3
+            keys = " and ".join(
+                part
+                for part in (s3.prefix and f"starting {s3.prefix!r}", s3.suffix and f"ending {s3.suffix!r}")
+                if part
+            )
+            triggers.append(
+                Trigger(
+                    job=job,
+                    kind="s3",
+                    text=f"on each object created in S3 bucket {s3.bucket}"
+                    + (f" with a key {keys}" if keys else "")
+                    + f" (EventBridge rule {names.s3_rule(job)}; body: the object's s3:// URI)",
+                )
+            )
+        if not job_cfg.queue and not job_cfg.schedule and not job_cfg.s3:
             triggers.append(
                 Trigger(job=job, kind="direct", text=f"only when started: batchctl submit {job} --direct")
             )

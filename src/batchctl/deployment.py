@@ -29,6 +29,7 @@ from batchctl.naming import AwsContext, Names
 from batchctl.orphans import deletion_nodes, foreign_names, name_patterns, orphan_specs, templates
 from batchctl.plan import ApplyResult, Event, Plan
 from batchctl.provisioners import SERVICES, build_provisioners, discover
+from batchctl.provisioners.bucket_events import check_bucket_sends_events
 from batchctl.provisioners.shared_queue import check_shared_job_queue
 from batchctl.specs import Key, Kind, Observed
 
@@ -192,6 +193,9 @@ def prepare(
     names = build.names_for(cfg, ctx)
     if cfg.compute.job_queue_arn and not destroy:  # a queue built elsewhere: checked, never changed
         check_shared_job_queue(aws, arn=cfg.compute.job_queue_arn, compute_type=cfg.compute.type)
+    for job, job_cfg in [] if destroy else sorted(cfg.jobs.items()):
+        if job_cfg.s3 is not None:  # a bucket not ours: checked, never changed
+            check_bucket_sends_events(aws, bucket=job_cfg.s3.bucket, job=job)
     if destroy:
         declared = engine.make_destroy_plan(specs, observed, project=cfg.project, stage=cfg.stage)
         kept = tuple(c for c in declared.changes if not (keep_images and c.key.kind is Kind.ECR_REPOSITORY))

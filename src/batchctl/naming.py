@@ -19,6 +19,7 @@ NAME_LIMITS: dict[str, int] = {
     "sqs queue": 80,
     "pipe": 64,
     "schedule": 64,
+    "event rule": 64,
     "job definition": 128,
     "job queue": 128,
     "compute environment": 128,
@@ -219,6 +220,12 @@ class Names:
 
     def schedule_role(self, job: str) -> str:
         return f"{self.prefix}-{job}-sched"
+
+    def s3_rule(self, job: str) -> str:
+        return f"{self.prefix}-{job}-s3"
+
+    def s3_role(self, job: str) -> str:
+        return f"{self.prefix}-{job}-s3"
 
     # ---- console links -----------------------------------------------------------------------------------
     def console_execution_url(self, execution_arn: str) -> str:

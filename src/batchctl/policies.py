@@ -257,3 +257,8 @@ def schedule_policies(*, state_machine_arn: str) -> dict[str, AwsDict]:
     return {
         "schedule": _document([_statement("StartWorkflow", ["states:StartExecution"], [state_machine_arn])])
     }
+
+
+def event_rule_policies(*, state_machine_arn: str) -> dict[str, AwsDict]:
+    """A job's S3 trigger role: its EventBridge rule starts the job's workflow."""
+    return {"start": _document([_statement("StartWorkflow", ["states:StartExecution"], [state_machine_arn])])}

@@ -39,6 +39,7 @@ class Kind(StrEnum):
     PIPE = "pipes.pipe"
     SCHEDULE_GROUP = "scheduler.schedule_group"
     SCHEDULE = "scheduler.schedule"
+    EVENT_RULE = "events.rule"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -425,6 +426,25 @@ class ScheduleSpec(_Keyed):
     retry_attempts: int = 185
     max_event_age_s: int = 86400
     description: str = ""
+    depends_on: tuple[Key, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventRuleSpec(_Keyed):
+    """EventBridge rule on the default bus starting a state machine (its one target, id "workflow") with the event
+    reshaped by an input transformer (`input_paths`, `input_template`). Outputs: `arn`."""
+
+    kind: ClassVar[Kind] = Kind.EVENT_RULE
+    replace_on: ClassVar[frozenset[str]] = frozenset()
+    name: str
+    event_pattern: AwsDict
+    target_arn: str
+    role_arn: str
+    input_paths: Mapping[str, str]
+    input_template: str
+    state: str = "ENABLED"
+    description: str = ""
+    tags: Mapping[str, str] = field(default_factory=_empty)
     depends_on: tuple[Key, ...] = ()
 
 

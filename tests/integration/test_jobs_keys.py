@@ -374,3 +374,39 @@ def test_efs_volumes_shared_memory_and_ulimits_are_deployed(aws_env: str, boto: 
         assert "elasticfilesystem:ClientMount" in json.dumps(policy["PolicyDocument"])
 
     cli.deploy_check_destroy(boto, "vol", check)
+
+
+# ---- item 7 ---------------------------------------------------------------------------------------------------
+def test_an_s3_trigger_is_a_rule_on_the_buckets_events(aws_env: str, boto: Any, tmp_path: Path) -> None:
+    s3 = boto.client("s3")
+    s3.create_bucket(Bucket="team-inbox", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    jobs = "  ingest:\n    command: [echo]\n    s3: {bucket: team-inbox, prefix: in/, suffix: .csv}\n"
+    cli = Cli(write_project(tmp_path, project("s3", jobs)))
+
+    # The bucket does not send its events to EventBridge yet: the plan stops with the command, nothing changes.
+    refused = cli("deploy", "--yes", "--skip-image", code=1)
+    assert "does not send its events to EventBridge" in refused.stderr
+    assert "put-bucket-notification-configuration --bucket team-inbox" in refused.stderr
+    assert leftovers(boto, "keys", "s3") == []
+    s3.put_bucket_notification_configuration(
+        Bucket="team-inbox", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    events = boto.client("events")
+
+    def check() -> None:
+        rule = events.describe_rule(Name="keys-s3-ingest-s3")
+        assert json.loads(rule["EventPattern"])["detail"] == {
+            "bucket": {"name": ["team-inbox"]},
+            "object": {"key": [{"wildcard": "in/*.csv"}]},
+        }
+        (target,) = events.list_targets_by_rule(Rule="keys-s3-ingest-s3")["Targets"]
+        assert target["Arn"] == "arn:aws:states:eu-west-1:123456789012:stateMachine:keys-s3-ingest"
+        assert target["RoleArn"] == "arn:aws:iam::123456789012:role/keys-s3-ingest-s3"
+        assert target["InputTransformer"]["InputPathsMap"]["key"] == "$.detail.object.key"
+        trigger = json.loads(cli("-o", "json", "plan").stdout)["plan"]["triggers"][0]
+        assert trigger["kind"] == "s3"
+        # The bucket is not ours: its settings stay as they were.
+        assert "EventBridgeConfiguration" in s3.get_bucket_notification_configuration(Bucket="team-inbox")
+
+    cli.deploy_check_destroy(boto, "s3", check)
+    assert s3.head_bucket(Bucket="team-inbox")

@@ -14,7 +14,14 @@ from batchctl.naming import AwsContext
 from batchctl.provisioners.job_definition import JobDefinitionProvisioner
 from batchctl.provisioners.sfn import logging_configuration
 from batchctl.provisioners.sqs import QueueProvisioner
-from batchctl.specs import JobDefinitionSpec, LogGroupSpec, QueueSpec, RoleSpec, StateMachineSpec
+from batchctl.specs import (
+    EventRuleSpec,
+    JobDefinitionSpec,
+    LogGroupSpec,
+    QueueSpec,
+    RoleSpec,
+    StateMachineSpec,
+)
 from tests.unit.test_config import at, only_issue
 
 CTX = AwsContext(account_id="123456789012", region="eu-west-1")
@@ -590,3 +597,70 @@ def test_container_keys_are_checked_with_positions(
 
     assert issue.path == path
     assert words in issue.message
+
+
+# ---- item 7: S3 trigger ---------------------------------------------------------------------------------------
+def s3_job(trigger: str) -> str:
+    return HEAD + f"jobs:\n  ingest:\n    command: [x]\n    s3: {trigger}\n"
+
+
+@pytest.mark.parametrize(
+    ("trigger", "key"),
+    [
+        ("{bucket: demo-in}", None),
+        ("{bucket: demo-in, prefix: in/}", [{"prefix": "in/"}]),
+        ("{bucket: demo-in, suffix: .csv}", [{"suffix": ".csv"}]),
+        ("{bucket: demo-in, prefix: 'in/*', suffix: .csv}", [{"wildcard": "in/\\**.csv"}]),
+    ],
+)
+def test_the_rule_matches_object_created_in_the_bucket_by_prefix_and_suffix(trigger: str, key: Any) -> None:
+    specs = specs_of(s3_job(trigger))
+    rule = named(specs, EventRuleSpec, "demo-dev-ingest-s3")
+
+    detail: dict[str, Any] = {"bucket": {"name": ["demo-in"]}}
+    if key is not None:
+        detail["object"] = {"key": key}
+    assert rule.event_pattern == {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": detail}
+    assert rule.target_arn == "arn:aws:states:eu-west-1:123456789012:stateMachine:demo-dev-ingest"
+    assert rule.role_arn == "arn:aws:iam::123456789012:role/demo-dev-ingest-s3"
+    template = json.loads(
+        rule.input_template.replace("<bucket>", "demo-in")
+        .replace("<key>", "in/a.csv")
+        .replace("<time>", "2026-12-04T10:00:00Z")
+        .replace("<id>", "e-1")
+    )
+    assert template == {
+        "source": "s3", "job": "ingest", "body": "s3://demo-in/in/a.csv", "time": "2026-12-04T10:00:00Z", "id": "e-1"
+    }  # fmt: skip
+    (statement,) = role(specs, "ingest-s3").inline_policies["start"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == (["states:StartExecution"], [rule.target_arn])
+
+
+def test_the_workflow_takes_the_s3_input_as_a_run() -> None:
+    machine = named(specs_of(s3_job("{bucket: demo-in}")), StateMachineSpec, "demo-dev-ingest")
+    states = machine.definition["States"]
+    choice = states["Check input source"]["Choices"]
+
+    assert {"Variable": "$.source", "StringEquals": "s3", "Next": "From S3"} in choice
+    assert states["From S3"]["Parameters"]["run"]["source"] == "s3"
+
+
+def test_plan_says_what_starts_the_run() -> None:
+    from datetime import UTC, datetime
+
+    cfg = parse_config(s3_job("{bucket: demo-in, prefix: in/, suffix: .csv}"))
+    (trigger,) = build.build_triggers(cfg, build.names_for(cfg, CTX), now=datetime(2026, 1, 1, tzinfo=UTC))
+
+    assert trigger.kind == "s3"
+    assert "S3 bucket demo-in with a key starting 'in/' and ending '.csv'" in trigger.text
+
+
+@pytest.mark.parametrize(
+    ("trigger", "path"),
+    [
+        ("{bucket: Demo_In}", "jobs.ingest.s3.bucket"),
+        ("{bucket: demo-in, prefixes: in/}", "jobs.ingest.s3.prefixes"),
+    ],
+)
+def test_s3_keys_are_checked_with_positions(trigger: str, path: str) -> None:
+    assert at(only_issue(s3_job(trigger))) == (7, path)

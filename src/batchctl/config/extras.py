@@ -186,3 +186,24 @@ class Ulimit(_Section):
 
 
 SharedMemoryMib = Annotated[int, BeforeValidator(_whole), Field(gt=0)]
+
+
+# S3 bucket names: 3..63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _check_bucket(value: str) -> str:
+    if not _BUCKET.fullmatch(value):
+        raise PydanticCustomError(
+            "batchctl_bucket", "expected an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')"
+        )
+    return value
+
+
+class S3Trigger(_Section):
+    """Start a run for each object created in `bucket` whose key starts with `prefix` and ends with `suffix`
+    (through EventBridge: the bucket must send its events there)."""
+
+    bucket: Annotated[str, AfterValidator(_check_bucket)]
+    prefix: str = ""
+    suffix: str = ""

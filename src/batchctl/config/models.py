@@ -542,6 +542,7 @@ class JobConfig(_Model):
     volumes: list[extras.EfsVolume] = Field(default_factory=list)
     shared_memory_mib: extras.SharedMemoryMib | None = None  # EC2/SPOT only
     ulimits: list[extras.Ulimit] = Field(default_factory=list)  # EC2/SPOT only
+    s3: extras.S3Trigger | None = None  # a run per object created in a bucket
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

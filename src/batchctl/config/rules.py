@@ -130,6 +130,11 @@ def _name_rules(cfg: JobsFile) -> Iterator[Rule]:
                         queue_loc, f"SQS queue name {queue!r} clashes with another job's queue; rename a job"
                     )
                 queues.setdefault(queue, queue_loc)
+        if job_cfg.s3 is not None:
+            checks += [
+                ("EventBridge rule", names.s3_rule(job), "event rule"),
+                ("IAM role", names.s3_role(job), "iam role"),
+            ]
         if job_cfg.schedule is not None:
             checks += [
                 ("schedule", names.schedule(job), "schedule"),
