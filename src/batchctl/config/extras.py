@@ -207,3 +207,39 @@ class S3Trigger(_Section):
     bucket: Annotated[str, AfterValidator(_check_bucket)]
     prefix: str = ""
     suffix: str = ""
+
+
+# ---- the keys each section of models.py takes from here (its classes inherit them) ----------------------------
+class QueueKeys(_Section):
+    """A job's queue: SQS's size, delay and long-poll settings; `dead_letter: false` for no dead-letter queue."""
+
+    max_message_size: MessageSize | None = None  # None: SQS's default
+    delay_s: DelaySeconds = 0
+    receive_wait_s: ReceiveWaitSeconds = 0
+    dead_letter: bool = True
+
+
+class ComputeKeys(_Section):
+    """The stage's compute: a job queue built elsewhere instead of ours."""
+
+    job_queue_arn: JobQueueArn | None = None
+
+
+class DefaultsKeys(_Section):
+    """Every job's Fargate platform version and ephemeral storage (Fargate only)."""
+
+    platform_version: PlatformVersion = "LATEST"
+    ephemeral_storage_gib: EphemeralStorageGib | None = None  # None: Fargate's 20 GiB
+
+
+class JobKeys(_Section):
+    """A job's Fargate settings, workflow logs, EFS volumes, EC2 container settings, S3 trigger, managed policies."""
+
+    platform_version: PlatformVersion | None = None
+    ephemeral_storage_gib: EphemeralStorageGib | None = None
+    workflow_logs: WorkflowLogsOverride | None = None
+    volumes: list[EfsVolume] = Field(default_factory=list)
+    shared_memory_mib: SharedMemoryMib | None = None  # EC2/SPOT only
+    ulimits: list[Ulimit] = Field(default_factory=list)  # EC2/SPOT only
+    s3: S3Trigger | None = None  # a run per object created in a bucket
+    managed_policies: list[ManagedPolicyArn] = Field(default_factory=list)  # attached to the job's role

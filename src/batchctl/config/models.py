@@ -320,7 +320,7 @@ class NetworkConfig(_Model):
         return self
 
 
-class ComputeConfig(_Model):
+class ComputeConfig(_Model, extras.ComputeKeys):
     """The Batch compute environment shared by every job of the stage."""
 
     type: Literal["FARGATE", "FARGATE_SPOT", "EC2", "SPOT"] = "FARGATE_SPOT"
@@ -332,9 +332,6 @@ class ComputeConfig(_Model):
     runnable_timeout_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=600, le=86400)] = 1800
     instance_role: extras.RoleBlock[Permission] | None = None  # EC2/SPOT: more for the instances' role
     execution_role: extras.RoleBlock[Permission] | None = None  # more for the execution role (pull, logs)
-    job_queue_arn: extras.JobQueueArn | None = (
-        None  # a job queue built elsewhere: no compute env or queue of ours
-    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -369,7 +366,7 @@ class ComputeConfig(_Model):
         return self
 
 
-class Defaults(_Model):
+class Defaults(_Model, extras.DefaultsKeys):
     """What every job and step gets unless it says otherwise."""
 
     vcpus: PositiveNumber = 1
@@ -379,8 +376,6 @@ class Defaults(_Model):
     retries: Retries = 1
     spot_retries: SpotRetries = 2
     log_retention_days: WholeNumber = 30
-    platform_version: extras.PlatformVersion = "LATEST"  # Fargate only
-    ephemeral_storage_gib: extras.EphemeralStorageGib | None = None  # Fargate only; None: Fargate's 20 GiB
 
     @field_validator("log_retention_days")
     @classmethod
@@ -425,16 +420,12 @@ class Permission(_Model):
     resources: Annotated[list[Annotated[str, AfterValidator(_check_resource)]], Field(min_length=1)]
 
 
-class QueueConfig(_Model):
+class QueueConfig(_Model, extras.QueueKeys):
     """The job's SQS queue (and dead-letter queue) that a pipe turns into runs."""
 
     visibility_timeout_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=43200)] = 60
     max_receive_count: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=1000)] = 3
     retention_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=60, le=1209600)] = 345600
-    max_message_size: extras.MessageSize | None = None  # None: SQS's default
-    delay_s: extras.DelaySeconds = 0
-    receive_wait_s: extras.ReceiveWaitSeconds = 0
-    dead_letter: bool = True
 
 
 class ScheduleConfig(_Model):
@@ -515,7 +506,7 @@ class StepConfig(_Model):
     array_size: ArraySize | None = None
 
 
-class JobConfig(_Model):
+class JobConfig(_Model, extras.JobKeys):
     """One job: a single `command`, or `steps` run in sequence; how it starts (queue, schedule) and what it may do."""
 
     description: str = ""
@@ -524,9 +515,6 @@ class JobConfig(_Model):
     environment: dict[EnvName, str] = Field(default_factory=dict)
     secrets: dict[EnvName, SecretArn] = Field(default_factory=dict)
     permissions: list[Permission] = Field(default_factory=list)
-    managed_policies: list[extras.ManagedPolicyArn] = Field(
-        default_factory=list
-    )  # attached to the job's role
     queue: QueueConfig | None = None
     schedule: ScheduleConfig | None = None
     vcpus: PositiveNumber | None = None
@@ -536,13 +524,6 @@ class JobConfig(_Model):
     retries: Retries | None = None
     spot_retries: SpotRetries | None = None
     array_size: ArraySize | None = None
-    platform_version: extras.PlatformVersion | None = None
-    ephemeral_storage_gib: extras.EphemeralStorageGib | None = None
-    workflow_logs: extras.WorkflowLogsOverride | None = None
-    volumes: list[extras.EfsVolume] = Field(default_factory=list)
-    shared_memory_mib: extras.SharedMemoryMib | None = None  # EC2/SPOT only
-    ulimits: list[extras.Ulimit] = Field(default_factory=list)  # EC2/SPOT only
-    s3: extras.S3Trigger | None = None  # a run per object created in a bucket
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
