@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 from typer.testing import CliRunner
 
 from batchctl.cli.app import app
@@ -378,7 +379,9 @@ def test_efs_volumes_shared_memory_and_ulimits_are_deployed(aws_env: str, boto: 
 
 # ---- item 7 ---------------------------------------------------------------------------------------------------
 def test_an_s3_trigger_is_a_rule_on_the_buckets_events(aws_env: str, boto: Any, tmp_path: Path) -> None:
-    s3 = boto.client("s3")
+    # A Session of its own: boto3 adds its S3 transfer methods once per client class, and the shared botocore
+    # session's other boto3 Sessions already registered that hook.
+    s3 = boto3.Session().client("s3")
     s3.create_bucket(Bucket="team-inbox", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     jobs = "  ingest:\n    command: [echo]\n    s3: {bucket: team-inbox, prefix: in/, suffix: .csv}\n"
     cli = Cli(write_project(tmp_path, project("s3", jobs)))
