@@ -186,6 +186,9 @@ def leftovers(boto: Any, project: str, stage: str) -> list[str]:
         if ours(g["Name"])
     ]
     found += [s["Arn"] for s in scheduler.list_schedules(NamePrefix=prefix)["Schedules"] if ours(s["Name"])]
+    found += [
+        r["Arn"] for r in boto.client("events").list_rules(NamePrefix=prefix)["Rules"] if ours(r["Name"])
+    ]
 
     batch = boto.client("batch")
     found += [

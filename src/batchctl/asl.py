@@ -34,7 +34,7 @@ from typing import Any
 from batchctl.handler import HANDLER_TIMEOUT_S as HANDLER_TIMEOUT_S  # re-exported: the workflow's constants
 from batchctl.handler import LAMBDA_TRANSIENT_ERRORS as LAMBDA_TRANSIENT_ERRORS
 from batchctl.handler import handler_task
-from batchctl.naming import Names
+from batchctl.naming import TAG_JOB, Names
 from batchctl.specs import AwsDict
 
 # What Batch reports as an attempt's statusReason when the capacity under a job is taken away, per compute type, as
@@ -59,6 +59,7 @@ CHECK_SOURCE = "Check input source"
 FROM_QUEUE = "From queue"
 FROM_SCHEDULE = "From schedule"
 FROM_CLI = "From CLI"
+FROM_S3 = "From S3"
 UNKNOWN_INPUT = "Unknown input"
 MANUAL_BODY = "Check manual body"
 MANUAL_NO_BODY = "Manual start without body"
@@ -85,6 +86,7 @@ SOURCE_QUEUE = "queue"
 SOURCE_SCHEDULE = "schedule"
 SOURCE_CLI = "cli"
 SOURCE_MANUAL = "manual"
+SOURCE_S3 = "s3"  # an EventBridge rule's input transformer (s3_trigger_input): body = the object's s3:// URI
 # A manual start's `time` must look like ISO-8601 UTC with seconds: 2020-09-27T12:31:00Z, fractions allowed.
 MANUAL_TIME_PATTERN = "*-*-*T*:*:*Z"
 _FRACTION_UTC = re.compile(r"(?<=T\d\d:\d\d:\d\d)\.\d+Z$")
@@ -274,6 +276,7 @@ def _normalize_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
         CHECK_SOURCE: _choice(
             ("$.source", "StringEquals", SOURCE_SCHEDULE, FROM_SCHEDULE),
             ("$.source", "StringEquals", SOURCE_CLI, FROM_CLI),
+            ("$.source", "StringEquals", SOURCE_S3, FROM_S3),
             default=UNKNOWN_INPUT,
         ),
         # AWS-QUIRKS 27: a pipe delivers a JSON array of SQS records even with batch size 1. InputPath "$[0]"
@@ -295,10 +298,11 @@ def _normalize_states(*, keys: Sequence[str], next_state: str) -> AwsDict:
         },
         FROM_SCHEDULE: from_event(SOURCE_SCHEDULE),
         FROM_CLI: from_event(SOURCE_CLI),
+        FROM_S3: from_event(SOURCE_S3),
         UNKNOWN_INPUT: {
             "Type": "Fail",
             "Error": UNKNOWN_INPUT_ERROR,
-            "Cause": "The input is an object with a source other than schedule or cli, or an array that is not "
+            "Cause": "The input is an object with a source other than schedule, cli or s3, or an array that is not "
             "SQS records.",
         },
         **_manual_states(keys=keys, next_state=next_state),
@@ -415,6 +419,10 @@ def _step_states(
             ]
         },
     }
+    # The Batch job carries the stage's tags and its job's, and hands them (with its definition's) to its ECS task,
+    # so Cost Explorer can split the bill by job.
+    parameters["Tags"] = names.tags({TAG_JOB: job})
+    parameters["PropagateTags"] = True
     if step.array_size:
         parameters["ArrayProperties"] = {"Size": step.array_size}
     # The DescribeJobs result is large: only a job with handlers keeps it whole (handler.py), others the job id.

@@ -6,11 +6,9 @@ Imports: config, naming, specs, asl, policies.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from batchctl import asl, cron, policies
+from batchctl import asl, policies, s3_trigger
 from batchctl.config import (
     FARGATE_TYPES,
     RUN_PARAMETERS,
@@ -22,7 +20,7 @@ from batchctl.config import (
 )
 from batchctl.config.awsvalues import CPU_ARCHITECTURE
 from batchctl.config.extras import RoleBlock
-from batchctl.naming import AwsContext, Names
+from batchctl.naming import TAG_JOB, AwsContext, Names
 from batchctl.specs import (
     ComputeEnvironmentSpec,
     InstanceProfileSpec,
@@ -47,6 +45,8 @@ from batchctl.specs import (
     VpcSpec,
     schedule_marker,
 )
+from batchctl.triggers import Trigger as Trigger  # re-exported: plan and callers name it here
+from batchctl.triggers import build_triggers as build_triggers
 
 DLQ_RETENTION_S = 1_209_600  # the SQS maximum: failed messages wait 14 days for a look
 
@@ -58,7 +58,9 @@ def is_fargate(cfg: JobsFile) -> bool:
 
 def names_for(cfg: JobsFile, ctx: AwsContext) -> Names:
     """The Names of this project+stage in this account and region."""
-    return Names(project=cfg.project, stage=cfg.stage, ctx=ctx)
+    return Names(
+        project=cfg.project, stage=cfg.stage, ctx=ctx, shared_job_queue_arn=cfg.compute.job_queue_arn
+    )
 
 
 def image_reference(cfg: JobsFile, names: Names, *, image_tag: str | None) -> str:
@@ -110,7 +112,9 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
 
     compute_deps: list[Key] = [*network_keys, *route_keys]
     instance_profile_arn: str | None = None
-    if not is_fargate(cfg):
+    # compute.job_queue_arn: jobs run on a queue built elsewhere; no compute environment, queue or instance role.
+    shared = cfg.compute.job_queue_arn is not None
+    if not is_fargate(cfg) and not shared:
         instance_more = _role_block(cfg.compute.instance_role)
         instance_role = RoleSpec(
             name=names.instance_role,
@@ -142,6 +146,7 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
         instance_types=() if is_fargate(cfg) else tuple(sorted(cfg.compute.instance_types or ["optimal"])),
         instance_role_arn=instance_profile_arn,
         allocation_strategy=_allocation_strategy(cfg.compute.type),
+        instance_tags={} if is_fargate(cfg) else tags,  # the EC2 instances it launches (cost per stage)
         tags=tags,
         depends_on=tuple(sorted(set(compute_deps))),
     )
@@ -152,7 +157,8 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
         tags=tags,
         depends_on=(compute.key,),
     )
-    specs.extend([compute, queue])
+    if not shared:
+        specs.extend([compute, queue])
 
     image_deps: tuple[Key, ...] = ()
     if not cfg.image.uri:
@@ -193,7 +199,7 @@ def build_specs(cfg: JobsFile, ctx: AwsContext, *, image_tag: str | None = None)
                 image=image,
                 image_deps=image_deps,
                 execution_role=execution_role,
-                queue_key=queue.key,
+                queue_key=None if shared else queue.key,
                 topic_arn=topic_arn,
                 topic_deps=topic_deps,
                 group_key=group_key,
@@ -234,6 +240,8 @@ def _network(
 ) -> tuple[tuple[str | Ref, ...], tuple[str | Ref, ...], list[Any]]:
     """Subnet and security group IDs for the compute environment, and the network specs we create (if any)."""
     net = cfg.network
+    if cfg.compute.job_queue_arn:  # the shared queue's compute environments have their own network
+        return (), (), []
     if net.vpc_id:
         return tuple(net.subnet_ids), tuple(net.security_group_ids), []
     cidr = ipaddress.ip_network(net.cidr or "10.20.0.0/24")
@@ -282,7 +290,7 @@ def _job_specs(
     image: str,
     image_deps: tuple[Key, ...],
     execution_role: RoleSpec,
-    queue_key: Key,
+    queue_key: Key | None,
     topic_arn: str | None,
     topic_deps: tuple[Key, ...],
     group_key: Key | None,
@@ -297,6 +305,9 @@ def _job_specs(
         trust_policy=policies.trust_policy("ecs-tasks.amazonaws.com"),
         inline_policies=policies.job_role_policies(
             permissions=[(p.actions, p.resources) for p in job_cfg.permissions]
+        )
+        | policies.efs_client_policy(
+            names=names, volumes=[(v.efs, v.read_only) for v in job_cfg.volumes if v.access_point]
         ),
         managed_policy_arns=tuple(sorted(set(job_cfg.managed_policies))),
         description=f"batchctl {names.prefix}: the {job} job's containers",
@@ -383,7 +394,10 @@ def _job_specs(
         include_execution_data=logging.include_execution_data,
         tags=tags,
         depends_on=tuple(
-            sorted({sm_role.key, sm_log_group.key, queue_key, *topic_deps, *(d.key for d in definitions)})
+            sorted(
+                {sm_role.key, sm_log_group.key, *([queue_key] if queue_key else []), *topic_deps}
+                | {d.key for d in definitions}
+            )
         ),
     )
     specs.extend([sm_log_group, sm_role, machine])
@@ -426,6 +440,7 @@ def _job_specs(
         )
         specs.extend([*([dlq] if q.dead_letter else []), inbox, pipe_role, pipe])
 
+    specs.extend(s3_trigger.build_s3_trigger(cfg, names, job=job, tags=tags, machine_key=machine.key))
     if job_cfg.schedule and group_key is not None:
         sched_role = RoleSpec(
             name=names.schedule_role(job),
@@ -492,7 +507,10 @@ def _job_definition(
         cpu_architecture=CPU_ARCHITECTURE[cfg.image.platform],
         platform_version=_pinned_platform(cfg, job) if fargate else None,
         ephemeral_storage_gib=extra_rules.ephemeral_storage_gib(cfg, job)[0] if fargate else None,
-        tags=tags,
+        volumes=tuple((v.efs, v.path, v.access_point, v.read_only) for v in cfg.jobs[job].volumes),
+        shared_memory_mib=cfg.jobs[job].shared_memory_mib,
+        ulimits=tuple((u.name, u.soft_limit, u.hard_limit or u.soft_limit) for u in cfg.jobs[job].ulimits),
+        tags={**tags, TAG_JOB: job},  # propagated to each ECS task with the job's own (cost per job)
         depends_on=tuple(sorted({job_role.key, execution_role.key, log_group.key, *deps})),
     )
 
@@ -501,75 +519,3 @@ def _pinned_platform(cfg: JobsFile, job: str) -> str | None:
     # The spec's None is LATEST, as Batch reads an absent platform version.
     version = extra_rules.platform_version(cfg, job)[0]
     return None if version == "LATEST" else version
-
-
-@dataclass(frozen=True, slots=True)
-class Trigger:
-    """What starts a job's runs, in words: its queue, its schedule (with the next run times), or only a command."""
-
-    job: str
-    kind: str  # "queue" | "schedule" | "direct"
-    text: str
-    queue: str | None = None
-    expression: str | None = None
-    timezone: str | None = None
-    enabled: bool = True
-    next_runs: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "job": self.job,
-            "kind": self.kind,
-            "text": self.text,
-            "queue": self.queue,
-            "expression": self.expression,
-            "timezone": self.timezone,
-            "enabled": self.enabled,
-            "next_runs": list(self.next_runs),
-        }
-
-
-def build_triggers(cfg: JobsFile, names: Names, *, now: datetime, count: int = 3) -> list[Trigger]:
-    """Each job's triggers in human words; schedules list their next `count` run times after `now`."""
-    triggers: list[Trigger] = []
-    for job in sorted(cfg.jobs):
-        job_cfg = cfg.jobs[job]
-        if job_cfg.queue:
-            queue = names.queue(job)
-            triggers.append(
-                Trigger(
-                    job=job,
-                    kind="queue",
-                    queue=queue,
-                    text=(
-                        f"on demand: each message to SQS queue {queue} starts a run "
-                        + (
-                            f"(after {job_cfg.queue.max_receive_count} failed receives it moves to "
-                            f"{names.dead_letter_queue(job)})"
-                            if job_cfg.queue.dead_letter
-                            else "(no dead-letter queue: a message that cannot start a run waits until it expires)"
-                        )
-                    ),
-                )
-            )
-        if job_cfg.schedule:
-            schedule = job_cfg.schedule
-            runs = cron.next_runs(schedule.expression, schedule.timezone, after=now, count=count)
-            shown = ", ".join(r.strftime("%a %Y-%m-%d %H:%M %Z") for r in runs) or "none in the next 8 years"
-            state = "" if schedule.enabled else " (paused: enabled is false)"
-            triggers.append(
-                Trigger(
-                    job=job,
-                    kind="schedule",
-                    expression=schedule.expression,
-                    timezone=schedule.timezone,
-                    enabled=schedule.enabled,
-                    next_runs=tuple(r.isoformat() for r in runs),
-                    text=f"on schedule {schedule.expression} in {schedule.timezone}{state}; next runs: {shown}",
-                )
-            )
-        if not job_cfg.queue and not job_cfg.schedule:
-            triggers.append(
-                Trigger(job=job, kind="direct", text=f"only when started: batchctl submit {job} --direct")
-            )
-    return triggers

@@ -30,7 +30,9 @@ from batchctl.orphans import DeleteNode, deletion_nodes, foreign_names, name_pat
 from batchctl.plan import ApplyResult, Event, Plan
 from batchctl.provisioners import SERVICES, build_provisioners, discover
 from batchctl.provisioners.base import Deduplicating
+from batchctl.provisioners.bucket_events import check_bucket_sends_events
 from batchctl.provisioners.sfn import running_executions
+from batchctl.provisioners.shared_queue import check_shared_job_queue
 from batchctl.specs import Key, Kind, Observed
 
 __all__ = [
@@ -195,6 +197,11 @@ def prepare(
     names = build.names_for(cfg, ctx)
     duplicates = find_duplicates(provisioners)
     extra = tuple(Change(Action.DELETE, None, seen.state) for seen in duplicates.values())
+    if cfg.compute.job_queue_arn and not destroy:  # a queue built elsewhere: checked, never changed
+        check_shared_job_queue(aws, arn=cfg.compute.job_queue_arn, compute_type=cfg.compute.type)
+    for job, job_cfg in [] if destroy else sorted(cfg.jobs.items()):
+        if job_cfg.s3 is not None:  # a bucket not ours: checked, never changed
+            check_bucket_sends_events(aws, bucket=job_cfg.s3.bucket, job=job)
     if destroy:
         declared = engine.make_destroy_plan(specs, observed, project=cfg.project, stage=cfg.stage)
         kept = tuple(c for c in declared.changes if not (keep_images and c.key.kind is Kind.ECR_REPOSITORY))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 TAG_PROJECT = "batchctl:project"
 TAG_STAGE = "batchctl:stage"
+TAG_JOB = "batchctl:job"  # on job definitions and Batch jobs (and so their ECS tasks): cost per job
 
 # Longest names AWS accepts, used by config validation once names are prefixed.
 NAME_LIMITS: dict[str, int] = {
@@ -18,6 +19,7 @@ NAME_LIMITS: dict[str, int] = {
     "sqs queue": 80,
     "pipe": 64,
     "schedule": 64,
+    "event rule": 64,
     "job definition": 128,
     "job queue": 128,
     "compute environment": 128,
@@ -69,6 +71,7 @@ class Names:
     project: str
     stage: str
     ctx: AwsContext
+    shared_job_queue_arn: str | None = None  # compute.job_queue_arn: a job queue built elsewhere
 
     @property
     def prefix(self) -> str:
@@ -112,7 +115,8 @@ class Names:
 
     @property
     def job_queue_arn(self) -> str:
-        return self.ctx.arn("batch", f"job-queue/{self.job_queue}")
+        """The queue every job is submitted to: the stage's own, or the shared one of compute.job_queue_arn."""
+        return self.shared_job_queue_arn or self.ctx.arn("batch", f"job-queue/{self.job_queue}")
 
     @property
     def repository(self) -> str:
@@ -216,6 +220,12 @@ class Names:
 
     def schedule_role(self, job: str) -> str:
         return f"{self.prefix}-{job}-sched"
+
+    def s3_rule(self, job: str) -> str:
+        return f"{self.prefix}-{job}-s3"
+
+    def s3_role(self, job: str) -> str:
+        return f"{self.prefix}-{job}-s3"
 
     # ---- console links -----------------------------------------------------------------------------------
     def console_execution_url(self, execution_arn: str) -> str:

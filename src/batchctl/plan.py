@@ -14,7 +14,7 @@ from batchctl.diff import Action, Change
 from batchctl.specs import UNCOMPARED_FIELDS, Key, Ref
 
 if TYPE_CHECKING:
-    from batchctl.build import Trigger  # only a type here: build (and pydantic) load when a plan is built
+    from batchctl.triggers import Trigger  # only a type here: config (and pydantic) load when a plan is built
 
 PLAN_FORMAT_VERSION = 1
 UNKNOWN = "(known after apply)"

@@ -141,6 +141,19 @@ def job_role_policies(*, permissions: Sequence[tuple[Sequence[str], Sequence[str
     return {"job": _document(statements)}
 
 
+def efs_client_policy(*, names: Names, volumes: Sequence[tuple[str, bool]]) -> dict[str, AwsDict]:
+    """The job role's EFS access for volumes mounted through an access point with IAM authorization: ClientMount,
+    and ClientWrite where the volume is not read-only. `volumes`: (file system ID, read only)."""
+    if not volumes:
+        return {}
+    arns = {fs: names.ctx.arn("elasticfilesystem", f"file-system/{fs}") for fs, _ in volumes}
+    statements = [_statement("MountEfs", ["elasticfilesystem:ClientMount"], sorted(set(arns.values())))]
+    writable = sorted({arns[fs] for fs, read_only in volumes if not read_only})
+    if writable:
+        statements.append(_statement("WriteEfs", ["elasticfilesystem:ClientWrite"], writable))
+    return {"efs": _document(statements)}
+
+
 def execution_role_policies(
     *,
     names: Names,
@@ -219,6 +232,8 @@ def state_machine_policies(
         _statement("DescribeBatchJobs", ["batch:DescribeJobs"], ["*"]),
         # TerminateJob is authorized on the job ARN; job IDs are only known at run time.
         _statement("TerminateBatchJobs", ["batch:TerminateJob"], [names.ctx.arn("batch", "job/*")]),
+        # SubmitJob with tags is also authorized as batch:TagResource on the new job.
+        _statement("TagBatchJobs", ["batch:TagResource"], [names.ctx.arn("batch", "job/*")]),
         _statement(
             "BatchJobEvents",
             ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
@@ -253,3 +268,8 @@ def schedule_policies(*, state_machine_arn: str) -> dict[str, AwsDict]:
     return {
         "schedule": _document([_statement("StartWorkflow", ["states:StartExecution"], [state_machine_arn])])
     }
+
+
+def event_rule_policies(*, state_machine_arn: str) -> dict[str, AwsDict]:
+    """A job's S3 trigger role: its EventBridge rule starts the job's workflow."""
+    return {"start": _document([_statement("StartWorkflow", ["states:StartExecution"], [state_machine_arn])])}

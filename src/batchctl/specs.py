@@ -39,6 +39,7 @@ class Kind(StrEnum):
     PIPE = "pipes.pipe"
     SCHEDULE_GROUP = "scheduler.schedule_group"
     SCHEDULE = "scheduler.schedule"
+    EVENT_RULE = "events.rule"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -301,6 +302,9 @@ class ComputeEnvironmentSpec(_Keyed):
     allocation_strategy: str | None = None
     service_role_arn: str | None = None
     state: str = "ENABLED"
+    instance_tags: Mapping[str, str] = field(
+        default_factory=_empty
+    )  # EC2/SPOT: tags of the instances it launches
     tags: Mapping[str, str] = field(default_factory=_empty)
     depends_on: tuple[Key, ...] = ()
 
@@ -355,6 +359,11 @@ class JobDefinitionSpec(_Keyed):
     cpu_architecture: str = "X86_64"
     platform_version: str | None = None  # Fargate only: X.Y.Z; None: LATEST
     ephemeral_storage_gib: int | None = None  # Fargate only; None: Fargate's default 20 GiB
+    volumes: tuple[
+        tuple[str, str, str | None, bool], ...
+    ] = ()  # EFS: (file system, path, access point, read only)
+    shared_memory_mib: int | None = None  # EC2 only
+    ulimits: tuple[tuple[str, int, int], ...] = ()  # EC2 only: (name, soft, hard)
     tags: Mapping[str, str] = field(default_factory=_empty)
     depends_on: tuple[Key, ...] = ()
 
@@ -425,6 +434,25 @@ class ScheduleSpec(_Keyed):
     retry_attempts: int = 185
     max_event_age_s: int = 86400
     description: str = ""
+    depends_on: tuple[Key, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventRuleSpec(_Keyed):
+    """EventBridge rule on the default bus starting a state machine (its one target, id "workflow") with the event
+    reshaped by an input transformer (`input_paths`, `input_template`). Outputs: `arn`."""
+
+    kind: ClassVar[Kind] = Kind.EVENT_RULE
+    replace_on: ClassVar[frozenset[str]] = frozenset()
+    name: str
+    event_pattern: AwsDict
+    target_arn: str
+    role_arn: str
+    input_paths: Mapping[str, str]
+    input_template: str
+    state: str = "ENABLED"
+    description: str = ""
+    tags: Mapping[str, str] = field(default_factory=_empty)
     depends_on: tuple[Key, ...] = ()
 
 

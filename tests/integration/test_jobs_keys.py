@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 from typer.testing import CliRunner
 
 from batchctl.cli.app import app
 from tests.reliability_support import ENV, leftovers, write_project
+from tests.support.provisioners import network
 
 IMAGE = "public.ecr.aws/docker/library/python:3.12-slim"
 
@@ -227,3 +229,187 @@ def test_managed_policies_are_attached_detached_and_left_in_place(
     assert leftovers(boto, "keys", "mp") == []
     # Detached, never deleted: the policies belong to someone else.
     assert iam.get_policy(PolicyArn=team)["Policy"]["AttachmentCount"] == 0
+
+
+# ---- item 1 ---------------------------------------------------------------------------------------------------
+def shared_queue(boto: Any, *, compute_type: str = "FARGATE") -> tuple[str, str]:
+    """A compute environment and job queue built elsewhere (no batchctl tags): (queue ARN, environment ARN)."""
+    subnets, groups = network(boto, subnets=1, groups=1)
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"batch.amazonaws.com"},'
+    trust += '"Action":"sts:AssumeRole"}]}'
+    role = boto.client("iam").create_role(RoleName="platform-batch", AssumeRolePolicyDocument=trust)["Role"][
+        "Arn"
+    ]
+    batch = boto.client("batch")
+    environment = batch.create_compute_environment(
+        computeEnvironmentName="platform-ce",
+        type="MANAGED",
+        state="ENABLED",
+        serviceRole=role,
+        computeResources={
+            "type": compute_type,
+            "maxvCpus": 256,
+            "subnets": subnets,
+            "securityGroupIds": groups,
+        },
+    )["computeEnvironmentArn"]
+    queue = batch.create_job_queue(
+        jobQueueName="platform-shared",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+    )["jobQueueArn"]
+    return queue, environment
+
+
+def test_a_shared_job_queue_is_used_and_never_touched(aws_env: str, boto: Any, tmp_path: Path) -> None:
+    queue, environment = shared_queue(boto)
+    batch = boto.client("batch")
+    before = batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]
+    jobs = "  a:\n    command: [echo]\n"
+    cli = Cli(
+        write_project(tmp_path, project("sh", jobs, compute=f"type: FARGATE, job_queue_arn: '{queue}'"))
+    )
+
+    planned = json.loads(cli("-o", "json", "plan").stdout)["plan"]["changes"]
+    kinds = {c["key"].split("/")[0] for c in planned}
+    assert not {"batch.compute_environment", "batch.job_queue", "ec2.vpc", "ec2.subnet"} & kinds
+    cli("deploy", "--yes", "--skip-image")
+    sfn = boto.client("stepfunctions")
+    arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:keys-sh-a"
+    assert f'"JobQueue":"{queue}"' in sfn.describe_state_machine(stateMachineArn=arn)["definition"].replace(
+        " ", ""
+    )
+    ours = [q["jobQueueName"] for q in batch.describe_job_queues()["jobQueues"]]
+    assert ours == ["platform-shared"]
+    cli("plan", "--check")
+    cli("destroy", "--yes")
+
+    after = batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]
+    assert (after["state"], after["status"], after["computeEnvironmentOrder"]) == (
+        before["state"],
+        before["status"],
+        before["computeEnvironmentOrder"],
+    )
+    assert batch.describe_compute_environments(computeEnvironments=[environment])["computeEnvironments"]
+    assert leftovers(boto, "keys", "sh") == []
+
+
+def test_plan_stops_on_a_missing_disabled_or_mismatched_shared_queue(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    queue, _ = shared_queue(boto)
+    config = write_project(
+        tmp_path, project("bad", "  a:\n    command: [echo]\n", compute=f"job_queue_arn: '{queue}x'")
+    )
+    cli = Cli(config)
+    assert "does not exist" in cli("plan", code=1).stderr
+
+    config.write_text(
+        project("bad", "  a:\n    command: [echo]\n", compute=f"type: EC2, job_queue_arn: '{queue}'")
+    )
+    assert "would never be placed" in cli("plan", code=1).stderr
+
+    boto.client("batch").update_job_queue(jobQueue=queue, state="DISABLED")
+    config.write_text(project("bad", "  a:\n    command: [echo]\n", compute=f"job_queue_arn: '{queue}'"))
+    refused = cli("deploy", "--yes", "--skip-image", code=1)
+    assert "DISABLED" in refused.stderr
+    assert leftovers(boto, "keys", "bad") == []
+
+
+# ---- item 9 ---------------------------------------------------------------------------------------------------
+def test_cost_tags_reach_instances_queue_job_definitions_and_jobs(
+    aws_env: str, boto: Any, tmp_path: Path
+) -> None:
+    cli = Cli(write_project(tmp_path, project("ct", "  a:\n    command: [echo]\n", compute="type: EC2")))
+    batch, sfn = boto.client("batch"), boto.client("stepfunctions")
+    stage = {"batchctl:project": "keys", "batchctl:stage": "ct"}
+
+    def check() -> None:
+        (environment,) = batch.describe_compute_environments(computeEnvironments=["keys-ct-compute"])[
+            "computeEnvironments"
+        ]
+        assert environment["computeResources"]["tags"] == stage  # the EC2 instances it launches
+        (queue,) = batch.describe_job_queues(jobQueues=["keys-ct-queue"])["jobQueues"]
+        assert stage.items() <= queue["tags"].items()
+        (definition,) = batch.describe_job_definitions(jobDefinitionName="keys-ct-a", status="ACTIVE")[
+            "jobDefinitions"
+        ]
+        assert definition["propagateTags"] is True
+        assert definition["tags"] == {**stage, "batchctl:job": "a"}
+        arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:keys-ct-a"
+        states = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])["States"]
+        (task,) = [s for s in states.values() if s.get("Resource", "").endswith("batch:submitJob.sync")]
+        assert task["Parameters"]["Tags"] == {**stage, "batchctl:job": "a"}
+        assert task["Parameters"]["PropagateTags"] is True
+
+    cli.deploy_check_destroy(boto, "ct", check)
+
+
+# ---- item 8 ---------------------------------------------------------------------------------------------------
+def test_efs_volumes_shared_memory_and_ulimits_are_deployed(aws_env: str, boto: Any, tmp_path: Path) -> None:
+    jobs = (
+        "  train:\n    command: [echo]\n"
+        "    volumes: [{efs: fs-0123456789abcdef0, path: /mnt/data, access_point: fsap-0123456789abcdef0}]\n"
+        "    shared_memory_mib: 2048\n    ulimits: [{name: nofile, soft_limit: 4096, hard_limit: 8192}]\n"
+    )
+    cli = Cli(write_project(tmp_path, project("vol", jobs, compute="type: EC2")))
+    batch = boto.client("batch")
+
+    def check() -> None:
+        (found,) = batch.describe_job_definitions(jobDefinitionName="keys-vol-train", status="ACTIVE")[
+            "jobDefinitions"
+        ]
+        container = found["containerProperties"]
+        (volume,) = container["volumes"]
+        assert (
+            volume["efsVolumeConfiguration"]["authorizationConfig"]["accessPointId"]
+            == "fsap-0123456789abcdef0"
+        )
+        assert container["mountPoints"] == [
+            {"sourceVolume": "efs-0", "containerPath": "/mnt/data", "readOnly": False}
+        ]
+        assert container["linuxParameters"]["sharedMemorySize"] == 2048
+        assert container["ulimits"] == [{"name": "nofile", "softLimit": 4096, "hardLimit": 8192}]
+        policy = boto.client("iam").get_role_policy(RoleName="keys-vol-train-job", PolicyName="efs")
+        assert "elasticfilesystem:ClientMount" in json.dumps(policy["PolicyDocument"])
+
+    cli.deploy_check_destroy(boto, "vol", check)
+
+
+# ---- item 7 ---------------------------------------------------------------------------------------------------
+def test_an_s3_trigger_is_a_rule_on_the_buckets_events(aws_env: str, boto: Any, tmp_path: Path) -> None:
+    # A Session of its own: boto3 adds its S3 transfer methods once per client class, and the shared botocore
+    # session's other boto3 Sessions already registered that hook.
+    s3 = boto3.Session().client("s3")
+    s3.create_bucket(Bucket="team-inbox", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    jobs = "  ingest:\n    command: [echo]\n    s3: {bucket: team-inbox, prefix: in/, suffix: .csv}\n"
+    cli = Cli(write_project(tmp_path, project("s3", jobs)))
+
+    # The bucket does not send its events to EventBridge yet: the plan stops with the command, nothing changes.
+    refused = cli("deploy", "--yes", "--skip-image", code=1)
+    assert "does not send its events to EventBridge" in refused.stderr
+    assert "put-bucket-notification-configuration --bucket team-inbox" in refused.stderr
+    assert leftovers(boto, "keys", "s3") == []
+    s3.put_bucket_notification_configuration(
+        Bucket="team-inbox", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    events = boto.client("events")
+
+    def check() -> None:
+        rule = events.describe_rule(Name="keys-s3-ingest-s3")
+        assert json.loads(rule["EventPattern"])["detail"] == {
+            "bucket": {"name": ["team-inbox"]},
+            "object": {"key": [{"wildcard": "in/*.csv"}]},
+        }
+        (target,) = events.list_targets_by_rule(Rule="keys-s3-ingest-s3")["Targets"]
+        assert target["Arn"] == "arn:aws:states:eu-west-1:123456789012:stateMachine:keys-s3-ingest"
+        assert target["RoleArn"] == "arn:aws:iam::123456789012:role/keys-s3-ingest-s3"
+        assert target["InputTransformer"]["InputPathsMap"]["key"] == "$.detail.object.key"
+        trigger = json.loads(cli("-o", "json", "plan").stdout)["plan"]["triggers"][0]
+        assert trigger["kind"] == "s3"
+        # The bucket is not ours: its settings stay as they were.
+        assert "EventBridgeConfiguration" in s3.get_bucket_notification_configuration(Bucket="team-inbox")
+
+    cli.deploy_check_destroy(boto, "s3", check)
+    assert s3.head_bucket(Bucket="team-inbox")

@@ -237,7 +237,7 @@ def test_choice_routes_on_the_input_shape() -> None:
         default=asl.MANUAL_BODY,
     )
     routes = {rule["StringEquals"]: rule["Next"] for rule in states[asl.CHECK_SOURCE]["Choices"]}
-    assert routes == {"schedule": asl.FROM_SCHEDULE, "cli": asl.FROM_CLI}
+    assert routes == {"schedule": asl.FROM_SCHEDULE, "cli": asl.FROM_CLI, "s3": asl.FROM_S3}
     assert states[states[asl.CHECK_SOURCE]["Default"]]["Type"] == "Fail"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -12,7 +14,14 @@ from batchctl.naming import AwsContext
 from batchctl.provisioners.job_definition import JobDefinitionProvisioner
 from batchctl.provisioners.sfn import logging_configuration
 from batchctl.provisioners.sqs import QueueProvisioner
-from batchctl.specs import JobDefinitionSpec, LogGroupSpec, QueueSpec, RoleSpec, StateMachineSpec
+from batchctl.specs import (
+    EventRuleSpec,
+    JobDefinitionSpec,
+    LogGroupSpec,
+    QueueSpec,
+    RoleSpec,
+    StateMachineSpec,
+)
 from tests.unit.test_config import at, only_issue
 
 CTX = AwsContext(account_id="123456789012", region="eu-west-1")
@@ -411,3 +420,247 @@ def test_a_role_holds_at_most_twenty_managed_policies() -> None:
 
     assert issue.path == "compute.instance_role.managed_policies"
     assert "batchctl attaches 1 itself" in issue.message
+
+
+# ---- item 1: a job queue built elsewhere ----------------------------------------------------------------------
+SHARED = "arn:aws:batch:eu-west-1:123456789012:job-queue/platform-shared"
+SHARED_JOBS = (
+    HEAD
+    + f"compute: {{type: EC2, job_queue_arn: '{SHARED}'}}\njobs:\n  a:\n    command: [x]\n    vcpus: 64\n"
+)
+
+
+def test_a_shared_queue_means_no_compute_environment_queue_network_or_instance_role() -> None:
+    specs = specs_of(SHARED_JOBS)
+    kinds = {s.kind.value for s in specs}
+
+    assert not {"batch.compute_environment", "batch.job_queue", "ec2.vpc", "ec2.subnet"} & kinds
+    assert not {"iam.instance_profile"} & kinds
+    assert [s.name for s in specs if isinstance(s, RoleSpec) and s.name.endswith("-instance")] == []
+    machine = named(specs, StateMachineSpec, "demo-dev-a")
+    assert SHARED in json.dumps(machine.definition)
+    sfn_role = role(specs, "a-sfn")
+    assert SHARED in json.dumps(sfn_role.inline_policies)
+    # EC2 job definitions, as the shared queue's compute environments run.
+    assert named(specs, JobDefinitionSpec, "demo-dev-a").platform == "EC2"
+
+
+@pytest.mark.parametrize(
+    ("edit", "path", "words"),
+    [
+        ("type: EC2, max_vcpus: 8, ", "compute.max_vcpus", "managed where they were built"),
+        ("type: EC2, runnable_timeout_s: 900, ", "compute.runnable_timeout_s", "drop one"),
+        ("type: EC2, instance_role: {managed_policies: []}, ", "compute.instance_role", "drop one"),
+    ],
+)
+def test_keys_that_shape_our_own_compute_are_refused_with_a_shared_queue(
+    edit: str, path: str, words: str
+) -> None:
+    issue = only_issue(SHARED_JOBS.replace("type: EC2, ", edit))
+
+    assert issue.path == path
+    assert words in issue.message
+
+
+def test_a_shared_queue_needs_no_network() -> None:
+    issue = only_issue(SHARED_JOBS.replace("compute:", "network: {cidr: 10.20.0.0/24}\ncompute:"))
+
+    assert at(issue) == (4, "network")
+
+
+def test_a_shared_queue_is_in_the_stages_region() -> None:
+    issue = only_issue(SHARED_JOBS.replace("stage: dev\n", "stage: dev\nregion: us-east-1\n"))
+
+    assert issue.path == "compute.job_queue_arn"
+    assert "eu-west-1" in issue.message
+
+
+def test_a_job_queue_arn_has_the_arn_form() -> None:
+    issue = only_issue(SHARED_JOBS.replace(SHARED, "platform-shared"))
+
+    assert at(issue) == (4, "compute.job_queue_arn")
+    assert "job-queue/NAME" in issue.message
+
+
+# ---- item 9: cost tags ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("compute_type", "tagged"), [("EC2", True), ("SPOT", True), ("FARGATE", False)])
+def test_instances_launched_for_the_stage_carry_its_tags(compute_type: str, tagged: bool) -> None:
+    from batchctl.provisioners.batch import ComputeEnvironmentProvisioner
+    from batchctl.specs import ComputeEnvironmentSpec
+
+    text = HEAD + f"compute: {{type: {compute_type}}}\ntags: {{team: data}}\njobs:\n  a:\n    command: [x]\n"
+    (environment,) = [s for s in specs_of(text) if isinstance(s, ComputeEnvironmentSpec)]
+    # The network's IDs are known after apply: stand-ins for the request.
+    environment = dataclasses.replace(environment, subnet_ids=("subnet-1",), security_group_ids=("sg-1",))
+    resources = ComputeEnvironmentProvisioner.to_request(environment)["computeResources"]
+
+    expected = {"team": "data", "batchctl:project": "demo", "batchctl:stage": "dev"}
+    assert resources.get("tags") == (expected if tagged else None)
+
+
+def test_each_batch_job_carries_the_stage_and_job_tags_and_passes_them_on() -> None:
+    specs = specs_of(HEAD + "jobs:\n  a:\n    command: [x]\n")
+    machine = named(specs, StateMachineSpec, "demo-dev-a")
+    (task,) = [
+        s for s in machine.definition["States"].values() if s.get("Resource", "").endswith("submitJob.sync")
+    ]
+    tags = {"batchctl:project": "demo", "batchctl:stage": "dev", "batchctl:job": "a"}
+
+    assert task["Parameters"]["Tags"] == tags
+    assert task["Parameters"]["PropagateTags"] is True
+    definition = JobDefinitionProvisioner.to_request(
+        named(specs, JobDefinitionSpec, "demo-dev-a"), region="eu-west-1"
+    )
+    assert (definition["propagateTags"], definition["tags"]) == (True, tags)
+    # Tagging on SubmitJob is authorized as batch:TagResource too.
+    statements = role(specs, "a-sfn").inline_policies["workflow"]["Statement"]
+    assert any(s["Action"] == ["batch:TagResource"] for s in statements)
+
+
+# ---- item 8: EFS volumes, shared memory, ulimits --------------------------------------------------------------
+VOLUMES = (
+    "    volumes:\n"
+    "      - {efs: fs-0123456789abcdef0, path: /mnt/data, access_point: fsap-0123456789abcdef0}\n"
+    "      - {efs: fs-0123456789abcdef1, path: /mnt/models, read_only: true}\n"
+)
+EC2_EXTRAS = "    shared_memory_mib: 8192\n    ulimits: [{name: nofile, soft_limit: 65536}, {name: memlock, soft_limit: 0, hard_limit: 10}]\n"
+
+
+def test_volumes_shared_memory_and_ulimits_reach_the_container() -> None:
+    specs = specs_of(fargate_project(VOLUMES + EC2_EXTRAS, compute_type="EC2"))
+    spec = named(specs, JobDefinitionSpec, "demo-dev-big")
+    container = JobDefinitionProvisioner.to_request(spec, region="eu-west-1")["containerProperties"]
+
+    assert container["volumes"] == [
+        {
+            "name": "efs-0",
+            "efsVolumeConfiguration": {
+                "fileSystemId": "fs-0123456789abcdef0",
+                "transitEncryption": "ENABLED",
+                "authorizationConfig": {"accessPointId": "fsap-0123456789abcdef0", "iam": "ENABLED"},
+            },
+        },
+        {
+            "name": "efs-1",
+            "efsVolumeConfiguration": {
+                "fileSystemId": "fs-0123456789abcdef1",
+                "transitEncryption": "ENABLED",
+            },
+        },
+    ]
+    assert container["mountPoints"] == [
+        {"sourceVolume": "efs-0", "containerPath": "/mnt/data", "readOnly": False},
+        {"sourceVolume": "efs-1", "containerPath": "/mnt/models", "readOnly": True},
+    ]
+    assert container["linuxParameters"] == {"sharedMemorySize": 8192}
+    assert container["ulimits"] == [
+        {"name": "nofile", "softLimit": 65536, "hardLimit": 65536},
+        {"name": "memlock", "softLimit": 0, "hardLimit": 10},
+    ]
+    request = JobDefinitionProvisioner.to_request(spec, region="eu-west-1")
+    read_back = JobDefinitionProvisioner.from_described(request, region="eu-west-1", desired=spec)
+    assert read_back == dataclasses.replace(spec, depends_on=())
+    # IAM authorization through the access point: the job role may mount and write that file system only.
+    (mount, write) = role(specs, "big-job").inline_policies["efs"]["Statement"]
+    arn = "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0123456789abcdef0"
+    assert (mount["Action"], mount["Resource"]) == (["elasticfilesystem:ClientMount"], [arn])
+    assert (write["Action"], write["Resource"]) == (["elasticfilesystem:ClientWrite"], [arn])
+
+
+@pytest.mark.parametrize(
+    ("job", "compute_type", "path", "words"),
+    [
+        ("    shared_memory_mib: 64\n", "FARGATE", "jobs.big.shared_memory_mib", "EC2/SPOT"),
+        ("    ulimits: [{name: nofile, soft_limit: 1}]\n", "FARGATE_SPOT", "jobs.big.ulimits", "EC2/SPOT"),
+        ("    ulimits: [{name: files, soft_limit: 1}]\n", "EC2", "jobs.big.ulimits[0].name", ""),
+        (
+            "    ulimits: [{name: nofile, soft_limit: 9, hard_limit: 8}]\n",
+            "EC2",
+            "jobs.big.ulimits[0].hard_limit",
+            "below",
+        ),
+        ("    platform_version: 1.3.0\n" + VOLUMES, "FARGATE", "jobs.big.volumes", "1.4.0 or later"),
+        (
+            VOLUMES.replace("/mnt/models", "/mnt/data"),
+            "EC2",
+            "jobs.big.volumes[1].path",
+            "mounted by volumes[0]",
+        ),
+        (VOLUMES.replace("/mnt/models", "mnt"), "EC2", "jobs.big.volumes[1].path", "absolute path"),
+        (VOLUMES.replace("fs-0123456789abcdef1", "efs-1"), "EC2", "jobs.big.volumes[1].efs", ""),
+    ],
+)
+def test_container_keys_are_checked_with_positions(
+    job: str, compute_type: str, path: str, words: str
+) -> None:
+    issue = only_issue(fargate_project(job, compute_type=compute_type))
+
+    assert issue.path == path
+    assert words in issue.message
+
+
+# ---- item 7: S3 trigger ---------------------------------------------------------------------------------------
+def s3_job(trigger: str) -> str:
+    return HEAD + f"jobs:\n  ingest:\n    command: [x]\n    s3: {trigger}\n"
+
+
+@pytest.mark.parametrize(
+    ("trigger", "key"),
+    [
+        ("{bucket: demo-in}", None),
+        ("{bucket: demo-in, prefix: in/}", [{"prefix": "in/"}]),
+        ("{bucket: demo-in, suffix: .csv}", [{"suffix": ".csv"}]),
+        ("{bucket: demo-in, prefix: 'in/*', suffix: .csv}", [{"wildcard": "in/\\**.csv"}]),
+    ],
+)
+def test_the_rule_matches_object_created_in_the_bucket_by_prefix_and_suffix(trigger: str, key: Any) -> None:
+    specs = specs_of(s3_job(trigger))
+    rule = named(specs, EventRuleSpec, "demo-dev-ingest-s3")
+
+    detail: dict[str, Any] = {"bucket": {"name": ["demo-in"]}}
+    if key is not None:
+        detail["object"] = {"key": key}
+    assert rule.event_pattern == {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": detail}
+    assert rule.target_arn == "arn:aws:states:eu-west-1:123456789012:stateMachine:demo-dev-ingest"
+    assert rule.role_arn == "arn:aws:iam::123456789012:role/demo-dev-ingest-s3"
+    template = json.loads(
+        rule.input_template.replace("<bucket>", "demo-in")
+        .replace("<key>", "in/a.csv")
+        .replace("<time>", "2026-12-04T10:00:00Z")
+        .replace("<id>", "e-1")
+    )
+    assert template == {
+        "source": "s3", "job": "ingest", "body": "s3://demo-in/in/a.csv", "time": "2026-12-04T10:00:00Z", "id": "e-1"
+    }  # fmt: skip
+    (statement,) = role(specs, "ingest-s3").inline_policies["start"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == (["states:StartExecution"], [rule.target_arn])
+
+
+def test_the_workflow_takes_the_s3_input_as_a_run() -> None:
+    machine = named(specs_of(s3_job("{bucket: demo-in}")), StateMachineSpec, "demo-dev-ingest")
+    states = machine.definition["States"]
+    choice = states["Check input source"]["Choices"]
+
+    assert {"Variable": "$.source", "StringEquals": "s3", "Next": "From S3"} in choice
+    assert states["From S3"]["Parameters"]["run"]["source"] == "s3"
+
+
+def test_plan_says_what_starts_the_run() -> None:
+    from datetime import UTC, datetime
+
+    cfg = parse_config(s3_job("{bucket: demo-in, prefix: in/, suffix: .csv}"))
+    (trigger,) = build.build_triggers(cfg, build.names_for(cfg, CTX), now=datetime(2026, 1, 1, tzinfo=UTC))
+
+    assert trigger.kind == "s3"
+    assert "S3 bucket demo-in with a key starting 'in/' and ending '.csv'" in trigger.text
+
+
+@pytest.mark.parametrize(
+    ("trigger", "path"),
+    [
+        ("{bucket: Demo_In}", "jobs.ingest.s3.bucket"),
+        ("{bucket: demo-in, prefixes: in/}", "jobs.ingest.s3.prefixes"),
+    ],
+)
+def test_s3_keys_are_checked_with_positions(trigger: str, path: str) -> None:
+    assert at(only_issue(s3_job(trigger))) == (7, path)

@@ -133,6 +133,80 @@ def _role_rules(cfg: JobsFile) -> Iterator[Rule]:
             )
 
 
+def _shared_queue_rules(cfg: JobsFile) -> Iterator[Rule]:
+    arn = cfg.compute.job_queue_arn
+    if arn is None:
+        return
+    shared: KeyPath = ("compute", "job_queue_arn")
+    for key in extras.OWN_COMPUTE_KEYS:
+        if key in cfg.compute.model_fields_set:
+            yield Rule(
+                ("compute", key),
+                f"{key} shapes the compute environment batchctl creates; with job_queue_arn the shared "
+                "queue's compute environments are managed where they were built: drop one",
+                involves=(("compute", key), shared),
+            )
+    if "network" in cfg.model_fields_set:
+        yield Rule(
+            ("network",),
+            "with job_queue_arn batchctl creates no compute environment, so it needs no network: drop one",
+            involves=(("network",), shared),
+        )
+    region = extras.job_queue_region(arn)
+    if cfg.region is not None and region != cfg.region:
+        yield Rule(
+            shared,
+            f"the job queue is in {region} and this stage in {cfg.region}: Batch submits only within a region",
+            involves=(shared, ("region",)),
+        )
+
+
+def _container_rules(cfg: JobsFile) -> Iterator[Rule]:
+    fargate = cfg.compute.type in FARGATE_TYPES
+    for job, job_cfg in cfg.jobs.items():
+        loc: KeyPath = ("jobs", job)
+        if fargate:
+            for key in ("shared_memory_mib", "ulimits"):
+                if key in job_cfg.model_fields_set and getattr(job_cfg, key):
+                    yield Rule(
+                        (*loc, key),
+                        f"{key} is for EC2/SPOT; Fargate does not take it",
+                        involves=((*loc, key), ("compute", "type")),
+                    )
+            version, version_at = platform_version(cfg, job)
+            if job_cfg.volumes and not extras.platform_at_least(version, extras.PLATFORM_VERSION_FOR_STORAGE):
+                yield Rule(
+                    (*loc, "volumes"),
+                    f"EFS volumes need Fargate platform version 1.4.0 or later, not {version}",
+                    involves=((*loc, "volumes"), version_at),
+                )
+        paths: dict[str, int] = {}
+        for index, volume in enumerate(job_cfg.volumes):
+            if volume.path in paths:
+                yield Rule(
+                    (*loc, "volumes", index, "path"),
+                    f"{volume.path} is mounted by volumes[{paths[volume.path]}]",
+                )
+            paths.setdefault(volume.path, index)
+        names: set[str] = set()
+        for index, ulimit in enumerate(job_cfg.ulimits):
+            if ulimit.name in names:
+                yield Rule((*loc, "ulimits", index, "name"), f"ulimit {ulimit.name} is set twice")
+            names.add(ulimit.name)
+            if ulimit.hard_limit is not None and ulimit.hard_limit < ulimit.soft_limit:
+                yield Rule(
+                    (*loc, "ulimits", index, "hard_limit"),
+                    f"the hard limit ({ulimit.hard_limit}) is below the soft limit ({ulimit.soft_limit})",
+                )
+
+
 def extra_rules(cfg: JobsFile) -> list[Rule]:
     """Every rule over the keys of config/extras.py."""
-    return [*_queue_rules(cfg), *_fargate_rules(cfg), *_workflow_log_rules(cfg), *_role_rules(cfg)]
+    return [
+        *_queue_rules(cfg),
+        *_fargate_rules(cfg),
+        *_workflow_log_rules(cfg),
+        *_role_rules(cfg),
+        *_shared_queue_rules(cfg),
+        *_container_rules(cfg),
+    ]

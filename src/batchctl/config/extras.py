@@ -130,3 +130,116 @@ class RoleBlock(_Section, Generic[P]):
 
     permissions: list[P] = Field(default_factory=list)
     managed_policies: list[ManagedPolicyArn] = Field(default_factory=list)
+
+
+# A Batch job queue ARN: arn:aws:batch:REGION:ACCOUNT:job-queue/NAME (names: up to 128 letters, digits, - and _).
+_JOB_QUEUE_ARN = re.compile(
+    r"arn:aws[a-z-]*:batch:([a-z]{2}(-[a-z]+)+-\d{1,2}):(\d{12}):job-queue/[A-Za-z0-9_-]{1,128}"
+)
+# What only shapes the compute environment and queue batchctl creates; with a shared queue they mean nothing.
+OWN_COMPUTE_KEYS = ("max_vcpus", "min_vcpus", "instance_types", "runnable_timeout_s", "instance_role")
+
+
+def _check_job_queue_arn(value: str) -> str:
+    if not _JOB_QUEUE_ARN.fullmatch(value):
+        raise PydanticCustomError(
+            "batchctl_job_queue_arn",
+            "expected a Batch job queue ARN such as arn:aws:batch:eu-west-1:123456789012:job-queue/NAME",
+        )
+    return value
+
+
+def job_queue_region(arn: str) -> str:
+    """The region of a job queue ARN that passed the check."""
+    return arn.split(":")[3]
+
+
+JobQueueArn = Annotated[str, AfterValidator(_check_job_queue_arn)]
+
+
+# Batch EFSVolumeConfiguration / MountPoint / LinuxParameters.sharedMemorySize / Ulimit. Ulimits and shared memory
+# do not apply to Fargate; EFS on Fargate needs platform version 1.4.0 or later.
+def _check_container_path(value: str) -> str:
+    if not value.startswith("/") or value == "/":
+        raise PydanticCustomError("batchctl_container_path", "expected an absolute path such as /mnt/data")
+    return value
+
+
+class EfsVolume(_Section):
+    """An EFS file system mounted into the job's containers (through an access point, if given)."""
+
+    efs: Annotated[str, Field(pattern=r"^fs-[0-9a-f]{8,40}$")]
+    path: Annotated[str, AfterValidator(_check_container_path)]
+    access_point: Annotated[str, Field(pattern=r"^fsap-[0-9a-f]{8,40}$")] | None = None
+    read_only: bool = False
+
+
+class Ulimit(_Section):
+    """One ulimit of the job's containers (EC2/SPOT); `hard_limit` defaults to `soft_limit`."""
+
+    name: Literal[
+        "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio",
+        "rttime", "sigpending", "stack",
+    ]  # fmt: skip
+    soft_limit: Annotated[int, BeforeValidator(_whole), Field(ge=0)]
+    hard_limit: Annotated[int, BeforeValidator(_whole), Field(ge=0)] | None = None
+
+
+SharedMemoryMib = Annotated[int, BeforeValidator(_whole), Field(gt=0)]
+
+
+# S3 bucket names: 3..63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _check_bucket(value: str) -> str:
+    if not _BUCKET.fullmatch(value):
+        raise PydanticCustomError(
+            "batchctl_bucket", "expected an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')"
+        )
+    return value
+
+
+class S3Trigger(_Section):
+    """Start a run for each object created in `bucket` whose key starts with `prefix` and ends with `suffix`
+    (through EventBridge: the bucket must send its events there)."""
+
+    bucket: Annotated[str, AfterValidator(_check_bucket)]
+    prefix: str = ""
+    suffix: str = ""
+
+
+# ---- the keys each section of models.py takes from here (its classes inherit them) ----------------------------
+class QueueKeys(_Section):
+    """A job's queue: SQS's size, delay and long-poll settings; `dead_letter: false` for no dead-letter queue."""
+
+    max_message_size: MessageSize | None = None  # None: SQS's default
+    delay_s: DelaySeconds = 0
+    receive_wait_s: ReceiveWaitSeconds = 0
+    dead_letter: bool = True
+
+
+class ComputeKeys(_Section):
+    """The stage's compute: a job queue built elsewhere instead of ours."""
+
+    job_queue_arn: JobQueueArn | None = None
+
+
+class DefaultsKeys(_Section):
+    """Every job's Fargate platform version and ephemeral storage (Fargate only)."""
+
+    platform_version: PlatformVersion = "LATEST"
+    ephemeral_storage_gib: EphemeralStorageGib | None = None  # None: Fargate's 20 GiB
+
+
+class JobKeys(_Section):
+    """A job's Fargate settings, workflow logs, EFS volumes, EC2 container settings, S3 trigger, managed policies."""
+
+    platform_version: PlatformVersion | None = None
+    ephemeral_storage_gib: EphemeralStorageGib | None = None
+    workflow_logs: WorkflowLogsOverride | None = None
+    volumes: list[EfsVolume] = Field(default_factory=list)
+    shared_memory_mib: SharedMemoryMib | None = None  # EC2/SPOT only
+    ulimits: list[Ulimit] = Field(default_factory=list)  # EC2/SPOT only
+    s3: S3Trigger | None = None  # a run per object created in a bucket
+    managed_policies: list[ManagedPolicyArn] = Field(default_factory=list)  # attached to the job's role

@@ -281,7 +281,7 @@ class NetworkConfig(_Model):
         return self
 
 
-class ComputeConfig(_Model):
+class ComputeConfig(_Model, extras.ComputeKeys):
     """The Batch compute environment shared by every job of the stage."""
 
     type: Literal["FARGATE", "FARGATE_SPOT", "EC2", "SPOT"] = "FARGATE_SPOT"
@@ -327,7 +327,7 @@ class ComputeConfig(_Model):
         return self
 
 
-class Defaults(_Model):
+class Defaults(_Model, extras.DefaultsKeys):
     """What every job and step gets unless it says otherwise."""
 
     vcpus: PositiveNumber = 1
@@ -337,8 +337,6 @@ class Defaults(_Model):
     retries: Retries = 1
     spot_retries: SpotRetries = 2
     log_retention_days: WholeNumber = 30
-    platform_version: extras.PlatformVersion = "LATEST"  # Fargate only
-    ephemeral_storage_gib: extras.EphemeralStorageGib | None = None  # Fargate only; None: Fargate's 20 GiB
 
     @field_validator("log_retention_days")
     @classmethod
@@ -390,16 +388,12 @@ class Permission(_Model):
     resources: Annotated[list[Annotated[str, AfterValidator(_check_resource)]], Field(min_length=1)]
 
 
-class QueueConfig(_Model):
+class QueueConfig(_Model, extras.QueueKeys):
     """The job's SQS queue (and dead-letter queue) that a pipe turns into runs."""
 
     visibility_timeout_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=43200)] = 60
     max_receive_count: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=1000)] = 3
     retention_s: Annotated[int, BeforeValidator(_no_bool), Field(ge=60, le=1209600)] = 345600
-    max_message_size: extras.MessageSize | None = None  # None: SQS's default
-    delay_s: extras.DelaySeconds = 0
-    receive_wait_s: extras.ReceiveWaitSeconds = 0
-    dead_letter: bool = True
 
 
 class ScheduleConfig(_Model):
@@ -480,7 +474,7 @@ class StepConfig(_Model):
     array_size: ArraySize | None = None
 
 
-class JobConfig(_Model):
+class JobConfig(_Model, extras.JobKeys):
     """One job: a single `command`, or `steps` run in sequence; how it starts (queue, schedule) and what it may do."""
 
     description: str = ""
@@ -489,9 +483,6 @@ class JobConfig(_Model):
     environment: dict[EnvName, str] = Field(default_factory=dict)
     secrets: dict[EnvName, SecretArn] = Field(default_factory=dict)
     permissions: list[Permission] = Field(default_factory=list)
-    managed_policies: list[extras.ManagedPolicyArn] = Field(
-        default_factory=list
-    )  # attached to the job's role
     queue: QueueConfig | None = None
     schedule: ScheduleConfig | None = None
     vcpus: PositiveNumber | None = None
@@ -502,9 +493,6 @@ class JobConfig(_Model):
     spot_retries: SpotRetries | None = None
     array_size: ArraySize | None = None
     notify: JobNotifyConfig | None = None
-    platform_version: extras.PlatformVersion | None = None
-    ephemeral_storage_gib: extras.EphemeralStorageGib | None = None
-    workflow_logs: extras.WorkflowLogsOverride | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -68,11 +68,11 @@ def _resource_rules(cfg: JobsFile, step: ResolvedStep) -> Iterator[Rule]:
         rule = gpu_placement_rule(cfg, step)
         if rule is not None:
             yield rule
-    if s.vcpus > compute.max_vcpus:
+    if s.vcpus > compute.max_vcpus and compute.job_queue_arn is None:  # a shared queue: max_vcpus is not ours
         yield Rule(
             vcpus_at,
             f"can never be placed: needs {s.vcpus:g} vCPUs but compute.max_vcpus is {compute.max_vcpus}",
-            involves=(*step.chain["vcpus"], ("compute", "max_vcpus")),
+            involves=(*step.chain["vcpus"], ("compute", "max_vcpus"), ("compute", "job_queue_arn")),
         )
 
 
@@ -100,7 +100,7 @@ def _length_rule(what: str, name: str, loc: KeyPath, *, limit_key: str, shorten:
 def _name_rules(cfg: JobsFile) -> Iterator[Rule]:
     names = Names(project=cfg.project, stage=cfg.stage, ctx=AwsContext.placeholder())
     stage_wide = [("IAM role", names.execution_role, "iam role")]
-    if cfg.compute.type not in FARGATE_TYPES:
+    if cfg.compute.type not in FARGATE_TYPES and cfg.compute.job_queue_arn is None:
         stage_wide.append(("IAM role", names.instance_role, "iam role"))
     for what, name, limit_key in stage_wide:
         rule = _length_rule(what, name, ("stage",), limit_key=limit_key, shorten="the project or stage name")
@@ -134,6 +134,11 @@ def _name_rules(cfg: JobsFile) -> Iterator[Rule]:
                         queue_loc, f"SQS queue name {queue!r} clashes with another job's queue; rename a job"
                     )
                 queues.setdefault(queue, queue_loc)
+        if job_cfg.s3 is not None:
+            checks += [
+                ("EventBridge rule", names.s3_rule(job), "event rule"),
+                ("IAM role", names.s3_role(job), "iam role"),
+            ]
         if job_cfg.schedule is not None:
             checks += [
                 ("schedule", names.schedule(job), "schedule"),

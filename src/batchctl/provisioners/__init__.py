@@ -9,6 +9,7 @@ from batchctl.aws import Aws
 from batchctl.provisioners.base import Provisioner
 from batchctl.provisioners.batch import ComputeEnvironmentProvisioner, JobQueueProvisioner
 from batchctl.provisioners.ecr import RepositoryProvisioner
+from batchctl.provisioners.events import EventRuleProvisioner
 from batchctl.provisioners.iam import InstanceProfileProvisioner, RoleProvisioner
 from batchctl.provisioners.job_definition import JobDefinitionProvisioner
 from batchctl.provisioners.logs import LogGroupProvisioner
@@ -45,6 +46,7 @@ PROVISIONERS: Mapping[Kind, type[Provisioner[Any]]] = {
     Kind.PIPE: PipeProvisioner,
     Kind.SCHEDULE_GROUP: ScheduleGroupProvisioner,
     Kind.SCHEDULE: ScheduleProvisioner,
+    Kind.EVENT_RULE: EventRuleProvisioner,
 }
 
 
@@ -61,6 +63,8 @@ SERVICES = (
     "scheduler",
     "sns",
     "ecr",
+    "events",
+    "s3",
 )
 
 

@@ -204,6 +204,8 @@ class ComputeEnvironmentProvisioner(_DisableThenDelete[ComputeEnvironmentSpec]):
             resources["instanceRole"] = spec.instance_role_arn
             if spec.allocation_strategy:
                 resources["allocationStrategy"] = spec.allocation_strategy
+            if spec.instance_tags:
+                resources["tags"] = dict(spec.instance_tags)
         params: AwsDict = {
             "computeEnvironmentName": spec.name,
             "type": "MANAGED",
@@ -250,6 +252,7 @@ class ComputeEnvironmentProvisioner(_DisableThenDelete[ComputeEnvironmentSpec]):
             allocation_strategy=str(allocation) if allocation else None,
             service_role_arn=role or None,
             state=str(item.get("state", "ENABLED")),
+            instance_tags={str(k): str(v) for k, v in (resources.get("tags") or {}).items()},
             tags={str(k): str(v) for k, v in (item.get("tags") or {}).items()},
         )
 
@@ -323,6 +326,8 @@ class ComputeEnvironmentProvisioner(_DisableThenDelete[ComputeEnvironmentSpec]):
                 infrastructure["instanceTypes"] = list(spec.instance_types)
             if spec.allocation_strategy != before.allocation_strategy and spec.allocation_strategy:
                 infrastructure["allocationStrategy"] = spec.allocation_strategy
+            if dict(spec.instance_tags) != dict(before.instance_tags):
+                infrastructure["tags"] = dict(spec.instance_tags)
             if infrastructure:
                 self._check_in_place(spec, before, sorted(infrastructure))
         params: AwsDict = {}

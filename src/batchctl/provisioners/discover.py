@@ -26,7 +26,7 @@ def _ours(tags: Mapping[str, str], names: Names) -> bool:
 
 
 def _roles(aws: Aws, names: Names, declared: set[str]) -> set[str]:
-    """Every role under our prefix tagged ours, whatever its suffix: a per-job one (-job, -sfn, -pipe, -sched)
+    """Every role under our prefix tagged ours, whatever its suffix: a per-job one (-job, -sfn, -pipe, -sched, -s3)
     may be an orphan, any other (`<project>-<stage>-Admin`) is foreign. The stage's own roles are left to their
     provisioner."""
     stage_roles = {names.execution_role, names.instance_role}
@@ -127,6 +127,20 @@ def _pipes(aws: Aws, names: Names, declared: set[str]) -> set[str]:
     return found
 
 
+def _event_rules(aws: Aws, names: Names, declared: set[str]) -> set[str]:
+    found = set()
+    for page in aws.pages("events", "list_rules", key="events rules", NamePrefix=names.prefix + "-"):
+        for rule in page.get("Rules", []):
+            if str(rule["Name"]) in declared:
+                continue
+            listed = aws.call(
+                "events", "list_tags_for_resource", key=f"events.rule/{rule['Name']}", ResourceARN=rule["Arn"]
+            )
+            if _ours(tags_from_list(listed.get("Tags", [])), names):
+                found.add(str(rule["Name"]))
+    return found
+
+
 def _schedules(aws: Aws, names: Names, declared: set[str]) -> set[str]:
     """Schedules carry no tags: ours are those in our (tagged) schedule group whose Description is our marker for
     this project and stage. Any other schedule in the group is someone else's (`foreign_schedules`)."""
@@ -162,6 +176,7 @@ FINDERS: Mapping[Kind, Callable[[Aws, Names, set[str]], set[str]]] = {
     Kind.SQS_QUEUE: _queues,
     Kind.PIPE: _pipes,
     Kind.SCHEDULE: _schedules,
+    Kind.EVENT_RULE: _event_rules,
 }
 
 

@@ -82,6 +82,7 @@ class JobDefinitionProvisioner:
             container["fargatePlatformConfiguration"] = {"platformVersion": spec.platform_version or "LATEST"}
             if spec.ephemeral_storage_gib is not None:
                 container["ephemeralStorage"] = {"sizeInGiB": spec.ephemeral_storage_gib}
+        container.update(_container_extras(spec))
         retry: AwsDict = {"attempts": spec.retry_attempts}
         if spec.evaluate_on_exit:
             retry["evaluateOnExit"] = [dict(rule) for rule in spec.evaluate_on_exit]
@@ -169,6 +170,12 @@ class JobDefinitionProvisioner:
             cpu_architecture=cpu_architecture,
             platform_version=platform_version,
             ephemeral_storage_gib=int(storage["sizeInGiB"]) if storage.get("sizeInGiB") else None,
+            volumes=_volumes_of(container),
+            shared_memory_mib=_shared_memory_of(container),
+            ulimits=tuple(
+                (str(u["name"]), int(u["softLimit"]), int(u["hardLimit"]))
+                for u in container.get("ulimits") or []
+            ),
             tags={str(k): str(v) for k, v in (item.get("tags") or {}).items()},
         )
 
@@ -264,6 +271,54 @@ def _check(spec: JobDefinitionSpec) -> None:
             f"{spec.key} cannot be registered: " + "; ".join(problems),
             hint="fix the job's settings in jobs.yaml",
         )
+
+
+def _container_extras(spec: JobDefinitionSpec) -> AwsDict:
+    """EFS volumes and their mount points, shared memory and ulimits, as containerProperties takes them."""
+    extras: AwsDict = {}
+    if spec.volumes:
+        volumes, mounts = [], []
+        for index, (file_system, path, access_point, read_only) in enumerate(spec.volumes):
+            name = f"efs-{index}"
+            # In transit encryption is required with IAM authorization, and right without it too.
+            efs: AwsDict = {"fileSystemId": file_system, "transitEncryption": "ENABLED"}
+            if access_point:
+                efs["authorizationConfig"] = {"accessPointId": access_point, "iam": "ENABLED"}
+            volumes.append({"name": name, "efsVolumeConfiguration": efs})
+            mounts.append({"sourceVolume": name, "containerPath": path, "readOnly": read_only})
+        extras["volumes"], extras["mountPoints"] = volumes, mounts
+    if spec.shared_memory_mib is not None:
+        extras["linuxParameters"] = {"sharedMemorySize": spec.shared_memory_mib}
+    if spec.ulimits:
+        extras["ulimits"] = [
+            {"name": n, "softLimit": soft, "hardLimit": hard} for n, soft, hard in spec.ulimits
+        ]
+    return extras
+
+
+def _volumes_of(container: AwsDict) -> tuple[tuple[str, str, str | None, bool], ...]:
+    """The EFS volumes of a described container, joined to their mount points (others are not ours)."""
+    mounts = {str(m.get("sourceVolume")): m for m in container.get("mountPoints") or []}
+    found = []
+    for volume in container.get("volumes") or []:
+        efs: AwsDict = volume.get("efsVolumeConfiguration") or {}
+        mount = mounts.get(str(volume.get("name")))
+        if efs and mount:
+            access_point = (efs.get("authorizationConfig") or {}).get("accessPointId")
+            found.append(
+                (
+                    str(efs["fileSystemId"]),
+                    str(mount["containerPath"]),
+                    str(access_point) if access_point else None,
+                    bool(mount.get("readOnly", False)),
+                )
+            )
+    return tuple(found)
+
+
+def _shared_memory_of(container: AwsDict) -> int | None:
+    size = (container.get("linuxParameters") or {}).get("sharedMemorySize")
+    return int(size) if size else None
 
 
 def _outputs(definition: AwsDict) -> Outputs:

@@ -28,6 +28,8 @@ def patch_moto() -> None:
     4. moto's SendMessage builds every queue attribute, ApproximateNumberOfMessages* included (each a pass over
        all messages), only to read ContentBasedDeduplication: sending n messages to one queue costs O(n²), 10,000
        lines take minutes. While a message is sent, the queue answers that one attribute only (AWS: O(1)).
+    5. moto's GetBucketNotificationConfiguration leaves out the EventBridgeConfiguration it stored, so a bucket
+       that sends its events to EventBridge would read as one that does not (S3 triggers); we add it back.
     """
     global _patch_done
     require_moto()
@@ -38,6 +40,7 @@ def patch_moto() -> None:
         _patch_batch_logs()
         _patch_batch_time_limits()
         _patch_sqs_send()
+        _patch_s3_event_bridge()
         _patch_done = True
 
 
@@ -157,3 +160,29 @@ def _patch_sqs_send() -> None:
 
     setattr(sqs_models.Queue, "attributes", property(attributes))  # noqa: B010 (monkeypatch)
     setattr(sqs_models.SQSBackend, "send_message", send_message)  # noqa: B010
+
+
+def _patch_s3_event_bridge() -> None:
+    from moto.s3 import responses
+
+    original = responses.S3Response.get_bucket_notification
+
+    def get_bucket_notification(self: Any) -> Any:
+        config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if config is None or getattr(config, "event_bridge", None) is None:
+            return original(self)
+        serialized = self.serialized
+
+        def with_event_bridge(action_result: Any) -> Any:
+            result = action_result.result
+            if isinstance(result, dict):
+                result["EventBridgeConfiguration"] = {}
+            return serialized(action_result)
+
+        self.serialized = with_event_bridge
+        try:
+            return original(self)
+        finally:
+            del self.serialized
+
+    setattr(responses.S3Response, "get_bucket_notification", get_bucket_notification)  # noqa: B010
