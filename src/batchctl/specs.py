@@ -437,6 +437,9 @@ class ScheduleSpec(_Keyed):
     depends_on: tuple[Key, ...] = ()
 
 
+EVENT_RULE_TARGET_ID = "workflow"  # an EventRuleSpec's one target (deploy and the export name it alike)
+
+
 @dataclass(frozen=True, slots=True)
 class EventRuleSpec(_Keyed):
     """EventBridge rule on the default bus starting a state machine (its one target, id "workflow") with the event

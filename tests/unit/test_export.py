@@ -48,6 +48,7 @@ PRIMARY_TYPES = {
     Kind.PIPE: "AWS::Pipes::Pipe",
     Kind.SCHEDULE_GROUP: "AWS::Scheduler::ScheduleGroup",
     Kind.SCHEDULE: "AWS::Scheduler::Schedule",
+    Kind.EVENT_RULE: "AWS::Events::Rule",
 }
 PART_TYPES = {
     Kind.INTERNET_GATEWAY: {"AWS::EC2::VPCGatewayAttachment"},

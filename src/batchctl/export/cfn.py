@@ -39,6 +39,7 @@ _KIND_PREFIX: Mapping[Kind, str] = {
     Kind.PIPE: "Pipe",
     Kind.SCHEDULE_GROUP: "ScheduleGroup",
     Kind.SCHEDULE: "Schedule",
+    Kind.EVENT_RULE: "EventRule",
 }
 
 

@@ -15,8 +15,10 @@ from typing import Any
 
 from batchctl.export.cfn import Resolver, deep_sub, sub, tag_list
 from batchctl.specs import (
+    EVENT_RULE_TARGET_ID,
     AwsDict,
     ComputeEnvironmentSpec,
+    EventRuleSpec,
     InstanceProfileSpec,
     InternetGatewaySpec,
     JobDefinitionSpec,
@@ -437,6 +439,32 @@ def schedule(spec: ScheduleSpec, r: Resolver, t: Target) -> Resources:
     }
 
 
+def event_rule(spec: EventRuleSpec, r: Resolver, t: Target) -> Resources:
+    return {
+        t.logical: _resource(
+            "AWS::Events::Rule",
+            {
+                "Name": spec.name,
+                "EventPattern": dict(spec.event_pattern),
+                "State": spec.state,
+                "Description": spec.description or None,
+                "Targets": [
+                    {
+                        "Id": EVENT_RULE_TARGET_ID,
+                        "Arn": r.value(spec.target_arn, Kind.STATE_MACHINE),
+                        "RoleArn": r.value(spec.role_arn, Kind.IAM_ROLE),
+                        "InputTransformer": {
+                            "InputPathsMap": dict(spec.input_paths),
+                            "InputTemplate": spec.input_template,
+                        },
+                    }
+                ],
+                "Tags": tag_list(spec.tags),
+            },
+        )
+    }
+
+
 MAPPERS: Mapping[Kind, Mapper] = {
     Kind.IAM_ROLE: role,
     Kind.IAM_INSTANCE_PROFILE: instance_profile,
@@ -456,4 +484,5 @@ MAPPERS: Mapping[Kind, Mapper] = {
     Kind.PIPE: pipe,
     Kind.SCHEDULE_GROUP: schedule_group,
     Kind.SCHEDULE: schedule,
+    Kind.EVENT_RULE: event_rule,
 }

@@ -19,10 +19,10 @@ from batchctl.provisioners.base import (
     tags_from_list,
     tags_to_list,
 )
-from batchctl.specs import AwsDict, EventRuleSpec, Key, Kind, Outputs
+from batchctl.specs import EVENT_RULE_TARGET_ID, AwsDict, EventRuleSpec, Key, Kind, Outputs
 
 NOT_FOUND = "ResourceNotFoundException"
-TARGET_ID = "workflow"
+TARGET_ID = EVENT_RULE_TARGET_ID
 
 
 class EventRuleProvisioner:
