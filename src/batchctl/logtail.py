@@ -193,6 +193,10 @@ def _event_of(raw: AwsDict, *, many: bool) -> LogEvent:
     )
 
 
+class _MissingStreamError(Exception):
+    """FilterLogEvents named a stream that does not exist."""
+
+
 @dataclass
 class Tailer:
     """FilterLogEvents over one log group from `start_ms`, remembering what it printed (so a later pass or a follow
@@ -256,7 +260,15 @@ class Tailer:
             keep = names  # too many names for one call: read the whole group and keep those streams
         elif self.stream_prefix:
             params["logStreamNamePrefix"] = self.stream_prefix
-        first = self._filter(params)
+        try:
+            first = self._filter(params, missing_ok=False)
+        except _MissingStreamError:
+            # One named stream that does not exist (yet: AWS-QUIRKS 41) fails the whole call: read the others.
+            names = {name for name in names or () if self._stream_exists(name)}
+            if not names:
+                return 0
+            params["logStreamNames"] = sorted(names)
+            first = self._filter(params)
         printed = self._emit(first.get("events", []), names=names, keep=keep)
         token: str | None = first.get("nextToken")
         if token and len(first.get("events", [])) >= SLICE_AFTER_EVENTS:
@@ -346,8 +358,26 @@ class Tailer:
         ids.add(event_id)
         return True
 
-    def _filter(self, params: dict[str, object]) -> AwsDict:
-        """FilterLogEvents, backing off on throttling (AWS-QUIRKS 40: about 5 calls a second per account)."""
+    def _stream_exists(self, name: str) -> bool:
+        # DescribeLogStreams filters by prefix: compare the exact name.
+        try:
+            for page in self.aws.pages(
+                "logs",
+                "describe_log_streams",
+                key=self.group,
+                logGroupName=self.group,
+                logStreamNamePrefix=name,
+            ):
+                if any(stream.get("logStreamName") == name for stream in page.get("logStreams", [])):
+                    return True
+        except AwsError as exc:
+            if exc.code != "ResourceNotFoundException":  # the group itself is gone: nothing to read
+                raise
+        return False
+
+    def _filter(self, params: dict[str, object], *, missing_ok: bool = True) -> AwsDict:
+        """FilterLogEvents, backing off on throttling (AWS-QUIRKS 40: about 5 calls a second per account). A named
+        stream that does not exist reads as no events, or with `missing_ok=False` raises _MissingStreamError."""
         delay = THROTTLE_FIRST_DELAY_S
         sleep = self.sleep or self.aws.sleep
         for retry in range(THROTTLE_MAX_RETRIES + 1):
@@ -358,6 +388,8 @@ class Tailer:
             except AwsError as exc:
                 if exc.code == "ResourceNotFoundException" and "logStreamNames" in params:
                     # A stream named by a run may not exist yet (AWS-QUIRKS 41): nothing to read this time.
+                    if not missing_ok:
+                        raise _MissingStreamError from exc
                     return {"events": []}
                 if exc.code == "ResourceNotFoundException":
                     raise RunError(

@@ -113,9 +113,9 @@ def test_a_full_first_page_reads_the_rest_in_time_slices_once_and_in_order(
     queries: list[dict[str, object]] = []
     original = logtail.Tailer._filter
 
-    def spy(self: Tailer, params: dict[str, object]) -> Any:
+    def spy(self: Tailer, params: dict[str, object], **options: Any) -> Any:
         queries.append(params)
-        return original(self, params)
+        return original(self, params, **options)
 
     monkeypatch.setattr(logtail.Tailer, "_filter", spy)
     events = _read(aws, group, page_limit=3)

@@ -199,3 +199,20 @@ def test_the_logs_of_a_run_read_the_first_attempt_of_a_retried_job(aws: Any, bot
         "first attempt: reclaimed",
         "second attempt: reclaimed",
     ]
+
+
+def test_a_stream_that_was_never_written_hides_no_other(aws: Any, boto: Any, names: Names) -> None:
+    # The first attempt was reclaimed before its container wrote a line: its stream was never created, and
+    # FilterLogEvents naming it fails as a whole on AWS.
+    _workflow(boto, names, compute_type="FARGATE_SPOT", attempts=2)
+    outcome = _run(aws, boto, names)
+    (batch_job,) = outcome.batch_jobs
+    described = boto.client("batch").describe_jobs(jobs=[batch_job.job_id])["jobs"][0]
+    first, second = (attempt["container"]["logStreamName"] for attempt in described["attempts"])
+    _write(boto, names, second, "second attempt: reclaimed")
+    with pytest.raises(boto.client("logs").exceptions.ResourceNotFoundException):
+        boto.client("logs").filter_log_events(
+            logGroupName=names.log_group("fib"), logStreamNames=[first, second]
+        )
+
+    assert _output(aws, names, outcome.run_id) == ["second attempt: reclaimed"]

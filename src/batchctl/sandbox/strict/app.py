@@ -27,6 +27,7 @@ from batchctl.sandbox.strict import (
     batch_requests,
     batch_states,
     iam,
+    logs,
     pipes,
     schedules,
     sfn,
@@ -96,7 +97,7 @@ class StrictApp:
         self._resets: list[Callable[[], None]] = []
         self._deferred: list[Deferred] = []
         self.roles = iam.install(self)
-        for module in (tags, batch_requests, batch_states, sqs, schedules, sfn, pipes):
+        for module in (tags, batch_requests, batch_states, sqs, schedules, sfn, pipes, logs):
             module.install(self)
 
     # Registration, used by the rule modules.
