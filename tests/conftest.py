@@ -27,11 +27,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# BATCHCTL_TEST_STRICT=1 runs the integration tests against the strict sandbox (AWS's rules moto lacks:
-# asynchronous states, IAM propagation, request rules) at time scale 0: every ordering rule applies, and each state
-# settles at the next read, so tests that fake time in their waits still progress. The default is moto with our
-# fixes, as the sandbox without --strict; the strict sandbox's own rules are tested in test_sandbox_strict*.py.
-STRICT = os.environ.get("BATCHCTL_TEST_STRICT") == "1"
+# The integration tests run against the strict sandbox (AWS's rules moto lacks: asynchronous states, IAM
+# propagation, request rules) at time scale 0: every ordering rule applies, and each state settles at the next read,
+# so tests that fake time in their waits still progress. BATCHCTL_TEST_STRICT=0 runs them on moto with our fixes
+# only, as the sandbox without --strict. The strict sandbox's own rules are tested in test_sandbox_strict*.py.
+STRICT = os.environ.get("BATCHCTL_TEST_STRICT", "1") != "0"
 
 
 @pytest.fixture(scope="session")

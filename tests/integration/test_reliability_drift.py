@@ -1,7 +1,7 @@
 """Drift (DESIGN §5, §8): resources changed outside batchctl show in `plan` as an update (or a create when deleted),
 `plan --check` exits 5 on drift and 0 when clean, and `deploy` puts everything back as jobs.yaml says.
 
-Four changes made with plain boto3, as a console user would: a new job definition revision with less memory (tags
+Four changes made with plain boto3, as a console user would: a new job definition revision with more memory (tags
 copied, as the console does), a queue's visibility timeout, a state machine's definition, and a deleted log group.
 """
 
@@ -68,8 +68,9 @@ def log_group_exists(boto: Any) -> bool:
 def drift_everything(boto: Any) -> None:
     latest = latest_job_definition(boto)
     container = latest["containerProperties"]
+    # 2 vCPU with 5120 MiB: a pair Fargate offers (2 vCPU take 4096..16384 MiB; AWS refuses 2048).
     container["resourceRequirements"] = [
-        {"type": r["type"], "value": "2048" if r["type"] == "MEMORY" else r["value"]}
+        {"type": r["type"], "value": "5120" if r["type"] == "MEMORY" else r["value"]}
         for r in container["resourceRequirements"]
     ]
     keep = ("parameters", "retryStrategy", "timeout", "platformCapabilities", "tags", "propagateTags")
@@ -117,7 +118,7 @@ def test_drift_shows_in_plan_check_exits_5_and_deploy_restores_it(
         f"logs.log_group/{LOG_GROUP}": ("create", []),
     }
     fields = {c["key"]: c.get("fields") for c in json.loads(planned.stdout)["plan"]["changes"]}
-    assert fields[f"batch.job_definition/{JOB_DEFINITION}"] == {"memory_mib": {"before": 2048, "after": 4096}}
+    assert fields[f"batch.job_definition/{JOB_DEFINITION}"] == {"memory_mib": {"before": 5120, "after": 4096}}
     assert fields[f"sqs.queue/{QUEUE}"] == {"visibility_timeout_s": {"before": 5, "after": 60}}
     text = cli(config, "plan")
     assert f"~ sfn.state_machine/{MACHINE} (definition)" in text.stdout
