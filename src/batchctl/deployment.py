@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from batchctl import build, engine
 from batchctl.aws import Aws
-from batchctl.config import JobsFile
+from batchctl.config import JobsFile, resolve_steps
 from batchctl.diff import Action, Change
 from batchctl.errors import AwsError, UsageError
 from batchctl.naming import AwsContext, Names
@@ -198,7 +198,8 @@ def prepare(
     duplicates = find_duplicates(provisioners)
     extra = tuple(Change(Action.DELETE, None, seen.state) for seen in duplicates.values())
     if cfg.compute.job_queue_arn and not destroy:  # a queue built elsewhere: checked, never changed
-        check_shared_job_queue(aws, arn=cfg.compute.job_queue_arn, compute_type=cfg.compute.type)
+        vcpus = max(step.vcpus for job in cfg.jobs for step in resolve_steps(cfg, job))
+        check_shared_job_queue(aws, arn=cfg.compute.job_queue_arn, compute_type=cfg.compute.type, vcpus=vcpus)
     for job, job_cfg in [] if destroy else sorted(cfg.jobs.items()):
         if job_cfg.s3 is not None:  # a bucket not ours: checked, never changed
             check_bucket_sends_events(aws, bucket=job_cfg.s3.bucket, job=job)

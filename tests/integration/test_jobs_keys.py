@@ -232,7 +232,7 @@ def test_managed_policies_are_attached_detached_and_left_in_place(
 
 
 # ---- item 1 ---------------------------------------------------------------------------------------------------
-def shared_queue(boto: Any, *, compute_type: str = "FARGATE") -> tuple[str, str]:
+def shared_queue(boto: Any, *, compute_type: str = "FARGATE", max_vcpus: int = 256) -> tuple[str, str]:
     """A compute environment and job queue built elsewhere (no batchctl tags): (queue ARN, environment ARN)."""
     subnets, groups = network(boto, subnets=1, groups=1)
     trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"batch.amazonaws.com"},'
@@ -248,7 +248,7 @@ def shared_queue(boto: Any, *, compute_type: str = "FARGATE") -> tuple[str, str]
         serviceRole=role,
         computeResources={
             "type": compute_type,
-            "maxvCpus": 256,
+            "maxvCpus": max_vcpus,
             "subnets": subnets,
             "securityGroupIds": groups,
         },
@@ -298,7 +298,7 @@ def test_a_shared_job_queue_is_used_and_never_touched(aws_env: str, boto: Any, t
 def test_plan_stops_on_a_missing_disabled_or_mismatched_shared_queue(
     aws_env: str, boto: Any, tmp_path: Path
 ) -> None:
-    queue, _ = shared_queue(boto)
+    queue, _ = shared_queue(boto, max_vcpus=8)
     config = write_project(
         tmp_path, project("bad", "  a:\n    command: [echo]\n", compute=f"job_queue_arn: '{queue}x'")
     )
@@ -309,6 +309,16 @@ def test_plan_stops_on_a_missing_disabled_or_mismatched_shared_queue(
         project("bad", "  a:\n    command: [echo]\n", compute=f"type: EC2, job_queue_arn: '{queue}'")
     )
     assert "would never be placed" in cli("plan", code=1).stderr
+
+    # More vCPUs than the queue's compute environments (8) could ever give.
+    config.write_text(
+        project(
+            "bad",
+            "  a:\n    command: [echo]\n    vcpus: 16\n    memory_mib: 32768\n",
+            compute=f"type: FARGATE, job_queue_arn: '{queue}'",
+        )
+    )
+    assert "could never be placed" in cli("plan", code=1).stderr
 
     boto.client("batch").update_job_queue(jobQueue=queue, state="DISABLED")
     config.write_text(project("bad", "  a:\n    command: [echo]\n", compute=f"job_queue_arn: '{queue}'"))

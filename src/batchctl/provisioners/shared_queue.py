@@ -14,8 +14,9 @@ FARGATE = frozenset({"FARGATE", "FARGATE_SPOT"})
 WHERE = "compute.job_queue_arn"
 
 
-def check_shared_job_queue(aws: Aws, *, arn: str, compute_type: str) -> None:
-    """Raise PlanError unless the queue exists, is ENABLED and VALID, and runs `compute_type`'s platform."""
+def check_shared_job_queue(aws: Aws, *, arn: str, compute_type: str, vcpus: float = 0) -> None:
+    """Raise PlanError unless the queue exists, is ENABLED and VALID, runs `compute_type`'s platform, and one of its
+    compute environments can ever give `vcpus` (the most any step asks for)."""
     ctx = aws.context()
     account = arn.split(":")[4]
     if account != ctx.account_id:
@@ -56,4 +57,11 @@ def check_shared_job_queue(aws: Aws, *, arn: str, compute_type: str) -> None:
             f"{WHERE}: job queue {arn} runs {', '.join(sorted(types))} compute environments, and compute.type "
             f"is {compute_type}: its job definitions would never be placed there",
             hint="set compute.type to the platform of the queue's compute environments",
+        )
+    largest = max((int((e.get("computeResources") or {}).get("maxvCpus", 0)) for e in described), default=0)
+    if described and vcpus > largest:
+        raise PlanError(
+            f"{WHERE}: a step asks for {vcpus:g} vCPUs, and the job queue's compute environments give at most "
+            f"{largest}: it could never be placed",
+            hint="ask for fewer vCPUs in jobs.yaml, or use a queue with larger compute environments",
         )
