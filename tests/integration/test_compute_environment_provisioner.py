@@ -393,7 +393,7 @@ def test_delete_gives_up_on_a_relationship_that_stays(timed_aws: Aws, fake_time:
             "describe_compute_environments",
             *describe_ce(name, env_detail(name, status="VALID", state="DISABLED")),
         )
-        for _ in range(80):
+        for _ in range(200):  # retried every POLL_INTERVAL_S (2 s) until the 300 s bound
             always_linked(stub)
         with pytest.raises(AwsError, match="JobQueue relationship"):
             ComputeEnvironmentProvisioner(timed_aws).delete(Observed(spec, {"arn": ce_arn(name)}))

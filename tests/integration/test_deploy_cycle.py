@@ -101,7 +101,9 @@ def test_example_deploy_is_idempotent_edits_one_resource_and_destroys_everything
     plan, _ = deploy(aws, cfg)
     kinds = {c.key.kind for c in plan.changes if c.action is Action.CREATE}
     # Fargate needs no instance profile; the EC2 test below covers it.
-    assert kinds == set(Kind) - {Kind.IAM_INSTANCE_PROFILE}, f"missing creates: {set(Kind) - kinds}"
+    # The example runs on Fargate (no instance profile) and has no S3 trigger (no EventBridge rule).
+    expected = set(Kind) - {Kind.IAM_INSTANCE_PROFILE, Kind.EVENT_RULE}
+    assert kinds == expected, f"missing creates: {expected - kinds}"
 
     recorder.calls.clear()
     again, result = deploy(aws, cfg)
@@ -191,7 +193,7 @@ def test_cli_plan_json_lists_a_create_for_every_kind_then_deploy_and_destroy(
     doc = json.loads(planned.stdout)
     assert doc["version"] == 1
     creates = {c["kind"] for c in doc["plan"]["changes"] if c["action"] == "create"}
-    assert creates == {k.value for k in Kind} - {"iam.instance_profile"}
+    assert creates == {k.value for k in Kind} - {"iam.instance_profile", "events.rule"}
 
     refused = runner.invoke(app, ["-c", str(config), "deploy", "--skip-image"], env=ENV)
     assert refused.exit_code == 2

@@ -72,6 +72,8 @@ CASES = [
     ("export cloudformation --format xml", "--format xml"),
     ("export nope", "No such command 'nope'"),
     ("outputs extra", "unexpected extra argument"),
+    ("cancel", "Missing argument"),
+    ("cancel fibonacci --all --reason", "requires an argument"),
 ]
 
 

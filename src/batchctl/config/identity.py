@@ -72,7 +72,13 @@ def stand_in(*, project: str, stage: str, region: str | None) -> JobsFile:
 
 
 def _stand_in_model(project: str, stage: str, region: str | None) -> JobsFile:
-    job = {"command": ["true"], "queue": {}, "schedule": {"rate": "rate(1 day)"}}
+    # The bucket is never read on destroy: the trigger only makes the S3 rule and its role names batchctl's own.
+    job = {
+        "command": ["true"],
+        "queue": {},
+        "schedule": {"rate": "rate(1 day)"},
+        "s3": {"bucket": "batchctl-stand-in"},
+    }
     return JobsFile.model_validate(
         {
             "version": 1,
