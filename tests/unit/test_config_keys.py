@@ -179,6 +179,28 @@ def test_defaults_give_every_job_its_platform_and_storage() -> None:
     assert (spec.platform_version, spec.ephemeral_storage_gib) == ("1.4.0", 30)
 
 
+def test_compute_gives_the_platform_and_storage_that_defaults_and_the_job_leave_open() -> None:
+    text = (
+        HEAD
+        + "compute: {type: FARGATE, platform_version: 1.4.0, ephemeral_storage_gib: 40}\n"
+        + "jobs:\n  big:\n    command: [x]\n  own:\n    command: [x]\n    platform_version: LATEST\n"
+    )
+    specs = specs_of(text)
+    big, own = (named(specs, JobDefinitionSpec, f"demo-dev-{job}") for job in ("big", "own"))
+
+    assert (big.platform_version, big.ephemeral_storage_gib) == ("1.4.0", 40)
+    assert (own.platform_version, own.ephemeral_storage_gib) == (None, 40)  # None: LATEST, the job's own
+
+
+def test_compute_fargate_keys_on_ec2_are_refused_where_they_are() -> None:
+    issue = only_issue(
+        HEAD + "compute: {type: EC2, platform_version: 1.4.0}\njobs:\n  a:\n    command: [x]\n"
+    )
+
+    assert at(issue)[1] == "compute.platform_version"
+    assert "is for Fargate" in issue.message
+
+
 @pytest.mark.parametrize("size", [20, 201])
 def test_ephemeral_storage_is_21_to_200_gib(size: int) -> None:
     issue = only_issue(fargate_project(f"    ephemeral_storage_gib: {size}\n"))

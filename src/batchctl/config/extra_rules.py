@@ -31,7 +31,7 @@ def _queue_rules(cfg: JobsFile) -> Iterator[Rule]:
 
 def _fargate_rules(cfg: JobsFile) -> Iterator[Rule]:
     fargate = cfg.compute.type in FARGATE_TYPES
-    sections: list[tuple[KeyPath, Any]] = [(("defaults",), cfg.defaults)]
+    sections: list[tuple[KeyPath, Any]] = [(("compute",), cfg.compute), (("defaults",), cfg.defaults)]
     sections += [(("jobs", job), job_cfg) for job, job_cfg in cfg.jobs.items()]
     for loc, section in sections:
         for key in ("platform_version", "ephemeral_storage_gib"):
@@ -55,19 +55,27 @@ def _fargate_rules(cfg: JobsFile) -> Iterator[Rule]:
 
 
 def platform_version(cfg: JobsFile, job: str) -> tuple[str, KeyPath]:
-    """The job's Fargate platform version and the key that set it: the job's, else defaults' (LATEST)."""
+    """The job's Fargate platform version and the key that set it: the job's, else defaults', else compute's, else
+    LATEST."""
     own = cfg.jobs[job].platform_version
     if own is not None:
         return own, ("jobs", job, "platform_version")
-    return cfg.defaults.platform_version, ("defaults", "platform_version")
+    if cfg.defaults.platform_version is not None:
+        return cfg.defaults.platform_version, ("defaults", "platform_version")
+    if cfg.compute.platform_version is not None:
+        return cfg.compute.platform_version, ("compute", "platform_version")
+    return "LATEST", ("defaults", "platform_version")
 
 
 def ephemeral_storage_gib(cfg: JobsFile, job: str) -> tuple[int | None, KeyPath]:
-    """The job's Fargate ephemeral storage (None: Fargate's 20 GiB) and the key that set it."""
+    """The job's Fargate ephemeral storage (None: Fargate's 20 GiB) and the key that set it: the job's, else
+    defaults', else compute's."""
     own = cfg.jobs[job].ephemeral_storage_gib
     if own is not None:
         return own, ("jobs", job, "ephemeral_storage_gib")
-    return cfg.defaults.ephemeral_storage_gib, ("defaults", "ephemeral_storage_gib")
+    if cfg.defaults.ephemeral_storage_gib is not None or cfg.compute.ephemeral_storage_gib is None:
+        return cfg.defaults.ephemeral_storage_gib, ("defaults", "ephemeral_storage_gib")
+    return cfg.compute.ephemeral_storage_gib, ("compute", "ephemeral_storage_gib")
 
 
 @dataclass(frozen=True, slots=True)

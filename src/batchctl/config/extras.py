@@ -220,15 +220,18 @@ class QueueKeys(_Section):
 
 
 class ComputeKeys(_Section):
-    """The stage's compute: a job queue built elsewhere instead of ours."""
+    """The stage's compute: a job queue built elsewhere instead of ours; the Fargate platform version and ephemeral
+    storage of every job that neither it nor `defaults` sets (the Terraform module pins the version here)."""
 
     job_queue_arn: JobQueueArn | None = None
+    platform_version: PlatformVersion | None = None
+    ephemeral_storage_gib: EphemeralStorageGib | None = None
 
 
 class DefaultsKeys(_Section):
     """Every job's Fargate platform version and ephemeral storage (Fargate only)."""
 
-    platform_version: PlatformVersion = "LATEST"
+    platform_version: PlatformVersion | None = None  # None: compute's, else LATEST
     ephemeral_storage_gib: EphemeralStorageGib | None = None  # None: Fargate's 20 GiB
 
 
