@@ -26,6 +26,7 @@ TRUST = json.dumps(
         ],
     }
 )
+STATES_TRUST = TRUST.replace("pipes.amazonaws.com", "states.amazonaws.com")
 SUCCEED = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
 
 
@@ -101,10 +102,16 @@ def test_pipes_are_relayed_in_any_region(aws_env: str) -> None:
     session = boto3.Session(region_name=region)
     sqs, sfn, pipes, iam = (session.client(s) for s in ("sqs", "stepfunctions", "pipes", "iam"))
     name = f"t-{uuid4().hex[:8]}"
+    # Each service gets a role it trusts (the strict sandbox refuses any other, as AWS does).
     role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    machine_role = iam.create_role(RoleName=f"{name}-sfn", AssumeRolePolicyDocument=STATES_TRUST)["Role"][
+        "Arn"
+    ]
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    machine_arn = sfn.create_state_machine(name=name, definition=SUCCEED, roleArn=role_arn)["stateMachineArn"]
+    machine_arn = sfn.create_state_machine(name=name, definition=SUCCEED, roleArn=machine_role)[
+        "stateMachineArn"
+    ]
     pipes.create_pipe(Name=name, Source=queue_arn, Target=machine_arn, RoleArn=role_arn)
     sqs.send_message(QueueUrl=url, MessageBody='{"n": 1}')
 
