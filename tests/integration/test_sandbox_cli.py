@@ -112,6 +112,20 @@ def test_pipes_are_relayed_in_any_region(aws_env: str) -> None:
     machine_arn = sfn.create_state_machine(name=name, definition=SUCCEED, roleArn=machine_role)[
         "stateMachineArn"
     ]
+    # The relay acts with the pipe's role: it may read the queue and start the machine, as on AWS.
+    grants = [
+        {
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            "Resource": queue_arn,
+        },
+        {"Effect": "Allow", "Action": "states:StartExecution", "Resource": machine_arn},
+    ]
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="pipe",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": grants}),
+    )
     pipes.create_pipe(Name=name, Source=queue_arn, Target=machine_arn, RoleArn=role_arn)
     sqs.send_message(QueueUrl=url, MessageBody='{"n": 1}')
 

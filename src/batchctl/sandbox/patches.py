@@ -30,6 +30,9 @@ def patch_moto() -> None:
        lines take minutes. While a message is sent, the queue answers that one attribute only (AWS: O(1)).
     5. moto's GetBucketNotificationConfiguration leaves out the EventBridgeConfiguration it stored, so a bucket
        that sends its events to EventBridge would read as one that does not (S3 triggers); we add it back.
+    6. moto's Step Functions executor signs every service call with one fixed key, whatever the state machine's
+       role; we sign with a key naming the role (rolekeys.py), so the strict sandbox can judge the call against the
+       role's policies as AWS does (strict/service_roles.py). The lenient sandbox ignores the key.
     """
     global _patch_done
     require_moto()
@@ -41,6 +44,7 @@ def patch_moto() -> None:
         _patch_batch_time_limits()
         _patch_sqs_send()
         _patch_s3_event_bridge()
+        _patch_executor_credentials()
         _patch_done = True
 
 
@@ -186,3 +190,52 @@ def _patch_s3_event_bridge() -> None:
             del self.serialized
 
     setattr(responses.S3Response, "get_bucket_notification", get_bucket_notification)  # noqa: B010
+
+
+def _patch_executor_credentials() -> None:
+    import importlib
+    import sys
+
+    import boto3
+    from botocore.config import Config
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    from batchctl.sandbox.rolekeys import key_for
+
+    original = boto_client.boto_client_for
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        role_arn = getattr(state_credentials, "role_arn", None)
+        if not role_arn:
+            return original(region=region, service=service, state_credentials=state_credentials)
+        endpoint = (
+            {} if botocore_stubber.enabled else {"endpoint_url": f"http://localhost:{moto_server_port()}"}
+        )
+        return boto3.client(
+            service_name=service,
+            region_name=region,
+            aws_access_key_id=key_for(str(role_arn)),
+            aws_secret_access_key="sk",
+            config=Config(
+                parameter_validation=False,
+                retries={"max_attempts": 0, "total_max_attempts": 1},
+                connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+            ),
+            **endpoint,
+        )
+
+    # Every module of the executor imported the function by name: replace it in each.
+    importlib.import_module(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_factory"
+    )
+    importlib.import_module("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils")
+    for name, module in list(sys.modules.items()):
+        if (
+            name.startswith("moto.stepfunctions.parser")
+            and getattr(module, "boto_client_for", None) is original
+        ):
+            setattr(module, "boto_client_for", boto_client_for)  # noqa: B010 (monkeypatch)

@@ -28,6 +28,7 @@ class PipeRelay:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     relayed: int = 0
+    _role_clients: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="batchctl-pipe-relay", daemon=True)
@@ -65,7 +66,12 @@ class PipeRelay:
             self._stop.wait(self.interval_s)
 
     def relay_once(self, pipes: Any, sqs: Any, sfn: Any, *, region: str) -> int:
-        """One pass over every pipe: returns how many messages were handed to state machines."""
+        """One pass over every pipe: returns how many messages were handed to state machines. Each pipe's calls are
+        signed as its role (rolekeys.py), so the strict sandbox judges them against that role's policies; a pipe
+        whose call is refused leaves its message in the queue (it is received again after the visibility timeout,
+        and reaches the dead-letter queue after maxReceiveCount receives, as on AWS)."""
+        from botocore.exceptions import ClientError
+
         moved = 0
         for pipe in pipes.list_pipes().get("Pipes", []):
             if pipe.get("CurrentState", "RUNNING") not in ("RUNNING", "STARTING", "CREATING"):
@@ -73,32 +79,61 @@ class PipeRelay:
             source, target = pipe.get("Source", ""), pipe.get("Target", "")
             if ":sqs:" not in source or ":states:" not in target:
                 continue
-            queue_name = source.rsplit(":", 1)[-1]
-            account = source.split(":")[4]
-            url = sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-            answer = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"], MessageAttributeNames=["All"]
-            )
-            for message in answer.get("Messages", []):
-                record = {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": message.get("Attributes", {}),
-                    "messageAttributes": message.get("MessageAttributes", {}),
-                    "md5OfBody": message.get("MD5OfBody", ""),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": source,
-                    "awsRegion": region,
-                }
-                # Pipes name executions with a generated id; the message id inside the input lets
-                # `submit --wait` find the run.
-                sfn.start_execution(
-                    stateMachineArn=target, name=str(uuid.uuid4()), input=json.dumps([record])
+            role = pipes.describe_pipe(Name=pipe["Name"]).get("RoleArn")
+            try:
+                moved += self._relay_pipe(
+                    self._as_role(sqs, role), self._as_role(sfn, role), source, target, region=region
                 )
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                moved += 1
+            except ClientError as exc:
+                log.debug("pipe %s: %s", pipe["Name"], exc)
         self.relayed += moved
+        return moved
+
+    def _as_role(self, client: Any, role_arn: str | None) -> Any:
+        """`client`'s service, endpoint and region, signed as `role_arn` (the client itself without a role)."""
+        if not role_arn:
+            return client
+        import boto3
+
+        from batchctl.sandbox.rolekeys import key_for
+
+        service = client.meta.service_model.service_name
+        cache_key = (service, client.meta.endpoint_url, client.meta.region_name, role_arn)
+        if cache_key not in self._role_clients:
+            self._role_clients[cache_key] = boto3.client(
+                service,
+                region_name=client.meta.region_name,
+                endpoint_url=client.meta.endpoint_url,
+                aws_access_key_id=key_for(role_arn),
+                aws_secret_access_key="sandbox",
+            )
+        return self._role_clients[cache_key]
+
+    def _relay_pipe(self, sqs: Any, sfn: Any, source: str, target: str, *, region: str) -> int:
+        moved = 0
+        queue_name = source.rsplit(":", 1)[-1]
+        account = source.split(":")[4]
+        url = sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        answer = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"], MessageAttributeNames=["All"]
+        )
+        for message in answer.get("Messages", []):
+            record = {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": message.get("MessageAttributes", {}),
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": source,
+                "awsRegion": region,
+            }
+            # Pipes name executions with a generated id; the message id inside the input lets
+            # `submit --wait` find the run.
+            sfn.start_execution(stateMachineArn=target, name=str(uuid.uuid4()), input=json.dumps([record]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
         return moved
 
 

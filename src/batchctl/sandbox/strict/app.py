@@ -30,6 +30,7 @@ from batchctl.sandbox.strict import (
     logs,
     pipes,
     schedules,
+    service_roles,
     sfn,
     sqs,
     tags,
@@ -94,10 +95,11 @@ class StrictApp:
         self.rng = random.Random(options.seed)
         self._before: dict[tuple[str, str], list[Before]] = defaultdict(list)
         self._after: dict[tuple[str, str], list[After]] = defaultdict(list)
+        self._guards: list[Before] = []
         self._resets: list[Callable[[], None]] = []
         self._deferred: list[Deferred] = []
         self.roles = iam.install(self)
-        for module in (tags, batch_requests, batch_states, sqs, schedules, sfn, pipes, logs):
+        for module in (tags, batch_requests, batch_states, sqs, schedules, sfn, pipes, logs, service_roles):
             module.install(self)
 
     # Registration, used by the rule modules.
@@ -108,6 +110,11 @@ class StrictApp:
     def after(self, service: str, *operations: str) -> Callable[[After], After]:
         """Decorator: run the hook on moto's answer; it returns the answer the client gets."""
         return _registrar(self._after, service, operations)
+
+    def guard(self, hook: Before) -> Before:
+        """Decorator: run the hook before moto on every call (any service and operation); it may raise RefusedError."""
+        self._guards.append(hook)
+        return hook
 
     def on_reset(self, hook: Callable[[], None]) -> None:
         """Run `hook` when moto's state is reset (POST /moto-api/reset)."""
@@ -138,7 +145,7 @@ class StrictApp:
     def handle(self, call: Call) -> Reply:
         key = (call.service, call.operation)
         try:
-            for hook in self._before.get(key, ()):
+            for hook in [*self._guards, *self._before.get(key, ())]:
                 result = hook(call)
                 if isinstance(result, Reply):
                     return result

@@ -51,6 +51,11 @@ class Roles:
         with self._lock:
             self._roles.clear()
 
+    def known(self, role_arn: str) -> bool:
+        """True for a role created through this strict server (only those are judged)."""
+        with self._lock:
+            return role_name(role_arn) in self._roles
+
     def assumable(self, role_arn: str, principal: str) -> bool:
         """False while the role is propagating or when its trust policy does not name `principal`."""
         with self._lock:

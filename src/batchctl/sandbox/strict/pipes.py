@@ -6,8 +6,11 @@ CREATE_FAILED / UPDATE_FAILED with a StateReason: Pipes checks the role asynchro
 [Pipes API_DescribePipe (CurrentState, StateReason); terraform-provider-aws pipes/pipe.go waits on these states;
 "Input parameter is invalid from the request due to : The provided customer role does not have permissions to call
 ReceiveMessage on SQS" is AWS's StateReason, terraform-aws-modules/terraform-aws-eventbridge#133]
+The same CREATE_FAILED / UPDATE_FAILED comes when the role's policies (judged as service_roles.py does) do not allow
+sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes on the source queue, naming the first one missing.
+[Pipes user guide "Amazon SQS as a source": the execution role needs these three]
 
-Imports: stdlib and the strict wire; StrictApp only for typing.
+Imports: stdlib, the strict wire, policy and service_roles (judge); StrictApp only for typing.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from batchctl.sandbox.strict.policy import Decision
+from batchctl.sandbox.strict.service_roles import judge
 from batchctl.sandbox.strict.wire import Call, Reply, json_reply
 
 if TYPE_CHECKING:
     from batchctl.sandbox.strict.app import StrictApp
 
 PIPES_PRINCIPAL = "pipes.amazonaws.com"
+# What a pipe does on its SQS source, each checked on the pipe's role when the pipe is created or updated.
+SQS_SOURCE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 SECONDS = {"CREATING": 30.0, "UPDATING": 30.0, "STARTING": 20.0, "STOPPING": 20.0, "DELETING": 30.0}
 FAILED = {"CREATING": "CREATE_FAILED", "UPDATING": "UPDATE_FAILED"}
 
@@ -33,10 +40,10 @@ class Pipe:
     reason: str | None = None
 
 
-def role_refusal(source: str) -> str:
-    """The StateReason of a pipe whose role cannot be used."""
+def role_refusal(source: str, operation: str = "ReceiveMessage") -> str:
+    """The StateReason of a pipe whose role cannot be used (or lacks `operation` on its SQS source)."""
     detail = (
-        "The provided customer role does not have permissions to call ReceiveMessage on SQS"
+        f"The provided customer role does not have permissions to call {operation} on SQS"
         if ":sqs:" in source
         else "The provided customer role could not be assumed by EventBridge Pipes"
     )
@@ -47,10 +54,21 @@ def install(app: StrictApp) -> None:
     pipes: dict[tuple[str, str], Pipe] = {}  # (region, name) → what AWS would show
     app.on_reset(pipes.clear)
 
+    def refusal(role: str, source: str) -> str | None:
+        """Why Pipes cannot use `role` on `source`: not assumable (yet), or its policies miss a source action."""
+        if not app.roles.assumable(role, PIPES_PRINCIPAL):
+            return role_refusal(source)
+        if ":sqs:" in source and app.roles.known(role):
+            for action in SQS_SOURCE_ACTIONS:
+                if judge(role, action, source) is not Decision.ALLOWED:
+                    return role_refusal(source, action.split(":", 1)[1])
+        return None
+
     def begin(call: Call, status: str, settles_to: str, *, role: str | None = None, source: str = "") -> None:
         pipe = Pipe(status, app.clock.deadline(SECONDS[status]), settles_to)
-        if role is not None and status in FAILED and not app.roles.assumable(role, PIPES_PRINCIPAL):
-            pipe.settles_to, pipe.reason = FAILED[status], role_refusal(source)
+        reason = refusal(role, source) if role is not None and status in FAILED else None
+        if reason is not None:
+            pipe.settles_to, pipe.reason = FAILED[status], reason
         with app.lock:
             pipes[(call.region, str(call.params.get("Name")))] = pipe
 

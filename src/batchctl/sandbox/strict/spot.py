@@ -8,7 +8,8 @@ a job and ignores evaluateOnExit once registered, so the attempts are made here.
 
 An in-process patch of moto's Batch Job (process-global, applied once): it judges only jobs submitted through a strict
 server (the request's StrictApp, captured when the job is created), so lenient servers in the same process see moto's
-behaviour. Imports: stdlib, app (CURRENT); moto inside patch_job_attempts.
+behaviour. The same patch stops a Fargate job whose execution role cannot start it (job_start.py).
+Imports: stdlib, app (CURRENT), job_start; moto inside patch_job_attempts.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import uuid
 from typing import Any
 
 from batchctl.sandbox.strict.app import CURRENT, StrictApp
+from batchctl.sandbox.strict.job_start import start_refusal
 
 SPOT_TYPES = ("SPOT", "FARGATE_SPOT")
 _patched = threading.Lock()
@@ -75,18 +77,41 @@ def interrupted_attempts(job: Any) -> str | None:
             reason = interruption_reason(kind, app) if interrupted else ""
         if not interrupted:
             return None
-        now_ms = int(time.time() * 1000)
-        job.attempts.append(
-            {
-                "container": {"logStreamName": attempt_stream(job), "networkInterfaces": []},
-                "startedAt": now_ms,
-                "stoppedAt": now_ms,
-                "statusReason": reason,
-            }
-        )
+        _append_attempt(job, reason)
         if decide(strategy.get("evaluateOnExit"), status_reason=reason) == "EXIT":
             break
     return reason
+
+
+def _append_attempt(job: Any, reason: str) -> None:
+    now_ms = int(time.time() * 1000)
+    job.attempts.append(
+        {
+            "container": {"logStreamName": attempt_stream(job), "networkInterfaces": [], "reason": reason},
+            "startedAt": now_ms,
+            "stoppedAt": now_ms,
+            "statusReason": reason,
+        }
+    )
+
+
+def refused_attempts(job: Any, reason: str) -> str:
+    """Add the attempts a start refusal ends (each attempt fails alike, until the retry strategy gives up)."""
+    strategy = getattr(job.job_definition, "retry_strategy", None) or {}
+    for _ in range(max(1, int(strategy.get("attempts") or 1))):
+        _append_attempt(job, reason)
+        if decide(strategy.get("evaluateOnExit"), status_reason=reason) == "EXIT":
+            break
+    return reason
+
+
+def failed_attempts(job: Any) -> str | None:
+    """The reason a strict job fails without running (its execution role refuses its start, job_start.py, or Spot
+    takes every attempt back), with its attempts added; None when an attempt runs for real."""
+    refused = start_refusal(job, compute_type(job))
+    if refused is not None:
+        return refused_attempts(job, refused)
+    return interrupted_attempts(job)
 
 
 def _fail(job: Any, reason: str) -> None:
@@ -99,7 +124,7 @@ def _fail(job: Any, reason: str) -> None:
 
 
 def patch_job_attempts() -> None:
-    """Make moto's Batch jobs (with and without Docker) go through `interrupted_attempts` first. Idempotent."""
+    """Make moto's Batch jobs (with and without Docker) go through `failed_attempts` first. Idempotent."""
     global _patch_done
     with _patched:
         if _patch_done:
@@ -116,7 +141,7 @@ def patch_job_attempts() -> None:
         original_finish = simple_models.BatchSimpleBackend._mark_job_as_finished
 
         def mark_finished(self: Any, include_start_attempt: bool, job: Any) -> None:
-            reason = interrupted_attempts(job) if include_start_attempt else None
+            reason = failed_attempts(job) if include_start_attempt else None
             if reason is None:
                 original_finish(self, include_start_attempt, job)
                 return
@@ -126,7 +151,7 @@ def patch_job_attempts() -> None:
         original_run = batch_models.Job.run
 
         def run(self: Any) -> None:
-            reason = interrupted_attempts(self)
+            reason = failed_attempts(self)
             if reason is None:
                 original_run(self)
             else:
