@@ -30,6 +30,10 @@ def patch_moto() -> None:
        lines take minutes. While a message is sent, the queue answers that one attribute only (AWS: O(1)).
     5. moto's GetBucketNotificationConfiguration leaves out the EventBridgeConfiguration it stored, so a bucket
        that sends its events to EventBridge would read as one that does not (S3 triggers); we add it back.
+    6. An operation moto does not implement (SQS StartMessageMoveTask, which `dlq --redrive` calls) raises
+       NotImplementedError inside moto: the client gets an HTML "500 Internal Server Error" page, retries it, and
+       cannot tell it from an endpoint that is not an AWS API at all. We answer HTTP 501 with the service's own
+       error shape, code NotImplemented, naming the operation (aws.py reports "does not support").
     """
     global _patch_done
     require_moto()
@@ -41,6 +45,7 @@ def patch_moto() -> None:
         _patch_batch_time_limits()
         _patch_sqs_send()
         _patch_s3_event_bridge()
+        _patch_not_implemented()
         _patch_done = True
 
 
@@ -186,3 +191,37 @@ def _patch_s3_event_bridge() -> None:
             del self.serialized
 
     setattr(responses.S3Response, "get_bucket_notification", get_bucket_notification)  # noqa: B010
+
+
+NOT_IMPLEMENTED_STATUS = 501  # botocore retries 500, 502, 503 and 504, never 501
+
+
+def _patch_not_implemented() -> None:
+    import warnings
+
+    from moto import __version__ as moto_version
+    from moto.core.exceptions import ServiceException
+    from moto.core.responses import ActionResult, BaseResponse
+
+    class SandboxNotImplemented(ServiceException):
+        """Defined outside moto's packages: moto then looks its code up in the service's model only, and serializes
+        it in the service's protocol with a generic shape when the model has none (as here)."""
+
+        code = "NotImplemented"
+
+    # moto warns (UserWarning, on the sandbox's terminal) about every code missing from the service's model.
+    warnings.filterwarnings("ignore", message=r"Exception\(SandboxNotImplemented\)")
+    original = BaseResponse.call_action
+
+    def call_action(self: Any) -> Any:
+        try:
+            return original(self)
+        except NotImplementedError:
+            operation = self._get_action()
+            error = SandboxNotImplemented(
+                f"the sandbox (moto {moto_version}) does not implement {self.boto3_service_name} {operation}"
+            )
+            _status, headers, body = self.serialized(ActionResult(error))
+            return NOT_IMPLEMENTED_STATUS, headers, body
+
+    setattr(BaseResponse, "call_action", call_action)  # noqa: B010 (monkeypatch)
