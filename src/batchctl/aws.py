@@ -54,7 +54,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.loaders import create_loader
 from botocore.parsers import ResponseParserError
 
-from batchctl.errors import AwsAuthError, AwsError, WaitTimeoutError
+from batchctl.errors import AwsAuthError, AwsError, UnsupportedOperationError, WaitTimeoutError
 from batchctl.naming import AwsContext
 
 AwsDict = dict[str, Any]
@@ -82,6 +82,10 @@ CREDENTIAL_CODES = frozenset(
     }
 )
 AUTH_CODES = PERMISSION_CODES | CREDENTIAL_CODES
+# The endpoint does not implement the operation: S3's and the sandbox's NotImplemented (HTTP 501), the query
+# protocol's InvalidAction, the JSON protocol's UnknownOperationException.
+UNSUPPORTED_CODES = frozenset({"NotImplemented", "InvalidAction", "UnknownOperationException"})
+NOT_IMPLEMENTED_STATUS = 501
 
 # Raised while botocore looks for credentials or an SSO token: all mean "you are not logged in".
 CREDENTIAL_ERRORS: tuple[type[BotoCoreError], ...] = (
@@ -187,10 +191,14 @@ def _client_error(exc: ClientError, where: Where) -> AwsError:
     where = dataclasses.replace(where, operation=operation)
     fields = {"service": where.service, "operation": operation, "code": code, "key": where.key}
     message = one_line(str(error.get("Message") or ""))
+    status = meta.get("HTTPStatusCode", code)
+    if code in UNSUPPORTED_CODES or str(status) == str(NOT_IMPLEMENTED_STATUS):
+        endpoint = where.endpoint_url or "the endpoint"
+        text = where.failed(f"{endpoint} does not support {operation} ({code}, HTTP {status})")
+        return UnsupportedOperationError(text, hint=_unsupported_hint(where), **fields)
     if code == "Unknown" or code.isdigit():  # botocore found no AWS error code in the answer
         content_type = str(meta.get("HTTPHeaders", {}).get("content-type", "")).lower()
         page = "html" in content_type or message == "a web page"
-        status = meta.get("HTTPStatusCode", code)
         endpoint = where.endpoint_url or "the endpoint"
         text = where.failed(
             f"{endpoint} answered HTTP {status} with {'a web page' if page else 'no AWS error'}"
@@ -292,6 +300,15 @@ def _reach_hint(where: Where, url: str) -> str:
     return (
         f"check the network (and HTTPS_PROXY, if you use a proxy) and that {region or 'the region'} is right"
     )
+
+
+def _unsupported_hint(where: Where) -> str:
+    if where.custom_endpoint:
+        return (
+            f"AWS has {where.operation}; this endpoint (an emulator, such as `batchctl sandbox`) lacks it: "
+            "that step works only against AWS"
+        )
+    return f"AWS does not offer {where.operation} here: check the region ({where.region or 'none set'})"
 
 
 def _not_aws_hint(where: Where) -> str:

@@ -12,6 +12,7 @@ BatchctlError                  (1)  printed as "error: ..." + "hint: ...", never
 │   └── ForeignNetworkInterfaceError  an ENI batchctl did not create keeps our subnet/security group alive
 ├── AwsError                   (1)  .service .operation .code .key
 │   ├── AwsAuthError           (4)
+│   ├── UnsupportedOperationError   the endpoint lacks the operation (an emulator: the sandbox has no SQS move task)
 │   └── WaitTimeoutError
 ├── RunError                   (1)  submit/status/retry/logs: unknown job, no such run, body too large
 │   └── RunUsageError          (2)  also a UsageError: an unknown job or step, a bad --since, no such --body-file
@@ -50,6 +51,7 @@ __all__ = [
     "ReplacementRefusedError",
     "RunError",
     "RunUsageError",
+    "UnsupportedOperationError",
     "UsageError",
     "WaitTimeoutError",
 ]
@@ -168,6 +170,11 @@ class AwsAuthError(AwsError):
     """Credentials are missing or the caller is not allowed to do this."""
 
     exit_code = ExitCode.AUTH
+
+
+class UnsupportedOperationError(AwsError):
+    """The endpoint answered that it does not implement the operation (HTTP 501, NotImplemented, InvalidAction,
+    UnknownOperationException): an emulator such as the sandbox lacks it, or AWS does not offer it there."""
 
 
 class WaitTimeoutError(AwsError):

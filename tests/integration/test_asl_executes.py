@@ -397,14 +397,11 @@ def test_reclaims_beyond_spot_retries_fail_the_run(stage: Stage, reclaimer: Recl
 
 
 @pytest.fixture
-def handler(stage: Stage, moto_url: str) -> Iterator[str]:
-    """A Lambda function on moto's Lambda without Docker (the function's code does not run there)."""
+def handler(stage: Stage) -> str:
+    """A Lambda function on the sandbox's Lambda without Docker (the function's code does not run there)."""
     import io
     import zipfile
 
-    from tests.conftest import post_json
-
-    post_json(f"{moto_url}/moto-api/config", {"lambda": {"use_docker": False}})
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("handler.py", "def handle(event, context):\n    return None\n")
@@ -415,8 +412,7 @@ def handler(stage: Stage, moto_url: str) -> Iterator[str]:
         Handler="handler.handle",
         Code={"ZipFile": archive.getvalue()},
     )["FunctionArn"]
-    yield str(arn)
-    post_json(f"{moto_url}/moto-api/config", {"lambda": {"use_docker": True}})
+    return str(arn)
 
 
 def handler_events(stage: Stage, execution_arn: str) -> list[dict[str, Any]]:

@@ -117,3 +117,24 @@ def test_dlq_redrive_moves_the_messages_back_to_the_queue(project: tuple[Path, N
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["redrive"]["task_handle"]
     assert (_count(boto, queue), _count(boto, dlq)) == (3, 0)
+
+
+def test_dlq_redrive_where_the_endpoint_lacks_the_move_task_says_so(
+    project: tuple[Path, Names], boto: Any
+) -> None:
+    """The sandbox's SQS (moto) has no StartMessageMoveTask: one error naming the operation, a hint for what to do
+    instead, exit 1, and the messages stay where they were."""
+    config, names = project
+    queue, dlq = _queues(boto, names, dead=2)
+    for args in (["dlq", "fib", "--redrive"], ["-o", "json", "dlq", "fib", "--redrive"]):
+        result = run(config, *args)
+        assert result.exit_code == 1, result.output
+        assert result.stdout == ""
+        error, hint = result.stderr.strip().splitlines()
+        assert error.startswith("error: sqs StartMessageMoveTask failed for")
+        assert "does not support StartMessageMoveTask" in error
+        assert hint.startswith("hint: ")
+        assert "on AWS" in hint
+        assert "is it running" not in result.stderr  # it is: it answered the calls before this one
+        assert "Traceback" not in result.output
+    assert (_count(boto, queue), _count(boto, dlq)) == (0, 2)

@@ -26,7 +26,7 @@ from botocore.loaders import create_loader
 from pytest_socket import enable_socket, socket_allow_hosts
 
 from batchctl.aws import Aws, create_session
-from batchctl.errors import AwsAuthError, AwsError, BatchctlError, ExitCode
+from batchctl.errors import AwsAuthError, AwsError, BatchctlError, ExitCode, UnsupportedOperationError
 
 # One attempt: the retries of RETRY_CONFIG would only repeat the same failure, slowly. Timeouts are generous
 # (the machine may be busy) except in the tests about them.
@@ -419,6 +419,25 @@ def test_access_denied_is_an_auth_error_naming_the_iam_action(run: Callable[[Aws
         "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: states:ListStateMachines"
     )
     assert error.hint == "the caller needs states:ListStateMachines on state machines"
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(501, "NotImplemented"), (400, "UnknownOperationException"), (400, "InvalidAction")],
+)
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_an_operation_the_endpoint_lacks_is_named_as_unsupported(
+    entry: Entry, status: int, code: str
+) -> None:
+    # What the sandbox answers for an operation moto lacks (501), and the protocols' own "no such operation".
+    document = {"__type": code, "message": "not here"}
+    with answering(status, json.dumps(document).encode(), JSON_1_0) as url:
+        error = failed_listing(entry, aws_at(url))
+    assert isinstance(error, UnsupportedOperationError)
+    assert error.exit_code is ExitCode.FAILED
+    assert error.message.endswith(f"{url} does not support ListQueues ({code}, HTTP {status})")
+    assert error.hint is not None
+    assert "is it running" not in error.hint
 
 
 def test_refused_credentials_are_an_auth_error_saying_to_renew_them() -> None:

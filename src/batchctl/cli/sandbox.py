@@ -20,7 +20,8 @@ def sandbox(
         bool | None,
         typer.Option(
             "--docker/--no-docker",
-            help="Run Batch jobs' containers on the local Docker engine (default: when one answers).",
+            help="Run Batch jobs' containers and Lambda handlers on the local Docker engine (default: when one "
+            "answers).",
         ),
     ] = None,
     strict: Annotated[
@@ -72,11 +73,12 @@ def sandbox(
         if strict:
             ui.info(f"strict: AWS's rules moto lacks are enforced (time scale {time_scale:g}).")
         if running.use_docker:
-            ui.info("Batch jobs run their containers on the local Docker engine.")
+            ui.info("Batch jobs and Lambda handlers run in containers on the local Docker engine.")
         else:
             ui.info(
                 "no Docker engine answers: Batch jobs finish at once without running their container "
-                "(so they print no output)."
+                "(so they print no output), and a Lambda handler's code does not run (its call succeeds and "
+                "returns the event it was given)."
             )
 
     try:

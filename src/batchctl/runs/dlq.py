@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 
 from batchctl.aws import Aws, AwsDict
-from batchctl.errors import RunError, UsageError
+from batchctl.errors import RunError, UnsupportedOperationError, UsageError
 from batchctl.naming import Names
 from batchctl.runs.jobs import JobInfo
 from batchctl.runs.submit import queue_url
@@ -135,5 +135,20 @@ def move_task_request(queue: DeadLetterQueue) -> AwsDict:
 def redrive(aws: Aws, queue: DeadLetterQueue) -> str:
     """Start moving the dead-letter queue's messages back to the job's queue; returns the task handle. SQS moves
     them in the background, one task per queue at a time."""
-    answer = aws.call("sqs", "start_message_move_task", key=queue.name, **move_task_request(queue))
+    try:
+        answer = aws.call("sqs", "start_message_move_task", key=queue.name, **move_task_request(queue))
+    except UnsupportedOperationError as exc:
+        # The sandbox's SQS (moto) has no message move task; say what to do there instead.
+        target = queue.queue_arn.rsplit(":", 1)[-1]
+        raise UnsupportedOperationError(
+            exc.message,
+            service=exc.service,
+            operation=exc.operation,
+            code=exc.code,
+            key=exc.key,
+            hint=(
+                "on AWS `--redrive` works; the sandbox's SQS has no message move task: there move them by hand "
+                f"(receive each from {queue.name}, send it to {target}, delete it) or leave them be"
+            ),
+        ) from exc
     return str(answer.get("TaskHandle", ""))

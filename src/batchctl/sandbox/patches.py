@@ -33,6 +33,10 @@ def patch_moto() -> None:
     6. moto's Step Functions executor signs every service call with one fixed key, whatever the state machine's
        role; we sign with a key naming the role (rolekeys.py), so the strict sandbox can judge the call against the
        role's policies as AWS does (strict/service_roles.py). The lenient sandbox ignores the key.
+    7. An operation moto does not implement (SQS StartMessageMoveTask, which `dlq --redrive` calls) raises
+       NotImplementedError inside moto: the client gets an HTML "500 Internal Server Error" page, retries it, and
+       cannot tell it from an endpoint that is not an AWS API at all. We answer HTTP 501 with the service's own
+       error shape, code NotImplemented, naming the operation (aws.py reports "does not support").
     """
     global _patch_done
     require_moto()
@@ -45,6 +49,7 @@ def patch_moto() -> None:
         _patch_sqs_send()
         _patch_s3_event_bridge()
         _patch_executor_credentials()
+        _patch_not_implemented()
         _patch_done = True
 
 
@@ -239,3 +244,37 @@ def _patch_executor_credentials() -> None:
             and getattr(module, "boto_client_for", None) is original
         ):
             setattr(module, "boto_client_for", boto_client_for)  # noqa: B010 (monkeypatch)
+
+
+NOT_IMPLEMENTED_STATUS = 501  # botocore retries 500, 502, 503 and 504, never 501
+
+
+def _patch_not_implemented() -> None:
+    import warnings
+
+    from moto import __version__ as moto_version
+    from moto.core.exceptions import ServiceException
+    from moto.core.responses import ActionResult, BaseResponse
+
+    class SandboxNotImplemented(ServiceException):
+        """Defined outside moto's packages: moto then looks its code up in the service's model only, and serializes
+        it in the service's protocol with a generic shape when the model has none (as here)."""
+
+        code = "NotImplemented"
+
+    # moto warns (UserWarning, on the sandbox's terminal) about every code missing from the service's model.
+    warnings.filterwarnings("ignore", message=r"Exception\(SandboxNotImplemented\)")
+    original = BaseResponse.call_action
+
+    def call_action(self: Any) -> Any:
+        try:
+            return original(self)
+        except NotImplementedError:
+            operation = self._get_action()
+            error = SandboxNotImplemented(
+                f"the sandbox (moto {moto_version}) does not implement {self.boto3_service_name} {operation}"
+            )
+            _status, headers, body = self.serialized(ActionResult(error))
+            return NOT_IMPLEMENTED_STATUS, headers, body
+
+    setattr(BaseResponse, "call_action", call_action)  # noqa: B010 (monkeypatch)

@@ -85,7 +85,9 @@ def start(
     strict: StrictOptions | None = None,
 ) -> Sandbox:
     """Start moto on 127.0.0.1:`port` (0 picks a free port) with our fixes, configured, with the pipe relay; with
-    `strict`, AWS's rules that moto lacks answer in front of it (see batchctl.sandbox.strict)."""
+    `strict`, AWS's rules that moto lacks answer in front of it (see batchctl.sandbox.strict). `use_docker` (default:
+    whether an engine answers) runs Batch jobs' containers and Lambda functions in Docker; without, jobs finish at
+    once and an Invoke returns its event as the function's result."""
     if port != 0:
         _check_free(port)  # first: a taken port is an error at once, before moto loads
     require_moto()
@@ -119,6 +121,10 @@ def start(
         f"{sandbox.url}/moto-api/config",
         {
             "batch": {"use_docker": docker_on},
+            # moto's Lambda runs a function only in a Docker container; without an engine its Invoke answers
+            # "error running docker" as the function's own error, so every run with a handler would fail. Its
+            # simple Lambda instead answers each Invoke with the event it was given, and runs no code.
+            "lambda": {"use_docker": docker_on},
             "stepfunctions": {"execute_state_machine": True},
         },
     )
