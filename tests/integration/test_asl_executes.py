@@ -28,7 +28,22 @@ class Stage:
     role_arn: str
     inbox_url: str
 
+    def grant(self, steps: list[asl.WorkflowStep], lambda_arns: tuple[str, ...] = ()) -> None:
+        """Give the workflow's role the policy `deploy` gives it (the strict sandbox judges the role's calls)."""
+        documents = policies.state_machine_policies(
+            names=self.names,
+            job_definition_arns=[step.job_definition_arn for step in steps],
+            topic_arn=self.names.topic_arn,
+            lambda_arns=list(lambda_arns),
+            log_group_arn=None,
+        )
+        for name, document in documents.items():
+            self.boto.client("iam").put_role_policy(
+                RoleName=self.role_arn.rsplit("/", 1)[1], PolicyName=name, PolicyDocument=json.dumps(document)
+            )
+
     def machine(self, job: str, steps: list[asl.WorkflowStep], *, compute_type: str = "FARGATE_SPOT") -> str:
+        self.grant(steps)
         definition = asl.job_workflow(
             names=self.names, job=job, steps=steps, topic_arn=self.names.topic_arn, compute_type=compute_type
         )
@@ -447,6 +462,7 @@ def test_handlers_get_the_run_state_metadata_batch_results_and_context(
         on_failure_lambda=handler,
         metadata=metadata,
     )
+    stage.grant(steps, (handler,))
     machine = stage.boto.client("stepfunctions").create_state_machine(
         name=stage.names.state_machine("etl"), definition=json.dumps(definition), roleArn=stage.role_arn
     )["stateMachineArn"]
