@@ -44,6 +44,9 @@ def moto_url() -> Iterator[str]:
     if box.relay is not None:  # tests relay pipes themselves (PipeRelay.relay_once) when they need it
         box.relay.stop()
         box.relay = None
+    if box.schedules is not None:  # and run schedules themselves (ScheduleRunner.run_once)
+        box.schedules.stop()
+        box.schedules = None
     yield box.url
     box.stop()
 

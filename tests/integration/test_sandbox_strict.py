@@ -38,6 +38,8 @@ def started(options: StrictOptions | None) -> Iterator[Callable[[str], Any]]:
     box = sandbox.start(port=0, use_docker=False, strict=options)
     assert box.relay is not None
     box.relay.stop()  # no background requests: each test sees only its own
+    if box.schedules is not None:
+        box.schedules.stop()
     try:
         yield clients(box.url)
     finally:

@@ -1,7 +1,7 @@
 """Starting the embedded sandbox: moto's server on 127.0.0.1 with our fixes (patches.py), Step Functions executing,
-the pipe relay (relay.py) and, with `strict`, the strict middleware (strict/) in front of moto.
+the pipe relay (relay.py), the schedule runner (scheduler.py) and, with `strict`, the strict middleware (strict/) in front of moto.
 
-Imports: errors, patches, relay, strict (options only); moto, docker and the strict rules only inside functions.
+Imports: errors, patches, relay, scheduler, strict (options only); moto, docker and the strict rules only inside functions.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from batchctl.sandbox.errors import SandboxError, require_moto
 from batchctl.sandbox.patches import patch_moto
 from batchctl.sandbox.relay import PipeRelay
+from batchctl.sandbox.scheduler import ScheduleRunner
 from batchctl.sandbox.strict import StrictOptions
 
 SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
@@ -57,6 +58,7 @@ class Sandbox:
     use_docker: bool
     server: Any = None
     relay: PipeRelay | None = None
+    schedules: ScheduleRunner | None = None
     strict: StrictOptions | None = None
     previous_moto_port: str | None = None
 
@@ -67,6 +69,8 @@ class Sandbox:
     def stop(self) -> None:
         if self.relay:
             self.relay.stop()
+        if self.schedules:
+            self.schedules.stop()
         if self.server:
             self.server.stop()
         # Give moto's Step Functions executor back the server it called before this one (tests start several).
@@ -130,6 +134,8 @@ def start(
     )
     sandbox.relay = PipeRelay(endpoint_url=sandbox.url, interval_s=relay_interval_s)
     sandbox.relay.start()
+    sandbox.schedules = ScheduleRunner(endpoint_url=sandbox.url)
+    sandbox.schedules.start()
     return sandbox
 
 
