@@ -263,13 +263,21 @@ class Throttler:
     `Endpoint._send_request`'s retry loop, where an AWS throttle really arrives.
 
     The first request to each service is always throttled; after that, the draw for a request depends only on the seed, the request (method, URL, body) and how many identical
-    requests came before it, never on which thread got there first."""
+    requests came before it, never on which thread got there first.
 
-    def __init__(self, rate: float, *, seed: int) -> None:
+    Bodies that carry IDs moto generates (a subnet's ID in ModifySubnetAttribute) draw afresh on each run, so with
+    `max_in_a_row` None a storm would now and then throttle all 9 of botocore's attempts at one request (0.3**9
+    per request, about 1 run in 200 over a deploy, plan and destroy): a storm the retries cannot ride out, which
+    the storm tests are not about. `max_in_a_row` lets an identical request through after that many throttles in
+    a row; the control test that wants botocore to give up leaves it None."""
+
+    def __init__(self, rate: float, *, seed: int, max_in_a_row: int | None = None) -> None:
         self.rate = rate
         self.seed = seed
+        self.max_in_a_row = max_in_a_row
         self._lock = threading.Lock()
         self._seen: Counter[str] = Counter()
+        self._in_a_row: Counter[str] = Counter()
         self.sent: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.throttled_services: Counter[str] = Counter()
@@ -287,7 +295,12 @@ class Throttler:
             # The first request to each service is always throttled, so every wire protocol's error is parsed.
             first = service not in self.throttled_services
             if not first and int.from_bytes(digest[:8], "big") / 2**64 >= self.rate:
+                self._in_a_row[fingerprint] = 0
                 return None
+            if self.max_in_a_row is not None and self._in_a_row[fingerprint] >= self.max_in_a_row:
+                self._in_a_row[fingerprint] = 0
+                return None
+            self._in_a_row[fingerprint] += 1
             self.throttled[operation] += 1
             self.throttled_services[service] += 1
         return throttling_response(service, request.url)
@@ -396,21 +409,26 @@ class AwsProxy:
 
     - throttle: answer a deterministic pseudo-random share `rate` of requests with the service's own throttling
       error, before forwarding (as AWS does: a throttled request is not executed); the first request of each
-      operation is always throttled, so every wire protocol's error is parsed and every write is retried;
+      operation is always throttled, so every wire protocol's error is parsed and every write is retried; an
+      identical request gets through after `max_in_a_row` throttles in a row (see Throttler);
     - hold: after `hold_next_mutating()`, keep the next mutating request waiting until `release()`, so a test
       knows a call is in flight (for Ctrl-C tests) without timing anything.
 
     Works for the CLI in-process (CliRunner) and in a subprocess alike: nothing in batchctl or botocore is patched.
     """
 
-    def __init__(self, upstream: str, *, rate: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self, upstream: str, *, rate: float = 0.0, seed: int = 0, max_in_a_row: int | None = None
+    ) -> None:
         from http.server import ThreadingHTTPServer
 
         self.upstream = urlsplit(upstream)
         self.rate = rate
         self.seed = seed
+        self.max_in_a_row = max_in_a_row
         self._lock = threading.Lock()
         self._seen: Counter[str] = Counter()
+        self._in_a_row: Counter[str] = Counter()
         self._throttled_operations: set[str] = set()
         self.sent: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
@@ -458,7 +476,12 @@ class AwsProxy:
             first = operation not in self._throttled_operations
             digest = hashlib.sha256(f"{self.seed}|{fingerprint}|{nth}".encode()).digest()
             if not first and int.from_bytes(digest[:8], "big") / 2**64 >= self.rate:
+                self._in_a_row[fingerprint] = 0
                 return False
+            if self.max_in_a_row is not None and self._in_a_row[fingerprint] >= self.max_in_a_row:
+                self._in_a_row[fingerprint] = 0
+                return False
+            self._in_a_row[fingerprint] += 1
             self._throttled_operations.add(operation)
             self.throttled[operation] += 1
             self.forced += first

@@ -68,10 +68,14 @@ def test_run_ids_complete_to_nothing_without_aws() -> None:
     assert (code, words, stderr) == (0, [], "")
 
 
-def test_completion_can_be_shown_and_installed() -> None:
+def test_completion_can_be_shown_and_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     help_text = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200", "NO_COLOR": "1"}).stdout
     assert "--install-completion" in help_text
     assert "--show-completion" in help_text
+    # By default typer takes the shell from the process tree (shellingham), so "bash" below would be ignored and
+    # the answer would depend on how pytest was launched ("Shell  not supported." under a non-shell parent).
+    # typer's own switch makes the options take the shell as their value, read when the command is built.
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
     shown = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="batchctl")
     assert shown.exit_code == 0, shown.output
     assert "_BATCHCTL_COMPLETE=complete_bash" in shown.stdout
