@@ -37,6 +37,11 @@ def patch_moto() -> None:
        NotImplementedError inside moto: the client gets an HTML "500 Internal Server Error" page, retries it, and
        cannot tell it from an endpoint that is not an AWS API at all. We answer HTTP 501 with the service's own
        error shape, code NotImplemented, naming the operation (aws.py reports "does not support").
+    8. moto rebuilds IAM for every partition on each reset (and each new account), parsing its 2 MB JSON of AWS
+       managed policies every time: about 1 s per reset, paid by every test. The JSON is parsed once per process;
+       the policies are still built afresh, so a reset still forgets their attachments.
+    9. moto's request dispatcher lists its own package directory (about 200 stat calls, under a lock every request
+       takes) on every request; the list never changes while the process runs, so it is read once.
     """
     global _patch_done
     require_moto()
@@ -50,6 +55,8 @@ def patch_moto() -> None:
         _patch_s3_event_bridge()
         _patch_executor_credentials()
         _patch_not_implemented()
+        _patch_iam_managed_policies()
+        _patch_module_list()
         _patch_done = True
 
 
@@ -278,3 +285,34 @@ def _patch_not_implemented() -> None:
             return NOT_IMPLEMENTED_STATUS, headers, body
 
     setattr(BaseResponse, "call_action", call_action)  # noqa: B010 (monkeypatch)
+
+
+def _patch_iam_managed_policies() -> None:
+    import json
+    from functools import cache
+
+    from moto.iam import models as iam_models
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.settings import load_iam_aws_managed_policies
+
+    @cache
+    def parsed() -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(aws_managed_policies_data)
+        return data
+
+    def init_aws_policies(self: Any) -> list[Any]:
+        if not load_iam_aws_managed_policies():
+            return []
+        return [
+            iam_models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
+            for name, data in parsed().items()
+        ]
+
+    setattr(iam_models.IAMBackend, "_init_aws_policies", init_aws_policies)  # noqa: B010 (monkeypatch)
+
+
+def _patch_module_list() -> None:
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    setattr(backends, "list_of_moto_modules", lambda: modules)  # noqa: B010 (monkeypatch)
