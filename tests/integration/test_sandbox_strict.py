@@ -421,3 +421,28 @@ def test_a_valid_schedule_expression_is_accepted(strict: Any, scheduler_role: st
 
 def test_the_lenient_sandbox_accepts_a_five_field_cron(lenient: Any) -> None:
     assert _schedule(lenient, "cron(0 12 * * *)", "arn:aws:iam::123456789012:role/r")["ScheduleArn"]
+
+
+def test_a_failure_inside_the_sandbox_answers_as_aws_internal_failure() -> None:
+    """Not werkzeug's HTML page, which botocore cannot parse or retry: AWS's 500 InternalFailure, which it retries."""
+    box = sandbox.start(port=0, use_docker=False, strict=StrictOptions(time_scale=SCALE))
+    try:
+        calls: list[str] = []
+
+        def broken(call: Any) -> None:
+            if call.operation == "ListQueues":
+                calls.append(call.operation)
+                raise RuntimeError("a defect inside the sandbox")
+
+        box.server.strict_app.guard(broken)
+        sqs = clients(box.url)("sqs")
+
+        with pytest.raises(ClientError) as caught:
+            sqs.list_queues()
+
+        assert caught.value.response["Error"]["Code"] == "InternalFailure"
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert len(calls) > 1  # botocore retried it
+        assert sqs.create_queue(QueueName=unique())["QueueUrl"]
+    finally:
+        box.stop()

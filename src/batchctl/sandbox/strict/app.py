@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import io
 import json
+import logging
 import random
 import threading
 import time
@@ -51,6 +52,8 @@ WsgiApp = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
 Before = Callable[[Call], "Call | Reply | None"]
 After = Callable[[Call, Reply], Reply]
 Hook = TypeVar("Hook", Before, After)
+
+log = logging.getLogger(__name__)
 
 # The strict application handling the current request, if any: in-process patches of moto (job attempts) read it.
 CURRENT: contextvars.ContextVar[StrictApp | None] = contextvars.ContextVar("batchctl_strict", default=None)
@@ -137,6 +140,11 @@ class StrictApp:
         token = CURRENT.set(self)
         try:
             reply = self.handle(call)
+        except Exception:  # moto or a rule failed: answer as AWS does (500 InternalFailure, which SDKs retry)
+            log.warning("%s %s failed inside the sandbox", call.service, call.operation, exc_info=True)
+            reply = error_reply(
+                call, RefusedError("InternalFailure", "The request processing has failed.", 500), self.models
+            )
         finally:
             CURRENT.reset(token)
         start_response(f"{reply.status} {_REASONS.get(reply.status, 'Status')}", reply.headers)
