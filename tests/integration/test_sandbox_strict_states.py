@@ -318,7 +318,26 @@ def left(aws: Any, name: str, state: str) -> str:
 
 @pytest.fixture(scope="module")
 def pipe_role(strict: Any) -> str:
-    return role(strict, "pipes.amazonaws.com")
+    """A role Pipes may assume that may read the test queues and start the target (the strict sandbox judges it)."""
+    arn = role(strict, "pipes.amazonaws.com")
+    grants = [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "states:StartExecution",
+            ],
+            "Resource": "*",
+        }
+    ]
+    strict("iam").put_role_policy(
+        RoleName=arn.rsplit("/", 1)[1],
+        PolicyName="pipe",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": grants}),
+    )
+    return arn
 
 
 def test_a_pipe_is_creating_then_running(strict: Any, pipe_role: str) -> None:
