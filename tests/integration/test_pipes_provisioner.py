@@ -33,6 +33,24 @@ def make_role(boto: Any, service: str = "pipes.amazonaws.com") -> str:
         "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
     }
     role = boto.client("iam").create_role(RoleName=unique(), AssumeRolePolicyDocument=json.dumps(trust))
+    if (
+        service == "pipes.amazonaws.com"
+    ):  # a pipe's role may read its queue and start its target (AWS checks it)
+        grant = {
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "states:StartExecution",
+            ],
+            "Resource": "*",
+        }
+        boto.client("iam").put_role_policy(
+            RoleName=role["Role"]["RoleName"],
+            PolicyName="pipe",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [grant]}),
+        )
     return str(role["Role"]["Arn"])
 
 
