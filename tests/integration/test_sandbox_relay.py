@@ -21,8 +21,8 @@ def trust(service: str) -> str:
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
 
 
-def allow(*grants: tuple[list[str], str]) -> str:
-    """A policy document allowing each (actions, resource)."""
+def allow(*grants: tuple[str | list[str], str | list[str]]) -> str:
+    """A policy document allowing each (actions, resources)."""
     statements = [
         {"Effect": "Allow", "Action": actions, "Resource": resource} for actions, resource in grants
     ]

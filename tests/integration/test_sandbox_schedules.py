@@ -12,14 +12,10 @@ import pytest
 
 from batchctl.sandbox import ScheduleRunner
 from tests.conftest import STRICT
+from tests.integration.test_sandbox_relay import allow, trust
 
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
 AT = datetime(2031, 1, 5, 9, 30, tzinfo=UTC)
-
-
-def trust(service: str) -> str:
-    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 def scheduled_machine(boto: Any, expression: str, *, may_start: bool, **extra: Any) -> tuple[str, str]:
@@ -36,11 +32,10 @@ def scheduled_machine(boto: Any, expression: str, *, may_start: bool, **extra: A
         RoleName=f"{name}-sched", AssumeRolePolicyDocument=trust("scheduler.amazonaws.com")
     )
     resource = machine if may_start else f"{machine}-other"
-    grant = {"Effect": "Allow", "Action": "states:StartExecution", "Resource": resource}
     iam.put_role_policy(
         RoleName=f"{name}-sched",
         PolicyName="schedule",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [grant]}),
+        PolicyDocument=allow(("states:StartExecution", resource)),
     )
     scheduler.create_schedule(
         Name=name,

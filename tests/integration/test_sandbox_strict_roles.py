@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tests.integration.test_sandbox_relay import allow
 from tests.integration.test_sandbox_strict import (
     IAM_WAIT_S,
     role,
@@ -21,13 +22,6 @@ from tests.integration.test_sandbox_strict import (
 __all__ = ["strict"]  # a module fixture, used by name
 
 Aws = Callable[[str], Any]
-
-
-def allow(*grants: tuple[str | list[str], str | list[str]]) -> str:
-    statements = [
-        {"Effect": "Allow", "Action": actions, "Resource": resource} for actions, resource in grants
-    ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 def machine(aws: Aws, definition: dict[str, Any], policy: str | None) -> str:

@@ -93,19 +93,16 @@ class PipeRelay:
         """`client`'s service, endpoint and region, signed as `role_arn` (the client itself without a role)."""
         if not role_arn:
             return client
-        import boto3
-
-        from batchctl.sandbox.rolekeys import key_for
+        from batchctl.sandbox.rolekeys import client_as
 
         service = client.meta.service_model.service_name
         cache_key = (service, client.meta.endpoint_url, client.meta.region_name, role_arn)
         if cache_key not in self._role_clients:
-            self._role_clients[cache_key] = boto3.client(
+            self._role_clients[cache_key] = client_as(
                 service,
-                region_name=client.meta.region_name,
+                region=client.meta.region_name,
                 endpoint_url=client.meta.endpoint_url,
-                aws_access_key_id=key_for(role_arn),
-                aws_secret_access_key="sandbox",
+                role_arn=role_arn,
             )
         return self._role_clients[cache_key]
 

@@ -3,13 +3,14 @@ with an access key that names the role (moto's executor signs every call with on
 The strict sandbox reads the key back and judges the call against that role's policies (strict/service_roles.py);
 the lenient sandbox ignores it (moto maps an unknown key to its default account, as it does the fixed one).
 
-Imports: stdlib only.
+Imports: stdlib; boto3 inside client_as.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+from typing import Any
 
 PREFIX = "BATCHCTLROLE"
 
@@ -31,3 +32,16 @@ def role_for(access_key: str | None) -> str | None:
         return None
     with _lock:
         return _roles.get(access_key)
+
+
+def client_as(service: str, *, region: str, endpoint_url: str, role_arn: str | None) -> Any:
+    """A boto3 client of the sandbox at `endpoint_url` signed as `role_arn` (with the sandbox's key without one)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=key_for(role_arn) if role_arn else "sandbox",
+        aws_secret_access_key="sandbox",
+    )

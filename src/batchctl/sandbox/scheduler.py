@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from batchctl import cron
-from batchctl.sandbox.rolekeys import key_for
+from batchctl.sandbox.rolekeys import client_as
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +102,8 @@ class ScheduleRunner:
 
     def _client(self, region: str, role_arn: str) -> Any:
         if (region, role_arn) not in self._clients:
-            import boto3
-
-            self._clients[(region, role_arn)] = boto3.client(
-                "stepfunctions",
-                region_name=region,
-                endpoint_url=self.endpoint_url,
-                aws_access_key_id=key_for(role_arn) if role_arn else "sandbox",
-                aws_secret_access_key="sandbox",
+            self._clients[(region, role_arn)] = client_as(
+                "stepfunctions", region=region, endpoint_url=self.endpoint_url, role_arn=role_arn or None
             )
         return self._clients[(region, role_arn)]
 

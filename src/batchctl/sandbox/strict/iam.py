@@ -4,7 +4,7 @@ their own errors (see sfn.py, schedules.py, pipes.py, batch_states.py); this mod
 
 AWS: "Changes that I make are not always immediately visible" (IAM User Guide, troubleshooting); terraform-provider-aws
 retries these errors for 2 minutes (internal/service/iam/wait.go, scheduler/retry.go, sfn/state_machine.go).
-Imports: stdlib and the strict wire; StrictApp only for typing.
+Imports: stdlib, the strict wire and policy (as_strings); StrictApp only for typing.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import json
 import re
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from batchctl.sandbox.strict.policy import as_strings
 from batchctl.sandbox.strict.wire import Call, Reply
 
 if TYPE_CHECKING:
@@ -82,21 +83,15 @@ def trusted_services(trust_document: str) -> frozenset[str]:
     for statement in statements if isinstance(statements, list) else [statements]:
         if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
             continue
-        actions = _as_list(statement.get("Action"))
+        actions = as_strings(statement.get("Action"))
         if not {"sts:AssumeRole", "sts:*", "*"} & set(actions):
             continue
         principal = statement.get("Principal")
         if principal == "*":
             found.add("*")
         elif isinstance(principal, dict):
-            found.update(_as_list(principal.get("Service")))
+            found.update(as_strings(principal.get("Service")))
     return frozenset(found)
-
-
-def _as_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def install(app: StrictApp) -> Roles:

@@ -26,7 +26,8 @@ class Decision(Enum):
     IMPLICIT_DENY = "implicit deny"
 
 
-def _strings(value: Any) -> list[str]:
+def as_strings(value: Any) -> list[str]:
+    """A policy element's string or list of strings as a list (anything else: empty)."""
     if isinstance(value, str):
         return [value]
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
@@ -42,13 +43,13 @@ def _resource_matches(patterns: Iterable[str], resource: str) -> bool:
 
 def _applies(statement: dict[str, Any], action: str, resource: str) -> bool:
     if "NotAction" in statement:
-        if _action_matches(_strings(statement["NotAction"]), action):
+        if _action_matches(as_strings(statement["NotAction"]), action):
             return False
-    elif not _action_matches(_strings(statement.get("Action")), action):
+    elif not _action_matches(as_strings(statement.get("Action")), action):
         return False
     if "NotResource" in statement:
-        return not _resource_matches(_strings(statement["NotResource"]), resource)
-    return _resource_matches(_strings(statement.get("Resource")), resource)
+        return not _resource_matches(as_strings(statement["NotResource"]), resource)
+    return _resource_matches(as_strings(statement.get("Resource")), resource)
 
 
 def evaluate(documents: Sequence[dict[str, Any]], action: str, resource: str) -> Decision:
