@@ -309,6 +309,17 @@ class ComputeEnvironmentSpec(_Keyed):
     depends_on: tuple[Key, ...] = ()
 
 
+# jobStateTimeLimitActions[].reason is not free text: AWS matches it against the job's statusReason and accepts only
+# these three, the reasons a RUNNABLE job can never be placed (Batch user guide, "jobStateTimeLimitActions"; aws-cdk
+# aws-batch job-queue.ts). One action per reason (deploy and the export alike); a job merely waiting for busy
+# capacity is never cancelled.
+RUNNABLE_TIMEOUT_REASONS = (
+    "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+    "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+    "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class JobQueueSpec(_Keyed):
     """Batch job queue over compute environments (ARNs, in order). A job RUNNABLE longer than

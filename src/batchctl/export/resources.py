@@ -16,6 +16,7 @@ from typing import Any
 from batchctl.export.cfn import Resolver, deep_sub, sub, tag_list
 from batchctl.specs import (
     EVENT_RULE_TARGET_ID,
+    RUNNABLE_TIMEOUT_REASONS,
     AwsDict,
     ComputeEnvironmentSpec,
     EventRuleSpec,
@@ -39,12 +40,6 @@ from batchctl.specs import (
     VpcSpec,
 )
 
-# The reasons a job queue cancels a job RUNNABLE too long for (the batch provisioner's; a unit test keeps them equal).
-RUNNABLE_TIMEOUT_REASONS = (
-    "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
-    "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
-    "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
-)
 EC2_TYPES = frozenset({"EC2", "SPOT"})
 
 

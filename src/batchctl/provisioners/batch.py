@@ -15,7 +15,16 @@ from batchctl.config import FARGATE_TYPES
 from batchctl.errors import AwsError, PlanError
 from batchctl.naming import AwsContext
 from batchctl.provisioners.base import POLL_INTERVAL_S, Observed, check_owned, observation, resolved
-from batchctl.specs import AwsDict, ComputeEnvironmentSpec, JobQueueSpec, Key, Kind, Outputs, Ref
+from batchctl.specs import (
+    RUNNABLE_TIMEOUT_REASONS,
+    AwsDict,
+    ComputeEnvironmentSpec,
+    JobQueueSpec,
+    Key,
+    Kind,
+    Outputs,
+    Ref,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +60,6 @@ STATUS_TIMEOUT_S = 600.0
 DELETE_TIMEOUT_S = 900.0
 
 SETTLED = frozenset({"VALID", "INVALID"})
-# jobStateTimeLimitActions[].reason is not free text: AWS matches it against the job's statusReason and accepts only
-# these three, the reasons a RUNNABLE job can never be placed (Batch user guide, "jobStateTimeLimitActions"; aws-cdk
-# aws-batch job-queue.ts). One action per reason; a job merely waiting for busy capacity is never cancelled.
-RUNNABLE_TIMEOUT_REASONS = (
-    "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
-    "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
-    "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
-)
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------
