@@ -22,6 +22,30 @@ from batchctl.provisioners import build_provisioners
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"COLUMNS": "200", "NO_COLOR": "1"}
+# The smallest stage with a network of its own: one Fargate job on a public image (no Docker, no ECR image).
+SMALL = """version: 1
+project: demo
+stage: dev
+image: {uri: "public.ecr.aws/docker/library/busybox:latest"}
+network: {cidr: 10.20.0.0/24}
+compute: {type: FARGATE, max_vcpus: 4}
+jobs:
+  hello:
+    command: [echo, hi]
+"""
+OURS = [{"Key": "batchctl:project", "Value": "demo"}, {"Key": "batchctl:stage", "Value": "dev"}]
+
+
+def cli(config: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    """`batchctl -c CONFIG ARGS` in-process; never a traceback."""
+    from typer.testing import CliRunner
+
+    from batchctl.cli.app import app
+
+    result = CliRunner().invoke(app, ["-c", str(config), *args], env={**ENV, **(env or {})})
+    assert "Traceback" not in result.output
+    return result
+
 
 # Every service the example's provisioners call; clients are created up front so handlers reach all of them.
 SERVICES = (

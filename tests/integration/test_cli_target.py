@@ -6,23 +6,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-from typer.testing import CliRunner
+from tests.reliability_support import SMALL, cli
 
-from batchctl.cli.app import app
-from tests.reliability_support import ENV
-
-SMALL = """version: 1
-project: demo
-stage: dev
-image: {uri: "public.ecr.aws/docker/library/busybox:latest"}
-network: {cidr: 10.20.0.0/24}
-compute: {type: FARGATE, max_vcpus: 4}
-jobs:
-  hello:
-    command: [echo, hi]
-"""
 MOTO_ACCOUNT = "123456789012"
 HEADER = f"project demo, stage dev: account {MOTO_ACCOUNT}, region eu-west-1, profile default"
 TARGET = {
@@ -32,12 +18,6 @@ TARGET = {
     "region": "eu-west-1",
     "profile": "default",
 }
-
-
-def cli(config: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    result = CliRunner().invoke(app, ["-c", str(config), *args], env={**ENV, **(env or {})})
-    assert "Traceback" not in result.output
-    return result
 
 
 def small(tmp_path: Path) -> Path:

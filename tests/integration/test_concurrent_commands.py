@@ -19,18 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.reliability_support import ENV, leftovers
+from tests.reliability_support import ENV, SMALL, leftovers
 
-SMALL = """version: 1
-project: demo
-stage: dev
-image: {uri: "public.ecr.aws/docker/library/busybox:latest"}
-network: {cidr: 10.20.0.0/24}
-compute: {type: FARGATE, max_vcpus: 4}
-jobs:
-  hello:
-    command: [echo, hi]
-"""
 ROUNDS = int(os.environ.get("BATCHCTL_STRESS_ROUNDS", "3"))
 # Each round's commands, started together; the first two wait for the lock, the others fail at once if it is held.
 MIXES = [

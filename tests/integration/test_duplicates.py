@@ -9,32 +9,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from typer.testing import CliRunner
+from tests.reliability_support import OURS, SMALL, cli, leftovers
 
-from batchctl.cli.app import app
-from tests.reliability_support import ENV, leftovers
-
-SMALL = """version: 1
-project: demo
-stage: dev
-image: {uri: "public.ecr.aws/docker/library/busybox:latest"}
-network: {cidr: 10.20.0.0/24}
-compute: {type: FARGATE, max_vcpus: 4}
-jobs:
-  hello:
-    command: [echo, hi]
-"""
-OURS = [{"Key": "batchctl:project", "Value": "demo"}, {"Key": "batchctl:stage", "Value": "dev"}]
 BY_TAG = [
     {"Name": "tag:batchctl:project", "Values": ["demo"]},
     {"Name": "tag:batchctl:stage", "Values": ["dev"]},
 ]
-
-
-def cli(config: Path, *args: str) -> Any:
-    result = CliRunner().invoke(app, ["-c", str(config), *args], env=ENV)
-    assert "Traceback" not in result.output
-    return result
 
 
 def tagged(resource_type: str, name: str) -> list[dict[str, Any]]:

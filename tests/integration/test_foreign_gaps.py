@@ -9,39 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from batchctl.aws import Aws
-from batchctl.cli.app import app
 from batchctl.errors import ForeignNetworkInterfaceError
 from batchctl.provisioners.vpc import SubnetProvisioner
 from batchctl.specs import SubnetSpec
-from tests.reliability_support import ENV
+from tests.reliability_support import OURS, SMALL, cli
 from tests.support.provisioners import FakeTime, make_vpc, tags, unique
 
-SMALL = """version: 1
-project: demo
-stage: dev
-image: {uri: "public.ecr.aws/docker/library/busybox:latest"}
-network: {cidr: 10.20.0.0/24}
-compute: {type: FARGATE, max_vcpus: 4}
-jobs:
-  hello:
-    command: [echo, hi]
-"""
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [
         {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ],
 }
-OURS = [{"Key": "batchctl:project", "Value": "demo"}, {"Key": "batchctl:stage", "Value": "dev"}]
-
-
-def cli(config: Path, *args: str) -> Any:
-    result = CliRunner().invoke(app, ["-c", str(config), *args], env=ENV)
-    assert "Traceback" not in result.output
-    return result
 
 
 def role_exists(boto: Any, name: str) -> bool:
